@@ -1,0 +1,516 @@
+//! One RTMFP endpoint per UDP socket: demultiplexes sessions and runs the handshake.
+//!
+//! The sans-IO drive loop (see the crate docs): feed `handle_datagram` and `handle_timeout`,
+//! then drain `poll_transmit`, then `poll_event`, then read `poll_timeout`.
+
+mod startup;
+mod types;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+pub use types::*;
+
+use crate::crypto::CryptoProfile;
+use crate::flow::send::SendError;
+use crate::flow::Priority;
+use crate::handshake::{CookieJar, Opening};
+use crate::rtt;
+use crate::session::{transmit::TxContext, Action, Session, State, TIME_CRITICAL_WINDOW};
+use crate::wire::unscramble_session_id;
+use crate::Instant;
+
+/// A sans-IO RTMFP endpoint (RFC 7016 §3): one per UDP socket, any number of sessions.
+pub struct Endpoint {
+    pub(crate) config: Config,
+    pub(crate) crypto: Box<dyn CryptoProfile>,
+    pub(crate) rng: ChaCha20Rng,
+    pub(crate) cookies: CookieJar,
+    pub(crate) sessions: BTreeMap<u32, Session>,
+    pub(crate) openings: BTreeMap<u32, Opening>,
+    pub(crate) by_tag: BTreeMap<Vec<u8>, u32>,
+    pub(crate) by_far: BTreeMap<(SocketAddr, u32), u32>,
+    pub(crate) transmits: VecDeque<Transmit>,
+    pub(crate) events: VecDeque<Event>,
+    readable: BTreeSet<(u32, u64)>,
+    timers: BTreeSet<(Instant, u32)>,
+    timer_of: BTreeMap<u32, Instant>,
+    pub(crate) stats: EndpointStats,
+    next_session_id: u32,
+    tc_received: Option<(Instant, u32)>,
+    pub(crate) scratch: Vec<u8>,
+    open_buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("sessions", &self.sessions.len())
+            .field("openings", &self.openings.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Endpoint {
+    /// A new endpoint with identity `crypto`. `seed` seeds the endpoint's RNG (tags, cookie
+    /// secret, DH exponents of later keyings): the tokio driver draws it from the OS, the
+    /// simulator derives it from the run seed.
+    pub fn new(config: Config, crypto: Box<dyn CryptoProfile>, seed: [u8; 32]) -> Self {
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let mut secret = [0u8; 32];
+        rng.fill_bytes(&mut secret);
+        Endpoint {
+            config,
+            crypto,
+            rng,
+            cookies: CookieJar::new(&secret),
+            sessions: BTreeMap::new(),
+            openings: BTreeMap::new(),
+            by_tag: BTreeMap::new(),
+            by_far: BTreeMap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            readable: BTreeSet::new(),
+            timers: BTreeSet::new(),
+            timer_of: BTreeMap::new(),
+            stats: EndpointStats::default(),
+            next_session_id: 1,
+            tc_received: None,
+            scratch: Vec::with_capacity(2048),
+            open_buf: Vec::with_capacity(2048),
+        }
+    }
+
+    /// This endpoint's fingerprint (Flash peer ID, `NetConnection.nearID`).
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.crypto.fingerprint()
+    }
+
+    /// This endpoint's certificate.
+    pub fn certificate(&self) -> &[u8] {
+        self.crypto.certificate()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &EndpointStats {
+        &self.stats
+    }
+
+    /// Number of open sessions (closing ones included until they are gone).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// A snapshot of session `s`, or `None` if unknown or still opening.
+    pub fn session_info(&self, s: SessionId) -> Option<SessionInfo> {
+        let sess = self.sessions.get(&s.0)?;
+        Some(SessionInfo {
+            role: sess.role,
+            far_addr: sess.far_addr,
+            far_fingerprint: sess.far_fingerprint,
+            far_certificate: sess.far_certificate.clone(),
+            near_nonce: sess.near_nonce.clone(),
+            far_nonce: sess.far_nonce.clone(),
+            open: sess.is_open(),
+            stats: sess.stats(),
+        })
+    }
+
+    /// The open session whose far end has `fingerprint`, if any.
+    pub fn session_by_fingerprint(&self, fingerprint: &[u8; 32]) -> Option<SessionId> {
+        self.sessions
+            .iter()
+            .find(|(_, s)| s.is_open() && &s.far_fingerprint == fingerprint)
+            .map(|(id, _)| SessionId(*id))
+    }
+
+    pub(crate) fn allocate_session_id(&mut self) -> Option<u32> {
+        if self.sessions.len() + self.openings.len() >= self.config.max_sessions {
+            return None;
+        }
+        loop {
+            let id = self.next_session_id;
+            self.next_session_id = self.next_session_id.wrapping_add(1).max(1);
+            if !self.sessions.contains_key(&id) && !self.openings.contains_key(&id) {
+                return Some(id);
+            }
+        }
+    }
+
+    pub(crate) fn ticks(now: Instant) -> u16 {
+        rtt::timestamp_ticks(now, Instant::ZERO)
+    }
+
+    /// Starts opening a session to the endpoint `epd` selects, at `addrs` (RFC 7016 §3.5.1.1).
+    /// Build `epd` with [`crate::crypto::cert::epd_for_url`] or
+    /// [`crate::crypto::cert::epd_for_peer_id`]. Completion is reported by
+    /// [`Event::SessionOpened`] or [`Event::ConnectFailed`] with the returned handle.
+    ///
+    /// Errors: [`EndpointError::NoAddress`], [`EndpointError::TooManySessions`].
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        epd: Vec<u8>,
+        addrs: &[SocketAddr],
+    ) -> Result<SessionId, EndpointError> {
+        if addrs.is_empty() {
+            return Err(EndpointError::NoAddress);
+        }
+        let id = self
+            .allocate_session_id()
+            .ok_or(EndpointError::TooManySessions)?;
+        let mut tag = [0u8; 16];
+        self.rng.fill_bytes(&mut tag);
+        let mut opening = Opening::new(now, epd, tag, Vec::new());
+        for a in addrs {
+            opening.add_candidate(*a);
+        }
+        self.by_tag.insert(tag.to_vec(), id);
+        self.openings.insert(id, opening);
+        self.send_ihellos(now, id, None);
+        self.reindex(id);
+        Ok(SessionId(id))
+    }
+
+    fn open_session(&mut self, s: SessionId) -> Result<&mut Session, EndpointError> {
+        if self.openings.contains_key(&s.0) {
+            return Err(EndpointError::NotOpen);
+        }
+        let sess = self
+            .sessions
+            .get_mut(&s.0)
+            .ok_or(EndpointError::UnknownSession)?;
+        if !sess.is_open() {
+            return Err(EndpointError::NotOpen);
+        }
+        Ok(sess)
+    }
+
+    /// Opens a sending flow in session `s` with per-flow `metadata`, optionally as the return
+    /// flow of the far end's flow `return_association` (RFC 7016 §2.3.11.1.2), at `priority`.
+    /// Returns our flow ID.
+    pub fn open_flow(
+        &mut self,
+        now: Instant,
+        s: SessionId,
+        metadata: &[u8],
+        return_association: Option<u64>,
+        priority: Priority,
+    ) -> Result<u64, EndpointError> {
+        let _ = now;
+        self.open_session(s)?
+            .open_flow(metadata, return_association, priority)
+            .map_err(|_| EndpointError::FlowClosed)
+    }
+
+    /// Queues `data` as one message on our flow `flow`. With a `deadline`, the message is
+    /// abandoned if not delivered by then (partial reliability, RFC 7016 §3.6.2.3).
+    pub fn write(
+        &mut self,
+        now: Instant,
+        s: SessionId,
+        flow: u64,
+        data: Bytes,
+        deadline: Option<Instant>,
+    ) -> Result<(), EndpointError> {
+        let sess = self.open_session(s)?;
+        if !sess.send_flows.contains_key(&flow) {
+            return Err(EndpointError::UnknownFlow);
+        }
+        sess.write(flow, data, deadline).map_err(|e| match e {
+            SendError::BufferFull => EndpointError::BufferFull,
+            SendError::Closed => EndpointError::FlowClosed,
+        })?;
+        self.flush(now, s.0);
+        Ok(())
+    }
+
+    /// Bytes that may still be written to our flow `flow` before `BufferFull`.
+    pub fn writable_bytes(&self, s: SessionId, flow: u64) -> Option<usize> {
+        Some(
+            self.sessions
+                .get(&s.0)?
+                .send_flows
+                .get(&flow)?
+                .writable_bytes(),
+        )
+    }
+
+    /// Closes our flow `flow` after its queued messages (FIN).
+    pub fn close_flow(
+        &mut self,
+        now: Instant,
+        s: SessionId,
+        flow: u64,
+    ) -> Result<(), EndpointError> {
+        self.open_session(s)?
+            .send_flows
+            .get_mut(&flow)
+            .ok_or(EndpointError::UnknownFlow)?
+            .close();
+        self.flush(now, s.0);
+        Ok(())
+    }
+
+    /// Rejects the far end's flow `flow` with `code` (Flow Exception Report, RFC 7016 §3.6.3.7).
+    pub fn reject_flow(
+        &mut self,
+        now: Instant,
+        s: SessionId,
+        flow: u64,
+        code: u64,
+    ) -> Result<(), EndpointError> {
+        let f = self
+            .open_session(s)?
+            .recv_flows
+            .get_mut(&flow)
+            .ok_or(EndpointError::UnknownFlow)?;
+        f.reject(code);
+        self.flush(now, s.0);
+        Ok(())
+    }
+
+    /// Sets the keepalive period of session `s` (Flash: from the server's Set Keepalive Timer).
+    pub fn set_keepalive(&mut self, s: SessionId, period: Duration) -> Result<(), EndpointError> {
+        self.open_session(s)?.keepalive_period = period;
+        self.reindex(s.0);
+        Ok(())
+    }
+
+    /// Closes session `s` in order (Close Request until acknowledged; RFC 7016 §3.5.5), or
+    /// abandons it if still opening.
+    pub fn close(&mut self, now: Instant, s: SessionId) {
+        if let Some(o) = self.openings.remove(&s.0) {
+            self.by_tag.remove(&o.tag[..]);
+            self.reindex(s.0);
+            return;
+        }
+        if let Some(sess) = self.sessions.get_mut(&s.0) {
+            if sess.is_open() {
+                sess.close(now);
+                self.events.push_back(Event::SessionClosed {
+                    session: s,
+                    reason: CloseReason::Local,
+                });
+            }
+            self.flush(now, s.0);
+        }
+    }
+
+    /// Closes session `s` abruptly: one Close Acknowledgement and the session is gone.
+    pub fn abort(&mut self, now: Instant, s: SessionId) {
+        if let Some(sess) = self.sessions.get_mut(&s.0) {
+            if sess.is_open() {
+                sess.abort_flows();
+                sess.control.clear();
+                sess.push_control(crate::session::Control::CloseAck);
+                self.events.push_back(Event::SessionClosed {
+                    session: s,
+                    reason: CloseReason::Local,
+                });
+            }
+            self.flush(now, s.0);
+            if let Some(sess) = self.sessions.get_mut(&s.0) {
+                sess.state = State::Closed;
+            }
+            self.remove_if_closed(s.0);
+        }
+    }
+
+    /// Handles one received UDP datagram. Never fails: bad input is counted in
+    /// [`EndpointStats::dropped`] and dropped.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.stats.packets_in += 1;
+        self.stats.bytes_in += datagram.len() as u64;
+        if let Err(reason) = self.on_datagram(now, from, datagram) {
+            tracing::trace!(?reason, %from, "dropped datagram");
+            self.stats.dropped.record(reason);
+        }
+    }
+
+    fn on_datagram(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<(), DropReason> {
+        if datagram.len() < 5 {
+            return Err(DropReason::Short);
+        }
+        let ssid = unscramble_session_id(datagram).ok_or(DropReason::Short)?;
+        let sealed = &datagram[4..];
+        if ssid == 0 {
+            return self.on_startup(now, from, sealed);
+        }
+        if self.openings.contains_key(&ssid) {
+            return self.on_opening_packet(now, from, ssid, sealed);
+        }
+        let Some(sess) = self.sessions.get_mut(&ssid) else {
+            return Err(DropReason::UnknownSession);
+        };
+        let mut buf = std::mem::take(&mut self.open_buf);
+        let result = (|| {
+            let packet = sess
+                .cipher
+                .open(sealed, &mut buf)
+                .map_err(|_| DropReason::Decrypt)?;
+            let mut actions = Vec::new();
+            sess.on_packet(
+                now,
+                Self::ticks(now),
+                from,
+                packet,
+                &mut self.events,
+                &mut actions,
+                &mut self.stats.malformed_chunks,
+            )?;
+            if sess.last_tc_received == Some(now) {
+                self.tc_received = Some((now, ssid));
+            }
+            Ok(actions)
+        })();
+        self.open_buf = buf;
+        let actions = result?;
+        for action in actions {
+            match action {
+                Action::Readable { flow_id } => {
+                    self.readable.insert((ssid, flow_id));
+                }
+                Action::ForwardedHello {
+                    epd,
+                    reply_address,
+                    tag,
+                } => self.on_forwarded_hello(now, &epd, reply_address.addr, &tag),
+            }
+        }
+        self.flush(now, ssid);
+        Ok(())
+    }
+
+    /// Runs every timer due at `now`. Spurious calls are harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&(at, id)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            self.timer_of.remove(&id);
+            if self.openings.contains_key(&id) {
+                self.on_opening_timeout(now, id);
+            } else if let Some(sess) = self.sessions.get_mut(&id) {
+                sess.on_timeout(now, &mut self.events);
+                self.flush(now, id);
+            }
+        }
+    }
+
+    /// Next datagram to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let t = self.transmits.pop_front()?;
+        self.stats.packets_out += 1;
+        self.stats.bytes_out += t.payload.len() as u64;
+        Some(t)
+    }
+
+    /// Next event, if any. Messages are taken from the flows only here, so a slow reader keeps
+    /// its receive windows closed (backpressure) instead of growing a queue.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        if let Some(e) = self.events.pop_front() {
+            return Some(e);
+        }
+        while let Some(&(sid, flow)) = self.readable.first() {
+            let Some(f) = self
+                .sessions
+                .get_mut(&sid)
+                .and_then(|s| s.recv_flows.get_mut(&flow))
+            else {
+                self.readable.pop_first();
+                continue;
+            };
+            if let Some(m) = f.poll_message() {
+                if let Some(s) = self.sessions.get_mut(&sid) {
+                    s.stats.bytes_delivered += m.len() as u64;
+                }
+                self.reindex(sid);
+                return Some(Event::Message {
+                    session: SessionId(sid),
+                    flow,
+                    data: Bytes::from(m),
+                });
+            }
+            self.readable.pop_first();
+            if f.is_complete() {
+                if let Some(s) = self.sessions.get_mut(&sid) {
+                    s.finished_recv.push_back(flow);
+                }
+                return Some(Event::FlowEnded {
+                    session: SessionId(sid),
+                    flow,
+                });
+            }
+        }
+        None
+    }
+
+    /// When `handle_timeout` should next be called, if ever. O(1).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.first().map(|&(t, _)| t)
+    }
+
+    /// Sends what session `id` may send now and refreshes its timer.
+    pub(crate) fn flush(&mut self, now: Instant, id: u32) {
+        let tcr = self.tc_received.is_some_and(|(t, s)| {
+            s != id && now.saturating_duration_since(t) < TIME_CRITICAL_WINDOW
+        });
+        if let Some(sess) = self.sessions.get_mut(&id) {
+            let mut ctx = TxContext {
+                now,
+                ticks: Self::ticks(now),
+                time_critical_reverse: tcr,
+                out: &mut self.transmits,
+                scratch: &mut self.scratch,
+            };
+            sess.flush(&mut ctx);
+        }
+        self.remove_if_closed(id);
+        self.reindex(id);
+    }
+
+    fn remove_if_closed(&mut self, id: u32) {
+        if self
+            .sessions
+            .get(&id)
+            .is_some_and(|s| s.state == State::Closed)
+        {
+            if let Some(s) = self.sessions.remove(&id) {
+                self.by_far.remove(&(s.far_addr, s.far_session_id));
+            }
+            self.by_far.retain(|_, v| *v != id);
+        }
+    }
+
+    /// Recomputes the timer entry of session or opening `id`.
+    pub(crate) fn reindex(&mut self, id: u32) {
+        if let Some(old) = self.timer_of.remove(&id) {
+            self.timers.remove(&(old, id));
+        }
+        let next = if let Some(o) = self.openings.get(&id) {
+            Some(
+                o.retry
+                    .next()
+                    .min(o.started + crate::handshake::OPENING_TIMEOUT),
+            )
+        } else {
+            self.sessions.get(&id).and_then(|s| s.next_timeout())
+        };
+        if let Some(t) = next {
+            self.timers.insert((t, id));
+            self.timer_of.insert(id, t);
+        }
+    }
+}

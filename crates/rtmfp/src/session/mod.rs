@@ -1,0 +1,443 @@
+//! An open session (RFC 7016 §3.5): flows, timestamps and RTT, keepalive, congestion control,
+//! close, and far address change. Created by the endpoint when a handshake completes.
+
+mod receive;
+pub(crate) use receive::Action;
+pub(crate) mod transmit;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::congestion::CongestionController;
+use crate::crypto::PacketCipher;
+use crate::endpoint::{CloseReason, Config, Event, SessionId};
+use crate::flow::recv::RecvFlow;
+use crate::flow::send::{SendError, SendFlow};
+use crate::flow::Priority;
+use crate::rtt::RttEstimator;
+use crate::wire::PeerAddress;
+use crate::Instant;
+
+/// How long to keep answering Close Requests after the far end closed (digest §8: 19 s).
+const FAR_CLOSE_LINGER: Duration = Duration::from_secs(19);
+/// Close Request retransmission interval and limit (digest §8: every 5 s for 90 s).
+const CLOSE_REQUEST_INTERVAL: Duration = Duration::from_secs(5);
+const NEAR_CLOSE_LIMIT: Duration = Duration::from_secs(90);
+/// Stop echoing a timestamp this long after it arrived (digest §3.3).
+const TIMESTAMP_ECHO_LIMIT: Duration = Duration::from_secs(128);
+/// Window during which time-critical traffic damps congestion-window growth (digest §7.7).
+pub(crate) const TIME_CRITICAL_WINDOW: Duration = Duration::from_millis(800);
+/// Most queued control chunks (ping replies, forwards) per session; more are dropped.
+const MAX_CONTROL_QUEUE: usize = 64;
+/// Most send flows a session holds open at once.
+const MAX_SEND_FLOWS: usize = 4096;
+/// Most receive flows a far end may open at once; more are rejected.
+const MAX_RECV_FLOWS: usize = 1024;
+
+/// Which end of the handshake this session was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// We sent IHello / IIKeying.
+    Initiator,
+    /// We answered with RHello / RIKeying.
+    Responder,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    Open,
+    NearClose {
+        since: Instant,
+        next_request: Instant,
+    },
+    FarCloseLinger {
+        until: Instant,
+    },
+    Closed,
+}
+
+/// Control chunks waiting for a packet, owned.
+#[derive(Debug, Clone)]
+pub(crate) enum Control {
+    Ping(Vec<u8>),
+    PingReply(Vec<u8>),
+    CloseRequest,
+    CloseAck,
+    FlowException {
+        flow_id: u64,
+        code: u64,
+    },
+    BufferProbe {
+        flow_id: u64,
+    },
+    FIHello {
+        epd: Vec<u8>,
+        reply_address: PeerAddress,
+        tag: Vec<u8>,
+    },
+}
+
+/// Statistics of one session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionStats {
+    /// Packets received and accepted.
+    pub packets_in: u64,
+    /// Packets sent.
+    pub packets_out: u64,
+    /// Application bytes delivered from received flows.
+    pub bytes_delivered: u64,
+    /// Data fragments retransmitted.
+    pub retransmissions: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// Smoothed RTT, if measured.
+    pub srtt: Option<Duration>,
+    /// Current effective retransmission timeout.
+    pub erto: Duration,
+    /// Congestion window, bytes.
+    pub cwnd: usize,
+    /// Bytes in flight.
+    pub in_flight: usize,
+}
+
+/// An open session.
+pub struct Session {
+    pub(crate) id: SessionId,
+    pub(crate) role: Role,
+    pub(crate) far_session_id: u32,
+    pub(crate) far_addr: SocketAddr,
+    pub(crate) far_certificate: Vec<u8>,
+    pub(crate) far_fingerprint: [u8; 32],
+    pub(crate) near_nonce: Vec<u8>,
+    pub(crate) far_nonce: Vec<u8>,
+    pub(crate) cipher: Box<dyn PacketCipher>,
+    pub(crate) state: State,
+    pub(crate) send_flows: BTreeMap<u64, SendFlow>,
+    pub(crate) recv_flows: BTreeMap<u64, RecvFlow>,
+    /// Receive flows that finished, remembered so late retransmissions are just acked.
+    pub(crate) finished_recv: VecDeque<u64>,
+    next_flow_id: u64,
+    pub(crate) control: VecDeque<Control>,
+    pub(crate) rtt: RttEstimator,
+    pub(crate) cc: CongestionController,
+    pub(crate) rto_at: Option<Instant>,
+    pub(crate) next_tsn: u64,
+    pub(crate) last_rx_timestamp: Option<(u16, Instant)>,
+    pub(crate) last_echo_sent: Option<u16>,
+    pub(crate) last_received: Instant,
+    pub(crate) last_sent: Instant,
+    pub(crate) keepalive_period: Duration,
+    pub(crate) keepalive_outstanding: bool,
+    pub(crate) last_tc_sent: Option<Instant>,
+    pub(crate) last_tc_received: Option<Instant>,
+    pub(crate) pace_at: Option<Instant>,
+    pub(crate) mobility: Option<(SocketAddr, Instant)>,
+    pub(crate) mobility_probe_sent: bool,
+    pub(crate) stats: SessionStats,
+    /// For duplicate IIKeying detection (responder only).
+    pub(crate) skic: Vec<u8>,
+    /// The sealed RIKeying datagram, resent on a duplicate IIKeying (responder only).
+    pub(crate) rikeying: Option<Bytes>,
+    pub(crate) config: SessionConfig,
+}
+
+/// Per-session copy of the endpoint settings it needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionConfig {
+    pub recv_buffer: usize,
+    pub send_buffer: usize,
+    pub idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("far_addr", &self.far_addr)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything the endpoint hands a new session.
+pub(crate) struct SessionParams {
+    pub id: SessionId,
+    pub role: Role,
+    pub far_session_id: u32,
+    pub far_addr: SocketAddr,
+    pub far_certificate: Vec<u8>,
+    pub keys: crate::crypto::SessionKeys,
+    pub skic: Vec<u8>,
+}
+
+impl Session {
+    pub(crate) fn new(now: Instant, p: SessionParams, config: &Config) -> Self {
+        let far_fingerprint = crate::crypto::certificate_fingerprint(&p.far_certificate);
+        Session {
+            id: p.id,
+            role: p.role,
+            far_session_id: p.far_session_id,
+            far_addr: p.far_addr,
+            far_certificate: p.far_certificate,
+            far_fingerprint,
+            near_nonce: p.keys.near_nonce,
+            far_nonce: p.keys.far_nonce,
+            cipher: p.keys.cipher,
+            state: State::Open,
+            send_flows: BTreeMap::new(),
+            recv_flows: BTreeMap::new(),
+            finished_recv: VecDeque::new(),
+            next_flow_id: 1,
+            control: VecDeque::new(),
+            rtt: RttEstimator::new(),
+            cc: CongestionController::new(config.mss),
+            rto_at: None,
+            next_tsn: 1,
+            last_rx_timestamp: None,
+            last_echo_sent: None,
+            last_received: now,
+            last_sent: now,
+            keepalive_period: config.keepalive_period,
+            keepalive_outstanding: false,
+            last_tc_sent: None,
+            last_tc_received: None,
+            pace_at: None,
+            mobility: None,
+            mobility_probe_sent: false,
+            stats: SessionStats::default(),
+            skic: p.skic,
+            rikeying: None,
+            config: SessionConfig {
+                recv_buffer: config.recv_buffer,
+                send_buffer: config.send_buffer,
+                idle_timeout: config.idle_timeout,
+            },
+        }
+    }
+
+    /// Whether the session is open for new flows and data.
+    pub(crate) fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    pub(crate) fn push_control(&mut self, c: Control) -> bool {
+        if self.control.len() >= MAX_CONTROL_QUEUE {
+            return false;
+        }
+        self.control.push_back(c);
+        true
+    }
+
+    /// Opens a sending flow; returns its flow ID.
+    pub(crate) fn open_flow(
+        &mut self,
+        metadata: &[u8],
+        return_association: Option<u64>,
+        priority: Priority,
+    ) -> Result<u64, SendError> {
+        if !self.is_open() || self.send_flows.len() >= MAX_SEND_FLOWS {
+            return Err(SendError::Closed);
+        }
+        // Flash numbers its NetConnection flow 2 (interop-notes §1 item 7), so start there for
+        // an initiator and at 1 for a responder, as Flash, librtmfp and MonaServer2 do.
+        if self.next_flow_id == 1 && self.role == Role::Initiator {
+            self.next_flow_id = 2;
+        }
+        let id = self.next_flow_id;
+        self.next_flow_id += 1;
+        let flow = SendFlow::new(
+            id,
+            metadata.to_vec(),
+            return_association,
+            priority,
+            self.config.send_buffer,
+        );
+        self.send_flows.insert(id, flow);
+        Ok(id)
+    }
+
+    pub(crate) fn write(
+        &mut self,
+        flow_id: u64,
+        data: Bytes,
+        deadline: Option<Instant>,
+    ) -> Result<(), SendError> {
+        if !self.is_open() {
+            return Err(SendError::Closed);
+        }
+        self.send_flows
+            .get_mut(&flow_id)
+            .ok_or(SendError::Closed)?
+            .write(data, deadline)
+    }
+
+    /// Starts an orderly close (RFC 7016 §3.5.5.1): flows are aborted and Close Request is
+    /// repeated until acknowledged.
+    pub(crate) fn close(&mut self, now: Instant) {
+        if self.state == State::Open {
+            self.abort_flows();
+            self.state = State::NearClose {
+                since: now,
+                next_request: now + CLOSE_REQUEST_INTERVAL,
+            };
+            self.push_control(Control::CloseRequest);
+        }
+    }
+
+    pub(crate) fn abort_flows(&mut self) {
+        self.send_flows.clear();
+        self.recv_flows.clear();
+        self.rto_at = None;
+    }
+
+    pub(crate) fn stats(&self) -> SessionStats {
+        let mut s = self.stats.clone();
+        s.srtt = self.rtt.has_sample().then(|| self.rtt.srtt());
+        s.erto = self.rtt.erto();
+        s.cwnd = self.cc.cwnd();
+        s.in_flight = self.in_flight_bytes();
+        s.retransmissions = self
+            .send_flows
+            .values()
+            .map(|f| f.retransmissions())
+            .sum::<u64>()
+            + self.stats.retransmissions;
+        s
+    }
+
+    /// Earliest instant at which `handle_timeout` has work for this session.
+    pub(crate) fn next_timeout(&self) -> Option<Instant> {
+        let mut t: Option<Instant> = None;
+        let mut at = |x: Option<Instant>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        match self.state {
+            State::Closed => return None,
+            State::NearClose {
+                since,
+                next_request,
+            } => {
+                at(Some(next_request.min(since + NEAR_CLOSE_LIMIT)));
+                return t;
+            }
+            State::FarCloseLinger { until } => return Some(until),
+            State::Open => {}
+        }
+        at(self.rto_at);
+        at(self.pace_at);
+        for f in self.recv_flows.values() {
+            at(f.ack_deadline());
+        }
+        for f in self.send_flows.values() {
+            at(f.next_deadline());
+        }
+        at(Some(self.last_received + self.config.idle_timeout));
+        if !self.keepalive_period.is_zero() {
+            at(Some(
+                self.last_sent.max(self.last_received) + self.keepalive_period,
+            ));
+        }
+        t
+    }
+
+    /// Runs timers due at `now`; events go to `events`.
+    pub(crate) fn on_timeout(&mut self, now: Instant, events: &mut VecDeque<Event>) {
+        match self.state {
+            State::Closed => return,
+            State::NearClose {
+                since,
+                next_request,
+            } => {
+                if now >= since + NEAR_CLOSE_LIMIT {
+                    self.state = State::Closed;
+                } else if now >= next_request {
+                    self.push_control(Control::CloseRequest);
+                    self.state = State::NearClose {
+                        since,
+                        next_request: now + CLOSE_REQUEST_INTERVAL,
+                    };
+                }
+                return;
+            }
+            State::FarCloseLinger { until } => {
+                if now >= until {
+                    self.state = State::Closed;
+                }
+                return;
+            }
+            State::Open => {}
+        }
+        if now >= self.last_received + self.config.idle_timeout {
+            self.state = State::Closed;
+            self.abort_flows();
+            events.push_back(Event::SessionClosed {
+                session: self.id,
+                reason: CloseReason::Timeout,
+            });
+            return;
+        }
+        if let Some(at) = self.rto_at {
+            if now >= at {
+                self.on_rto(now);
+            }
+        }
+        if self.pace_at.is_some_and(|p| now >= p) {
+            self.pace_at = None;
+        }
+        for f in self.send_flows.values_mut() {
+            f.expire(now);
+        }
+        let erto = self.rtt.erto();
+        let mut probes = Vec::new();
+        for f in self.send_flows.values_mut() {
+            if f.probe_deadline(now, erto).is_some_and(|d| now >= d) {
+                f.on_probe_sent(now, erto);
+                probes.push(f.id());
+            }
+        }
+        for flow_id in probes {
+            self.push_control(Control::BufferProbe { flow_id });
+        }
+        if !self.keepalive_period.is_zero()
+            && now >= self.last_sent.max(self.last_received) + self.keepalive_period
+        {
+            self.push_control(Control::Ping(Vec::new()));
+            self.keepalive_outstanding = true;
+            // Counts as sending, so the next keepalive waits a whole period.
+            self.last_sent = now;
+        }
+    }
+
+    /// Retransmission timeout (RFC 7016 §3.5.2.2): everything in flight is lost.
+    fn on_rto(&mut self, now: Instant) {
+        let outstanding = self.send_flows.values().any(|f| f.has_in_flight());
+        self.stats.timeouts += 1;
+        for f in self.send_flows.values_mut() {
+            f.on_timeout();
+        }
+        self.cc.on_timeout(now, outstanding);
+        self.rtt.on_timeout();
+        self.rto_at = None;
+    }
+
+    pub(crate) fn timestamp_echo(&mut self, now: Instant) -> Option<u16> {
+        let (ts, at) = self.last_rx_timestamp?;
+        let held = now.saturating_duration_since(at);
+        if held >= TIMESTAMP_ECHO_LIMIT {
+            return None;
+        }
+        let ticks = (held.as_micros() / 4000) as u16;
+        let echo = ts.wrapping_add(ticks);
+        if self.last_echo_sent == Some(echo) {
+            return None;
+        }
+        self.last_echo_sent = Some(echo);
+        Some(echo)
+    }
+}

@@ -1,0 +1,213 @@
+//! Packet assembly for an open session: control chunks, acknowledgements and flow data under
+//! congestion control, burst limit and pacing (RFC 7016 §3.5.2.3, Appendix A).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::{Control, Role, Session, State};
+use crate::congestion::CongestionController;
+use crate::endpoint::Transmit;
+use crate::wire::chunk::Chunk;
+use crate::wire::packet::{PacketWriter, MAX_SESSION_PACKET};
+use crate::wire::{scramble_session_id, Mode, PacketHeader};
+use crate::Instant;
+
+/// Most ranges put in one ack chunk.
+const ACK_RANGES_PER_CHUNK: usize = 64;
+
+impl Control {
+    fn as_chunk(&self) -> Chunk<'_> {
+        match self {
+            Control::Ping(m) => Chunk::Ping(m),
+            Control::PingReply(m) => Chunk::PingReply(m),
+            Control::CloseRequest => Chunk::CloseRequest,
+            Control::CloseAck => Chunk::CloseAck,
+            Control::FlowException { flow_id, code } => Chunk::FlowException {
+                flow_id: *flow_id,
+                code: *code,
+            },
+            Control::BufferProbe { flow_id } => Chunk::BufferProbe { flow_id: *flow_id },
+            Control::FIHello {
+                epd,
+                reply_address,
+                tag,
+            } => Chunk::FIHello {
+                epd,
+                reply_address: *reply_address,
+                tag,
+            },
+        }
+    }
+}
+
+/// Shared inputs from the endpoint for building packets.
+pub(crate) struct TxContext<'a> {
+    pub now: Instant,
+    /// This endpoint's clock in 4 ms ticks (RFC 7016 §2.2.4).
+    pub ticks: u16,
+    /// Another session received time-critical data within 800 ms (sets TCR).
+    pub time_critical_reverse: bool,
+    pub out: &'a mut VecDeque<Transmit>,
+    pub scratch: &'a mut Vec<u8>,
+}
+
+impl Session {
+    fn header(&mut self, ctx: &TxContext<'_>, time_critical: bool) -> PacketHeader {
+        PacketHeader {
+            time_critical,
+            time_critical_reverse: ctx.time_critical_reverse,
+            mode: match self.role {
+                Role::Initiator => Mode::Initiator,
+                Role::Responder => Mode::Responder,
+            },
+            // Always present: MonaServer2 and librtmfp misparse packets without it
+            // (interop-notes §1 item 1).
+            timestamp: Some(ctx.ticks),
+            timestamp_echo: self.timestamp_echo(ctx.now),
+        }
+    }
+
+    fn seal(&self, packet: &[u8], dst: std::net::SocketAddr, out: &mut VecDeque<Transmit>) {
+        let mut payload = Vec::with_capacity(packet.len() + 4 + self.cipher.overhead(packet.len()));
+        payload.extend_from_slice(&[0; 4]);
+        self.cipher.seal(packet, &mut payload);
+        let ssid = scramble_session_id(self.far_session_id, &payload[4..]);
+        payload[..4].copy_from_slice(&ssid.to_be_bytes());
+        out.push_back(Transmit {
+            dst,
+            payload: Bytes::from(payload),
+        });
+    }
+
+    fn data_sendable(&self, in_flight: usize) -> bool {
+        self.state == State::Open
+            && self.pace_at.is_none()
+            && self.cc.can_send(in_flight, 1)
+            && self.send_flows.values().any(|f| f.wants_to_send())
+    }
+
+    /// Builds and seals every packet the session may send now.
+    pub(crate) fn flush(&mut self, ctx: &mut TxContext<'_>) {
+        if self.state == State::Closed {
+            self.control.clear();
+            return;
+        }
+        if let Some((addr, token)) = self.mobility_token() {
+            if self.state == State::Open && !self.mobility_probe_sent {
+                let header = self.header(ctx, false);
+                let mut w =
+                    PacketWriter::new(&header, MAX_SESSION_PACKET, std::mem::take(ctx.scratch));
+                w.push(&Chunk::Ping(&token));
+                let pkt = w.finish();
+                self.seal(&pkt, addr, ctx.out);
+                *ctx.scratch = pkt;
+                self.mobility_probe_sent = true;
+            }
+        }
+        let mut burst = 0;
+        loop {
+            let in_flight = self.in_flight_bytes();
+            let data = self.data_sendable(in_flight);
+            let tc = data
+                && self
+                    .send_flows
+                    .values()
+                    .any(|f| f.priority().is_time_critical() && f.wants_to_send());
+            let saved_echo = self.last_echo_sent;
+            let header = self.header(ctx, tc);
+            let mut w = PacketWriter::new(&header, MAX_SESSION_PACKET, std::mem::take(ctx.scratch));
+            while let Some(c) = self.control.front() {
+                if !w.push(&c.as_chunk()) {
+                    break;
+                }
+                self.control.pop_front();
+            }
+            let piggyback = data || w.has_chunks();
+            for f in self.recv_flows.values_mut() {
+                let due = f.ack_deadline().is_some_and(|d| d <= ctx.now || piggyback);
+                if !due {
+                    continue;
+                }
+                let ack = f.make_ack(ctx.now, ACK_RANGES_PER_CHUNK);
+                let mut chunk_ok = w.push(&Chunk::Ack(ack));
+                if chunk_ok {
+                    if let Some(code) = f.rejected() {
+                        chunk_ok = w.push(&Chunk::FlowException {
+                            flow_id: f.flow_id(),
+                            code,
+                        });
+                    }
+                }
+                if !chunk_ok {
+                    // Try again in the next packet: the deadline is reset by make_ack, so
+                    // ask for an immediate ack again.
+                    f.on_buffer_probe(ctx.now);
+                    break;
+                }
+            }
+            let mut data_bytes = 0;
+            if data {
+                let tsn = self.next_tsn;
+                let budget = self.cc.cwnd().saturating_sub(in_flight);
+                let mut order: Vec<(std::cmp::Reverse<u8>, u64)> = self
+                    .send_flows
+                    .iter()
+                    .filter(|(_, f)| f.wants_to_send())
+                    .map(|(id, f)| (std::cmp::Reverse(f.priority().level()), *id))
+                    .collect();
+                order.sort_unstable();
+                for (_, id) in order {
+                    if w.remaining() < 32 {
+                        break;
+                    }
+                    if let Some(f) = self.send_flows.get_mut(&id) {
+                        let (n, _) = f.write_into(&mut w, tsn, budget.saturating_sub(data_bytes));
+                        data_bytes += n;
+                    }
+                }
+                self.next_tsn += 1;
+            }
+            if !w.has_chunks() {
+                self.last_echo_sent = saved_echo;
+                *ctx.scratch = w.finish();
+                break;
+            }
+            let pkt = w.finish();
+            self.seal(&pkt, self.far_addr, ctx.out);
+            *ctx.scratch = pkt;
+            self.stats.packets_out += 1;
+            self.last_sent = ctx.now;
+            if tc {
+                self.last_tc_sent = Some(ctx.now);
+                self.cc.on_time_critical_sent(ctx.now);
+            }
+            if data_bytes > 0 || self.send_flows.values().any(|f| f.has_in_flight()) {
+                if self.rto_at.is_none() {
+                    self.rto_at = Some(ctx.now + self.rtt.erto());
+                }
+            }
+            if data {
+                burst += 1;
+                if burst >= CongestionController::BURST_PACKETS {
+                    if self.data_sendable(self.in_flight_bytes()) {
+                        self.pace_at = Some(ctx.now + self.pace_interval());
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Time to wait after a burst before sending more: the burst's share of one RTT at the
+    /// current window (`SRTT · burst · MSS / cwnd`; digest §7.6).
+    fn pace_interval(&self) -> Duration {
+        if !self.rtt.has_sample() {
+            return Duration::ZERO;
+        }
+        let cwnd = self.cc.cwnd().max(1) as f64;
+        let burst_bytes = (CongestionController::BURST_PACKETS * MAX_SESSION_PACKET) as f64;
+        self.rtt.srtt().mul_f64((burst_bytes / cwnd).min(1.0))
+    }
+}
