@@ -17,6 +17,8 @@ use rtmfp::{
     SessionId,
 };
 
+type Log = Rc<RefCell<Vec<(usize, Vec<u8>)>>>;
+
 fn seed(n: u64) -> [u8; 32] {
     let mut s = [0u8; 32];
     rng(n).fill_bytes(&mut s);
@@ -185,7 +187,7 @@ fn bulk_10mb_both_ways_20_percent_loss() {
 #[test]
 fn handshake_layouts_match_flash() {
     let mut net = Net::new(vec![client(7), server(8)], Link::clean(), 7);
-    let log: Rc<RefCell<Vec<(usize, Vec<u8>)>>> = Rc::default();
+    let log: Log = Rc::default();
     let l = log.clone();
     net.filter = Some(Box::new(move |from, _, p| {
         l.borrow_mut().push((from, p.to_vec()));
@@ -427,7 +429,7 @@ fn silent_peer_times_out_and_keepalives_flow_while_alive() {
 #[test]
 fn duplicate_iikeying_gets_the_stored_rikeying() {
     let mut net = Net::new(vec![client(61), server(62)], Link::clean(), 61);
-    let log: Rc<RefCell<Vec<(usize, Vec<u8>)>>> = Rc::default();
+    let log: Log = Rc::default();
     let l = log.clone();
     net.filter = Some(Box::new(move |from, _, p| {
         l.borrow_mut().push((from, p.to_vec()));

@@ -57,7 +57,7 @@ fn check_new_flow(
     }
     let metadata = metadata.ok_or(())?;
     if let Some(flow) = association {
-        if !send_flows.get(&flow).is_some_and(|f| !f.is_closing()) {
+        if send_flows.get(&flow).is_none_or(|f| f.is_closing()) {
             return Err(());
         }
     }
@@ -67,6 +67,7 @@ fn check_new_flow(
 impl Session {
     /// Handles one decrypted packet. Returns `Err` with the reason when the whole packet is
     /// dropped; malformed chunks inside an accepted packet are skipped and counted.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn on_packet(
         &mut self,
         now: Instant,

@@ -183,10 +183,10 @@ impl Session {
                 self.last_tc_sent = Some(ctx.now);
                 self.cc.on_time_critical_sent(ctx.now);
             }
-            if data_bytes > 0 || self.send_flows.values().any(|f| f.has_in_flight()) {
-                if self.rto_at.is_none() {
-                    self.rto_at = Some(ctx.now + self.rtt.erto());
-                }
+            if self.rto_at.is_none()
+                && (data_bytes > 0 || self.send_flows.values().any(|f| f.has_in_flight()))
+            {
+                self.rto_at = Some(ctx.now + self.rtt.erto());
             }
             if data {
                 burst += 1;

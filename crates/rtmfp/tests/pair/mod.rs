@@ -41,6 +41,7 @@ impl Link {
     }
 }
 
+type Queued = Reverse<(Instant, u64, usize, SocketAddr, Vec<u8>)>;
 type Filter = Box<dyn FnMut(usize, usize, &[u8]) -> bool>;
 
 pub struct Net {
@@ -49,7 +50,7 @@ pub struct Net {
     pub now: Instant,
     pub link: Link,
     rng: ChaCha8Rng,
-    queue: BinaryHeap<Reverse<(Instant, u64, usize, SocketAddr, Vec<u8>)>>,
+    queue: BinaryHeap<Queued>,
     seq: u64,
     pub events: Vec<Vec<Event>>,
     /// Datagrams handed to the network, per endpoint.
