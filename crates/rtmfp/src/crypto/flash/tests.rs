@@ -301,27 +301,3 @@ fn bad_configs() {
 
 /// Timing of `responder_keying` for group 2 (static initiator, ephemeral server). Run with
 /// `cargo test --release -p rtmfp responder_keying_timing -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn responder_keying_timing() {
-    let mut r = rng(30);
-    let mut client = FlashProfile::client(&mut r);
-    let mut server = FlashProfile::server(&mut r);
-    let skic = client
-        .initiator_keying(&mut r, server.certificate())
-        .unwrap()
-        .skic()
-        .to_vec();
-    server
-        .responder_keying(&mut r, client.certificate(), &skic)
-        .unwrap();
-    let n = 500;
-    let start = std::time::Instant::now();
-    for _ in 0..n {
-        server
-            .responder_keying(&mut r, client.certificate(), &skic)
-            .unwrap();
-    }
-    let per = start.elapsed() / n;
-    println!("responder_keying (group 2, static x ephemeral): {per:?} per handshake");
-}
