@@ -298,6 +298,3 @@ fn bad_configs() {
     assert!(FlashProfile::with_static_keys(FlashConfig::server(), vec![]).is_err());
     assert!(FlashProfile::with_static_keys(FlashConfig::client(), vec![]).is_err());
 }
-
-/// Timing of `responder_keying` for group 2 (static initiator, ephemeral server). Run with
-/// `cargo test --release -p rtmfp responder_keying_timing -- --ignored --nocapture`.
