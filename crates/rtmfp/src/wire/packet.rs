@@ -351,7 +351,8 @@ mod tests {
         assert!(w.push(&Chunk::Ping(&[])));
         let mut pkt = w.finish();
         assert_eq!(pkt[0], 0x8d);
-        assert_eq!(pkt[5 + 3 + 5 + 3], kind::NEXT_USER_DATA);
+        // Header 5 bytes; first chunk: 3 + flags, flow, seq, fsnOffset (4) + 3 data bytes.
+        assert_eq!(pkt[5 + 3 + 4 + 3], kind::NEXT_USER_DATA);
         pkt.extend_from_slice(&[0xff; 7]);
         let (h, chunks) = PacketHeader::decode(&pkt).unwrap();
         assert_eq!(h, header);
