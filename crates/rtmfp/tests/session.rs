@@ -614,3 +614,54 @@ fn address_change_is_verified_before_moving() {
     assert!(ok);
     assert_eq!(net.eps[1].session_info(ss).unwrap().far_addr, moved);
 }
+
+#[test]
+fn opening_gives_up_after_95_seconds_with_linear_retries() {
+    let mut net = Net::new(vec![client(101), server(102)], Link::clean(), 101);
+    net.filter = Some(Box::new(|from, _, _| from != 0)); // the server never hears us
+    let now = net.now;
+    let addr = net.addrs[1];
+    let h = net.eps[0]
+        .connect(now, epd_for_url("rtmfp://x/app"), &[addr])
+        .unwrap();
+    net.run_until(Duration::from_secs(94), |_| false);
+    assert!(
+        net.events[0].is_empty(),
+        "still trying at 94 s: {:?} at {:?}",
+        net.events[0],
+        net.now
+    );
+    // 1 s, then +1.5 s each: retries at 1, 3.5, 7.5, 13, 20, 28.5, 38.5, 50, 63, 77.5, 93.5 s.
+    assert_eq!(net.sent[0], 12, "initial IHello plus 11 retries");
+    net.run_until(Duration::from_secs(5), |_| false);
+    assert_eq!(
+        net.take_events(0),
+        vec![Event::ConnectFailed {
+            session: h,
+            reason: rtmfp::ConnectError::Timeout
+        }]
+    );
+    assert_eq!(net.eps[0].poll_timeout(), None);
+}
+
+#[test]
+fn reconnect_with_same_certificate_overrides_stale_session() {
+    let identity = FlashProfile::client(&mut rng(111));
+    let (group, key) = identity.static_private_key().unwrap();
+    let mut net = Net::new(vec![client(111), server(112)], Link::clean(), 111);
+    net.eps[0] = Endpoint::new(Config::default(), Box::new(identity), seed(1));
+    let (_, old) = connect(&mut net);
+    // The client restarts with the same identity and address, forgetting its session.
+    let again = FlashProfile::from_static_private_key(group, &key).unwrap();
+    net.eps[0] = Endpoint::new(Config::default(), Box::new(again), seed(2));
+    net.take_events(0);
+    net.take_events(1);
+    let (_, new) = connect(&mut net);
+    assert_ne!(old, new);
+    assert!(net.events[1].iter().any(|e| *e
+        == Event::SessionClosed {
+            session: old,
+            reason: CloseReason::Replaced
+        }));
+    assert_eq!(net.eps[1].session_count(), 1);
+}

@@ -138,6 +138,11 @@ impl Net {
 
     /// Advances to the next network delivery or timer; returns false when nothing is left.
     pub fn step(&mut self) -> bool {
+        self.step_until(Instant::from_micros(u64::MAX))
+    }
+
+    /// Like [`Net::step`], but never advances past `horizon`.
+    pub fn step_until(&mut self, horizon: Instant) -> bool {
         self.drain();
         let next_packet = self.queue.peek().map(|Reverse((t, ..))| *t);
         let next_timer = self.eps.iter().filter_map(|e| e.poll_timeout()).min();
@@ -147,6 +152,10 @@ impl Net {
             (None, Some(b)) => b,
             (None, None) => return false,
         };
+        if next > horizon {
+            self.now = horizon;
+            return true;
+        }
         self.now = self.now.max(next);
         if next_packet == Some(next) {
             let Reverse((_, _, to, from, payload)) = self.queue.pop().unwrap();
@@ -169,7 +178,7 @@ impl Net {
             if done(self) {
                 return true;
             }
-            if !self.step() {
+            if !self.step_until(end) {
                 return done(self);
             }
         }
