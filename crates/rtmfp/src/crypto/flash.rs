@@ -339,10 +339,6 @@ impl CryptoProfile for FlashProfile {
         Epd::parse(epd).is_ok_and(|e| e.selects(&self.fingerprint, &self.own_certificate_view()))
     }
 
-    fn certificate_selected_by_epd(&self, certificate: &[u8], epd: &[u8]) -> bool {
-        cert::certificate_selected_by_epd(certificate, epd)
-    }
-
     /// Selects the first of our groups the responder supports and builds the SKIC:
     /// static `02 1d 02 | 41 0e <64> | 03 1a 02 0a | 02 1e 02` (76 bytes for group 2), or
     /// ephemeral `81 02 0d 02 <128-byte key> | 41 0e <64> | 03 1a 02 0a | 02 1e 02`.

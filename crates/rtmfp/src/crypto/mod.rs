@@ -105,8 +105,11 @@ pub trait CryptoProfile: Send {
     /// certificate accepts it; a required hostname must match.
     fn is_selected_by_epd(&self, epd: &[u8]) -> bool;
 
-    /// Whether a responder `certificate` (from RHello) is selected by `epd` (initiator's check).
-    fn certificate_selected_by_epd(&self, certificate: &[u8], epd: &[u8]) -> bool;
+    /// Whether a responder `certificate` (from RHello) is selected by `epd` (initiator's check,
+    /// RFC 7425 §4.4.3). The default applies the Flash EPD rules of [`cert::Epd::selects`].
+    fn certificate_selected_by_epd(&self, certificate: &[u8], epd: &[u8]) -> bool {
+        cert::certificate_selected_by_epd(certificate, epd)
+    }
 
     /// Starts keying as initiator toward the owner of `responder_certificate`: picks a DH group
     /// both support and builds the SKIC.

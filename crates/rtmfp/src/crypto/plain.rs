@@ -139,10 +139,6 @@ impl CryptoProfile for PlainProfile {
         Epd::parse(epd).is_ok_and(|e| e.selects(&self.fingerprint, &own))
     }
 
-    fn certificate_selected_by_epd(&self, certificate: &[u8], epd: &[u8]) -> bool {
-        cert::certificate_selected_by_epd(certificate, epd)
-    }
-
     /// SKIC = `21 0e <32 random bytes>`.
     ///
     /// Errors: [`CryptoError::BadKeying`] if the responder certificate is malformed.

@@ -147,15 +147,7 @@ impl Endpoint {
         sealed: &[u8],
         buf: &mut Vec<u8>,
     ) -> Result<(), DropReason> {
-        let packet = self
-            .crypto
-            .default_cipher()
-            .open(sealed, buf)
-            .map_err(|_| DropReason::Decrypt)?;
-        let (header, chunks) = PacketHeader::decode(packet).map_err(|_| DropReason::Malformed)?;
-        if header.mode != Mode::Startup {
-            return Err(DropReason::BadMode);
-        }
+        let chunks = open_startup(self.crypto.default_cipher(), sealed, buf)?;
         // One startup chunk per packet is processed (zenomt processes at most one IHello).
         for chunk in chunks {
             let Ok(chunk) = chunk else {
@@ -466,16 +458,7 @@ impl Endpoint {
         sealed: &[u8],
         buf: &mut Vec<u8>,
     ) -> Result<(), DropReason> {
-        let packet = self
-            .crypto
-            .default_cipher()
-            .open(sealed, buf)
-            .map_err(|_| DropReason::Decrypt)?;
-        let (header, mut chunks) =
-            PacketHeader::decode(packet).map_err(|_| DropReason::Malformed)?;
-        if header.mode != Mode::Startup {
-            return Err(DropReason::BadMode);
-        }
+        let mut chunks = open_startup(self.crypto.default_cipher(), sealed, buf)?;
         let chunk = chunks
             .next()
             .ok_or(DropReason::Malformed)?
@@ -569,4 +552,19 @@ impl Endpoint {
             _ => Err(DropReason::Unexpected),
         }
     }
+}
+
+/// Opens a startup packet with the default cipher and checks its mode (RFC 7016 §2.2.4):
+/// returns its chunks.
+fn open_startup<'b>(
+    cipher: &dyn crate::crypto::PacketCipher,
+    sealed: &[u8],
+    buf: &'b mut Vec<u8>,
+) -> Result<crate::wire::ChunkIter<'b>, DropReason> {
+    let packet = cipher.open(sealed, buf).map_err(|_| DropReason::Decrypt)?;
+    let (header, chunks) = PacketHeader::decode(packet).map_err(|_| DropReason::Malformed)?;
+    if header.mode != Mode::Startup {
+        return Err(DropReason::BadMode);
+    }
+    Ok(chunks)
 }
