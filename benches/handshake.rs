@@ -48,8 +48,11 @@ fn server_addr() -> SocketAddr {
     SocketAddr::from(([192, 0, 2, 1], 1935))
 }
 
-fn client_addr() -> SocketAddr {
-    SocketAddr::from(([198, 51, 100, 7], 50_000))
+/// The client's address for handshake `n`: a new one each time, else the server would treat the
+/// handshake as a reconnection replacing the previous session (same address and certificate).
+fn client_addr(n: u64) -> SocketAddr {
+    let [.., hi, lo] = n.to_be_bytes();
+    SocketAddr::from(([198, 51, hi, lo], 50_000))
 }
 
 fn next_payload(e: &mut Endpoint) -> Vec<u8> {
@@ -59,11 +62,12 @@ fn next_payload(e: &mut Endpoint) -> Vec<u8> {
         .to_vec()
 }
 
-/// Runs one handshake; returns the time the server spent on it. With `complete`, also hands the
+/// Runs handshake `n`; returns the time the server spent on it. With `complete`, also hands the
 /// RIKeying to the client and checks that both ends opened the session.
 fn handshake(
     server: &mut Endpoint,
     client: &mut Endpoint,
+    n: u64,
     now: Instant,
     epd: &[u8],
     complete: bool,
@@ -72,9 +76,10 @@ fn handshake(
         .connect(now, epd.to_vec(), &[server_addr()])
         .expect("connect");
     let ihello = next_payload(client);
+    let from = client_addr(n);
 
     let start = WallClock::now();
-    server.handle_datagram(now, client_addr(), &ihello);
+    server.handle_datagram(now, from, &ihello);
     let rhello = next_payload(server);
     let mut spent = start.elapsed();
 
@@ -82,7 +87,7 @@ fn handshake(
     let iikeying = next_payload(client);
 
     let start = WallClock::now();
-    server.handle_datagram(now, client_addr(), &iikeying);
+    server.handle_datagram(now, from, &iikeying);
     let rikeying = next_payload(server);
     spent += start.elapsed();
 
@@ -99,10 +104,7 @@ fn handshake(
     );
     if complete {
         client.handle_datagram(now, server_addr(), &rikeying);
-        assert!(
-            client.session_count() == 1,
-            "client did not open the session"
-        );
+        assert_eq!(client.session_count(), 1, "client did not open the session");
     } else {
         client.close(now, opening);
     }
@@ -116,7 +118,7 @@ fn bench_handshake(c: &mut Criterion) {
     let epd = epd_for_url("rtmfp://bench.invalid/app");
     let now = Instant::from_micros(1_000_000);
     // Sanity check: a complete handshake with these identities works.
-    handshake(&mut new_server(0), &mut new_client(), now, &epd, true);
+    handshake(&mut new_server(0), &mut new_client(), 0, now, &epd, true);
 
     let mut g = c.benchmark_group("handshake");
     g.throughput(Throughput::Elements(1));
@@ -133,7 +135,7 @@ fn bench_handshake(c: &mut Criterion) {
                     server = new_server(servers);
                     servers += 1;
                 }
-                total += handshake(&mut server, &mut client, now, &epd, false);
+                total += handshake(&mut server, &mut client, i, now, &epd, false);
             }
             total
         })

@@ -665,3 +665,13 @@ fn reconnect_with_same_certificate_overrides_stale_session() {
         }));
     assert_eq!(net.eps[1].session_count(), 1);
 }
+
+#[test]
+fn abort_leaves_no_timer_behind() {
+    let mut net = Net::new(vec![client(121), server(122)], Link::clean(), 121);
+    let (cs, _) = connect(&mut net);
+    let now = net.now;
+    net.eps[0].abort(now, cs);
+    assert_eq!(net.eps[0].session_count(), 0);
+    assert_eq!(net.eps[0].poll_timeout(), None);
+}

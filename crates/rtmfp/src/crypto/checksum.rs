@@ -10,14 +10,25 @@
 ///
 /// Source: spec `rtmfp-session.md` §3.2; verified on every default-key packet of the vectors.
 pub fn checksum(data: &[u8]) -> u16 {
-    let mut words = data.chunks_exact(2);
-    // u64 cannot overflow: a slice has fewer than 2^48 words of at most 0xffff each.
-    let mut sum: u64 = words
+    // Ones'-complement sums are congruent mod 0xffff and 2^16 ≡ 1 (mod 0xffff), so summing
+    // big-endian 64-bit words gives the same folded result as summing 16-bit words, with a
+    // quarter of the additions. A u128 cannot overflow for any slice length.
+    let mut wide = data.chunks_exact(8);
+    let mut sum: u128 = wide
         .by_ref()
-        .map(|w| u64::from(u16::from_be_bytes([w[0], w[1]])))
+        .map(|w| {
+            u128::from(u64::from_be_bytes([
+                w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+            ]))
+        })
         .sum();
+    let mut words = wide.remainder().chunks_exact(2);
+    sum += words
+        .by_ref()
+        .map(|w| u128::from(u16::from_be_bytes([w[0], w[1]])))
+        .sum::<u128>();
     if let [last] = words.remainder() {
-        sum += u64::from(*last);
+        sum += u128::from(*last);
     }
     while sum > 0xffff {
         sum = (sum >> 16) + (sum & 0xffff);

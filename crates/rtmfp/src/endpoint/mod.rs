@@ -319,6 +319,7 @@ impl Endpoint {
                 sess.state = State::Closed;
             }
             self.remove_if_closed(s.0);
+            self.reindex(s.0);
         }
     }
 
@@ -488,9 +489,8 @@ impl Endpoint {
             .is_some_and(|s| s.state == State::Closed)
         {
             if let Some(s) = self.sessions.remove(&id) {
-                self.by_far.remove(&(s.far_addr, s.far_session_id));
+                self.by_far.remove(&(s.keying_addr, s.far_session_id));
             }
-            self.by_far.retain(|_, v| *v != id);
         }
     }
 

@@ -384,7 +384,7 @@ impl Endpoint {
             .map_err(|_| DropReason::BadKeying)?;
         for id in stale {
             if let Some(s) = self.sessions.remove(&id) {
-                self.by_far.remove(&(s.far_addr, s.far_session_id));
+                self.by_far.remove(&(s.keying_addr, s.far_session_id));
                 self.events.push_back(Event::SessionClosed {
                     session: SessionId(id),
                     reason: CloseReason::Replaced,

@@ -109,6 +109,8 @@ pub struct Session {
     pub(crate) role: Role,
     pub(crate) far_session_id: u32,
     pub(crate) far_addr: SocketAddr,
+    /// The far address at keying time: the key of the endpoint's duplicate-IIKeying index.
+    pub(crate) keying_addr: SocketAddr,
     pub(crate) far_certificate: Vec<u8>,
     pub(crate) far_fingerprint: [u8; 32],
     pub(crate) near_nonce: Vec<u8>,
@@ -182,6 +184,7 @@ impl Session {
             role: p.role,
             far_session_id: p.far_session_id,
             far_addr: p.far_addr,
+            keying_addr: p.far_addr,
             far_certificate: p.far_certificate,
             far_fingerprint,
             near_nonce: p.keys.near_nonce,
