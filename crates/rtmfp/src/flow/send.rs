@@ -329,8 +329,15 @@ impl SendFlow {
             self.probe_interval = Duration::from_secs(1);
         }
         let mut max_tsn_acked = None;
+        let highest = ack
+            .ranges
+            .last()
+            .map_or(ack.cumulative_ack, |r| r.end.max(ack.cumulative_ack));
         let mut ranges = ack.ranges.iter().peekable();
         for f in self.frags.iter_mut() {
+            if f.seq > highest {
+                break; // fragments are in sequence order: nothing further is covered
+            }
             while ranges.peek().is_some_and(|r| r.end < f.seq) {
                 ranges.next();
             }
