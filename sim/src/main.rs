@@ -1,0 +1,3 @@
+fn main() {
+    eprintln!("rtmfp-sim: not yet implemented");
+}
