@@ -211,7 +211,7 @@ pub mod codes {
 
 impl Status {
     /// A status with level `status`.
-    pub fn status(code: &str, description: &str) -> Self {
+    pub fn info(code: &str, description: &str) -> Self {
         Status {
             level: "status".into(),
             code: code.into(),
