@@ -5,7 +5,8 @@
 //! - [`amf`]: AMF0 values via the `amf` crate, behind a guard for untrusted input;
 //! - [`command`]: AMF commands (`connect`, `_result`, `setPeerInfo`, `onStatus`, …);
 //! - [`user_control`]: Set Keepalive Timer, Stream Begin, Flow Sync;
-//! - [`netconnection`]: the NetConnection client and server state machines.
+//! - [`netconnection`]: the NetConnection client and server state machines;
+//! - [`FlashNode`]: an endpoint with a NetConnection and peer-to-peer sessions.
 #![warn(missing_docs)]
 
 pub mod amf;
@@ -14,6 +15,8 @@ mod error;
 pub mod gc;
 pub mod message;
 pub mod metadata;
+pub mod netconnection;
+mod node;
 pub mod user_control;
 
 pub use command::{codes, Command, ConnectParams, Status};
@@ -21,4 +24,5 @@ pub use error::FlashError;
 pub use gc::GcMessage;
 pub use message::TcMessage;
 pub use metadata::FlowSignature;
+pub use node::{FlashNode, NodeEvent};
 pub use user_control::UserControl;

@@ -23,6 +23,7 @@ pub mod crypto;
 pub mod endpoint;
 pub mod flow;
 pub mod handshake;
+mod machine;
 mod rendezvous;
 pub mod rtt;
 mod session;
@@ -35,6 +36,7 @@ pub use endpoint::{
     SessionId, SessionInfo, Transmit,
 };
 pub use flow::Priority;
+pub use machine::SansIo;
 pub use session::{Role, SessionStats};
 pub use time::Instant;
 pub use wire::{AddressOrigin, PeerAddress};

@@ -45,6 +45,7 @@ pub struct Endpoint {
     tc_received: Option<(Instant, u32)>,
     pub(crate) scratch: Vec<u8>,
     open_buf: Vec<u8>,
+    last_now: Instant,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -83,7 +84,14 @@ impl Endpoint {
             tc_received: None,
             scratch: Vec::with_capacity(2048),
             open_buf: Vec::with_capacity(2048),
+            last_now: Instant::ZERO,
         }
+    }
+
+    /// The latest time passed to `handle_datagram` or `handle_timeout`: layers above use it to
+    /// route events pulled in `poll_event`, which takes no time argument.
+    pub fn now_hint(&self) -> Instant {
+        self.last_now
     }
 
     /// This endpoint's fingerprint (Flash peer ID, `NetConnection.nearID`).
@@ -326,6 +334,7 @@ impl Endpoint {
     /// Handles one received UDP datagram. Never fails: bad input is counted in
     /// [`EndpointStats::dropped`] and dropped.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.last_now = self.last_now.max(now);
         self.stats.packets_in += 1;
         self.stats.bytes_in += datagram.len() as u64;
         if let Err(reason) = self.on_datagram(now, from, datagram) {
@@ -395,6 +404,7 @@ impl Endpoint {
 
     /// Runs every timer due at `now`. Spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.last_now = self.last_now.max(now);
         while let Some(&(at, id)) = self.timers.first() {
             if at > now {
                 break;

@@ -288,8 +288,11 @@ impl Endpoint {
             self.send_ihellos(now, id, Some(from));
             return Ok(());
         }
+        // `0.0.0.0:0` (origin 0) is MonaServer2's "peer is gone" (spec digest §6): never a
+        // candidate. The opening then ends at its timeout unless another address answers.
         let fresh: Vec<SocketAddr> = addrs
             .iter()
+            .filter(|a| !a.addr.ip().is_unspecified() && a.addr.port() != 0)
             .filter(|a| o.add_candidate(a.addr))
             .map(|a| a.addr)
             .collect();

@@ -1,0 +1,8 @@
+//! NetConnection over RTMFP: the client ([`client::NetConnection`]) and the server side
+//! ([`server::NetConnectionServer`]) state machines (RFC 7425 §5.3; spec digest §9.3).
+
+pub mod client;
+pub mod server;
+
+pub use client::{ClientConfig, NetConnection, NetConnectionError, NetConnectionEvent};
+pub use server::{ClientInfo, NetConnectionServer, ServerConfig, ServerCounters, ServerEvent};
