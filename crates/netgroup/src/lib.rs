@@ -1,8 +1,28 @@
 //! Sans-IO RTMFP Groups (Flash `NetGroup`) engine and rendezvous-server policy.
 //!
-//! Module map: [`id`] (peer IDs, group addresses, ring distance).
+//! Module map:
+//! - [`id`]: peer IDs, group addresses, ring distance;
+//! - [`groupspec`]: `GroupSpecifier`, the groupspec string, group IDs; [`keys`]: group keys;
+//! - [`estimate`], [`best_list`]: `estimatedMemberCount` and neighbour selection;
+//! - [`seen`]: the bounded posting dedupe cache;
+//! - [`wire`]: codecs of the known `GR` group messages;
+//! - [`server`]: the rendezvous server (NetConnections, introductions, group bootstrap).
 #![warn(missing_docs)]
 
 pub mod id;
 
 pub use id::{Distance, GroupAddress, IdParseError, PeerId};
+pub mod best_list;
+pub mod estimate;
+pub mod groupspec;
+pub mod keys;
+pub mod seen;
+pub mod wire;
+
+pub use best_list::{best_list, BestListRequest};
+pub use estimate::{estimated_member_count, target_neighbor_count};
+pub use groupspec::{GroupSpecifier, GroupspecError, IpMulticastAddress};
+pub use keys::group_connect_key;
+pub use seen::SeenCache;
+pub use wire::{FlowSignature, GroupMessage, WireError};
+pub mod server;

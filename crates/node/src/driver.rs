@@ -1,17 +1,20 @@
-//! The drive loop: `handle_datagram` / `handle_timeout`, then drain transmits, then events, then
+//! The drive loop for any [`SansIo`] machine (an endpoint, a Flash node, the rendezvous
+//! server): `handle_datagram` / `handle_timeout`, then drain transmits, then events, then
 //! sleep until `poll_timeout`, a datagram or a command.
+//!
+//! Commands reach the machine as closures run inside the loop with the current time
+//! ([`Handle::call`]); a command that must wait (a write into a full send buffer) is retried
+//! after every turn of the loop until it completes ([`Handle::call_until`]), in order.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use rand::RngCore;
-use rtmfp::{Config, CryptoProfile, Endpoint, EndpointError, Event, Instant, Priority, SessionId};
+use rtmfp::{EndpointError, Instant, SansIo};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-/// Errors of the async handle.
+/// Errors of the async handles.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
     /// The endpoint refused the command.
@@ -25,285 +28,165 @@ pub enum DriverError {
     Io(#[from] std::io::Error),
 }
 
-type Reply<T> = oneshot::Sender<Result<T, EndpointError>>;
+/// A command: returns `true` once done (a waiting command returns `false` to be retried).
+type Command<M> = Box<dyn FnMut(&mut M, Instant) -> bool + Send>;
 
-enum Command {
-    Connect {
-        epd: Vec<u8>,
-        addrs: Vec<SocketAddr>,
-        reply: Reply<SessionId>,
-    },
-    OpenFlow {
-        session: SessionId,
-        metadata: Vec<u8>,
-        assoc: Option<u64>,
-        priority: Priority,
-        reply: Reply<u64>,
-    },
-    Write {
-        session: SessionId,
-        flow: u64,
-        data: Bytes,
-        reply: Reply<()>,
-    },
-    CloseFlow {
-        session: SessionId,
-        flow: u64,
-        reply: Reply<()>,
-    },
-    Close {
-        session: SessionId,
-    },
-    Stats {
-        reply: oneshot::Sender<rtmfp::EndpointStats>,
-    },
-    Info {
-        session: SessionId,
-        reply: oneshot::Sender<Option<rtmfp::SessionInfo>>,
-    },
+enum Msg<M> {
+    Now(Command<M>),
+    Waiting(Command<M>),
 }
 
-/// Async handle to a running endpoint. Cheap to clone; the driver stops when every handle and
-/// the event stream are dropped.
-#[derive(Clone, Debug)]
-pub struct EndpointHandle {
-    tx: mpsc::Sender<Command>,
+/// Async handle to a machine running in a driver task. Cheap to clone; the driver stops when
+/// every handle and the event stream are dropped.
+pub struct Handle<M> {
+    tx: mpsc::Sender<Msg<M>>,
     local_addr: SocketAddr,
-    fingerprint: [u8; 32],
 }
 
-/// Stream of endpoint events. Bounded: while it is full the driver stops taking messages out of
-/// the flows, so receive windows close and the far end slows down (backpressure).
-#[derive(Debug)]
-pub struct Events {
-    rx: mpsc::Receiver<Event>,
-}
-
-impl Events {
-    /// Next event; `None` once the driver stopped.
-    pub async fn recv(&mut self) -> Option<Event> {
-        self.rx.recv().await
+impl<M> Clone for Handle<M> {
+    fn clone(&self) -> Self {
+        Handle {
+            tx: self.tx.clone(),
+            local_addr: self.local_addr,
+        }
     }
 }
 
-impl EndpointHandle {
+impl<M> std::fmt::Debug for Handle<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: SansIo + Send + 'static> Handle<M> {
     /// The bound UDP address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
-    /// This endpoint's fingerprint (Flash peer ID).
-    pub fn fingerprint(&self) -> [u8; 32] {
-        self.fingerprint
-    }
-
-    async fn call<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, DriverError> {
+    /// Runs `f` on the machine with the current time, at once, and returns its result.
+    /// Errors: [`DriverError::Stopped`].
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut M, Instant) -> R + Send + 'static,
+    ) -> Result<R, DriverError> {
         let (reply, rx) = oneshot::channel();
+        let mut f = Some(f);
+        let mut reply = Some(reply);
+        let cmd: Command<M> = Box::new(move |m, now| {
+            if let (Some(f), Some(reply)) = (f.take(), reply.take()) {
+                let _ = reply.send(f(m, now));
+            }
+            true
+        });
         self.tx
-            .send(make(reply))
-            .await
-            .map_err(|_| DriverError::Stopped)?;
-        Ok(rx.await.map_err(|_| DriverError::Stopped)??)
-    }
-
-    /// Starts opening a session ([`Endpoint::connect`]); completion arrives as an event.
-    pub async fn connect(
-        &self,
-        epd: Vec<u8>,
-        addrs: Vec<SocketAddr>,
-    ) -> Result<SessionId, DriverError> {
-        self.call(|reply| Command::Connect { epd, addrs, reply })
-            .await
-    }
-
-    /// Opens a sending flow ([`Endpoint::open_flow`]).
-    pub async fn open_flow(
-        &self,
-        session: SessionId,
-        metadata: Vec<u8>,
-        return_association: Option<u64>,
-        priority: Priority,
-    ) -> Result<u64, DriverError> {
-        self.call(|reply| Command::OpenFlow {
-            session,
-            metadata,
-            assoc: return_association,
-            priority,
-            reply,
-        })
-        .await
-    }
-
-    /// Queues one message; waits while the flow's send buffer is full.
-    pub async fn write(
-        &self,
-        session: SessionId,
-        flow: u64,
-        data: Bytes,
-    ) -> Result<(), DriverError> {
-        self.call(|reply| Command::Write {
-            session,
-            flow,
-            data,
-            reply,
-        })
-        .await
-    }
-
-    /// Closes a sending flow after its queued messages.
-    pub async fn close_flow(&self, session: SessionId, flow: u64) -> Result<(), DriverError> {
-        self.call(|reply| Command::CloseFlow {
-            session,
-            flow,
-            reply,
-        })
-        .await
-    }
-
-    /// Closes a session in order.
-    pub async fn close(&self, session: SessionId) -> Result<(), DriverError> {
-        self.tx
-            .send(Command::Close { session })
-            .await
-            .map_err(|_| DriverError::Stopped)
-    }
-
-    /// Endpoint counters.
-    pub async fn stats(&self) -> Result<rtmfp::EndpointStats, DriverError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Command::Stats { reply })
+            .send(Msg::Now(cmd))
             .await
             .map_err(|_| DriverError::Stopped)?;
         rx.await.map_err(|_| DriverError::Stopped)
     }
 
-    /// Snapshot of a session.
-    pub async fn session_info(
+    /// Runs `f` until it returns `Some`, retrying after every turn of the drive loop; waiting
+    /// commands complete in the order they were issued. Errors: [`DriverError::Stopped`].
+    pub async fn call_until<R: Send + 'static>(
         &self,
-        session: SessionId,
-    ) -> Result<Option<rtmfp::SessionInfo>, DriverError> {
+        mut f: impl FnMut(&mut M, Instant) -> Option<R> + Send + 'static,
+    ) -> Result<R, DriverError> {
         let (reply, rx) = oneshot::channel();
+        let mut reply = Some(reply);
+        let cmd: Command<M> = Box::new(move |m, now| match f(m, now) {
+            Some(r) => {
+                if let Some(reply) = reply.take() {
+                    let _ = reply.send(r);
+                }
+                true
+            }
+            None => false,
+        });
         self.tx
-            .send(Command::Info { session, reply })
+            .send(Msg::Waiting(cmd))
             .await
             .map_err(|_| DriverError::Stopped)?;
         rx.await.map_err(|_| DriverError::Stopped)
     }
 }
 
-/// Binds `addr`, seeds the endpoint from OS randomness and spawns the drive loop on the current
-/// tokio runtime. `event_capacity` bounds the event stream.
-pub async fn spawn(
+/// Stream of a machine's events. Bounded: while it is full the driver stops pulling events,
+/// so an endpoint stops taking messages out of its flows, receive windows close and the far
+/// end slows down (backpressure).
+#[derive(Debug)]
+pub struct Events<E> {
+    rx: mpsc::Receiver<E>,
+}
+
+impl<E> Events<E> {
+    /// Next event; `None` once the driver stopped.
+    pub async fn recv(&mut self) -> Option<E> {
+        self.rx.recv().await
+    }
+}
+
+/// Binds `addr` and runs `machine` on it in a task on the current tokio runtime.
+/// `event_capacity` bounds the event stream.
+pub async fn spawn_machine<M>(
     addr: SocketAddr,
-    config: Config,
-    profile: Box<dyn CryptoProfile>,
+    machine: M,
     event_capacity: usize,
-) -> Result<(EndpointHandle, Events), DriverError> {
+) -> Result<(Handle<M>, Events<M::Event>), DriverError>
+where
+    M: SansIo + Send + 'static,
+    M::Event: Send + 'static,
+{
     let socket = UdpSocket::bind(addr).await?;
     let local_addr = socket.local_addr()?;
-    let mut seed = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut seed);
-    let endpoint = Endpoint::new(config, profile, seed);
-    let fingerprint = endpoint.fingerprint();
     let (tx, cmd_rx) = mpsc::channel(64);
     let (ev_tx, rx) = mpsc::channel(event_capacity.max(1));
-    tokio::spawn(run(socket, endpoint, cmd_rx, ev_tx));
-    Ok((
-        EndpointHandle {
-            tx,
-            local_addr,
-            fingerprint,
-        },
-        Events { rx },
-    ))
+    tokio::spawn(run(socket, machine, cmd_rx, ev_tx));
+    Ok((Handle { tx, local_addr }, Events { rx }))
 }
 
-struct PendingWrite {
-    session: SessionId,
-    flow: u64,
-    data: Bytes,
-    reply: Reply<()>,
-}
-
-struct Loop {
+struct Loop<M> {
     socket: UdpSocket,
-    ep: Endpoint,
+    m: M,
     start: tokio::time::Instant,
-    writes: VecDeque<PendingWrite>,
+    waiting: VecDeque<Command<M>>,
 }
 
-impl Loop {
+impl<M: SansIo> Loop<M> {
     fn now(&self) -> Instant {
         Instant::from_micros(self.start.elapsed().as_micros() as u64)
     }
 
-    fn command(&mut self, cmd: Command) {
+    fn command(&mut self, msg: Msg<M>) {
         let now = self.now();
-        match cmd {
-            Command::Connect { epd, addrs, reply } => {
-                let _ = reply.send(self.ep.connect(now, epd, &addrs));
+        match msg {
+            Msg::Now(mut c) => {
+                c(&mut self.m, now);
             }
-            Command::OpenFlow {
-                session,
-                metadata,
-                assoc,
-                priority,
-                reply,
-            } => {
-                let _ = reply.send(self.ep.open_flow(now, session, &metadata, assoc, priority));
-            }
-            Command::Write {
-                session,
-                flow,
-                data,
-                reply,
-            } => {
-                self.writes.push_back(PendingWrite {
-                    session,
-                    flow,
-                    data,
-                    reply,
-                });
-                self.retry_writes();
-            }
-            Command::CloseFlow {
-                session,
-                flow,
-                reply,
-            } => {
-                let _ = reply.send(self.ep.close_flow(now, session, flow));
-            }
-            Command::Close { session } => self.ep.close(now, session),
-            Command::Stats { reply } => {
-                let _ = reply.send(self.ep.stats().clone());
-            }
-            Command::Info { session, reply } => {
-                let _ = reply.send(self.ep.session_info(session));
+            Msg::Waiting(c) => {
+                self.waiting.push_back(c);
+                self.retry_waiting();
             }
         }
     }
 
-    /// Writes in arrival order; the first one that does not fit waits for acknowledgements.
-    fn retry_writes(&mut self) {
+    /// Retries waiting commands in order; the first that cannot complete keeps its place.
+    fn retry_waiting(&mut self) {
         let now = self.now();
-        while let Some(w) = self.writes.pop_front() {
-            match self.ep.write(now, w.session, w.flow, w.data.clone(), None) {
-                Err(EndpointError::BufferFull) => {
-                    self.writes.push_front(w);
-                    return;
-                }
-                r => {
-                    let _ = w.reply.send(r);
-                }
+        while let Some(mut c) = self.waiting.pop_front() {
+            if !c(&mut self.m, now) {
+                self.waiting.push_front(c);
+                return;
             }
         }
     }
 
     async fn flush_transmits(&mut self) {
-        while let Some(t) = self.ep.poll_transmit() {
+        while let Some(t) = self.m.poll_transmit() {
             // UDP send errors (e.g. ICMP unreachable reported late) are not fatal to the
-            // endpoint: the protocol's retransmissions and timeouts handle loss.
+            // machine: the protocol's retransmissions and timeouts handle loss.
             if let Err(e) = self.socket.send_to(&t.payload, t.dst).await {
                 tracing::debug!(error = %e, dst = %t.dst, "send_to failed");
             }
@@ -311,26 +194,26 @@ impl Loop {
     }
 }
 
-async fn run(
+async fn run<M: SansIo>(
     socket: UdpSocket,
-    ep: Endpoint,
-    mut cmds: mpsc::Receiver<Command>,
-    events: mpsc::Sender<Event>,
+    m: M,
+    mut cmds: mpsc::Receiver<Msg<M>>,
+    events: mpsc::Sender<M::Event>,
 ) {
     let mut lp = Loop {
         socket,
-        ep,
+        m,
         start: tokio::time::Instant::now(),
-        writes: VecDeque::new(),
+        waiting: VecDeque::new(),
     };
     let mut buf = vec![0u8; 65_536];
-    let mut pending_event: Option<Event> = None;
+    let mut pending_event: Option<M::Event> = None;
     let mut commands_open = true;
     loop {
         lp.flush_transmits().await;
         // Events, as many as the stream takes.
         loop {
-            let ev = match pending_event.take().or_else(|| lp.ep.poll_event()) {
+            let ev = match pending_event.take().or_else(|| lp.m.poll_event()) {
                 Some(e) => e,
                 None => break,
             };
@@ -351,12 +234,11 @@ async fn run(
         if !commands_open && events.is_closed() {
             return;
         }
-        lp.retry_writes();
+        lp.retry_waiting();
         lp.flush_transmits().await;
-        let deadline = lp
-            .ep
-            .poll_timeout()
-            .map(|t| lp.start + Duration::from_micros(t.as_micros()));
+        let deadline =
+            lp.m.poll_timeout()
+                .map(|t| lp.start + Duration::from_micros(t.as_micros()));
         let sleep = async {
             match deadline {
                 Some(d) => tokio::time::sleep_until(d).await,
@@ -367,10 +249,10 @@ async fn run(
             r = lp.socket.recv_from(&mut buf) => {
                 if let Ok((n, from)) = r {
                     let now = lp.now();
-                    lp.ep.handle_datagram(now, from, &buf[..n]);
+                    lp.m.handle_datagram(now, from, &buf[..n]);
                     // Take whatever else is already queued before sending replies.
                     while let Ok((n, from)) = lp.socket.try_recv_from(&mut buf) {
-                        lp.ep.handle_datagram(now, from, &buf[..n]);
+                        lp.m.handle_datagram(now, from, &buf[..n]);
                     }
                 }
             }
@@ -385,7 +267,7 @@ async fn run(
             }
             _ = sleep => {
                 let now = lp.now();
-                lp.ep.handle_timeout(now);
+                lp.m.handle_timeout(now);
             }
         }
     }

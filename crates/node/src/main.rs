@@ -1,15 +1,15 @@
-//! `rtmfp`: command-line front end. This version runs the session layer's loopback demo.
+//! `rtmfp`: the command-line front end: rendezvous server, NetConnection client, peer IDs and
+//! the demo.
 
-use std::time::{Duration, Instant};
+mod cli;
 
-use bytes::Bytes;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
-use rand::SeedableRng;
-use rtmfp::crypto::cert::epd_for_url;
-use rtmfp::{Config, Event, FlashProfile, Priority};
 
 #[derive(Parser)]
-#[command(name = "rtmfp", about = "RTMFP Groups node")]
+#[command(name = "rtmfp", about = "RTMFP Groups node, server and tools")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
@@ -23,101 +23,48 @@ enum Cmd {
         #[arg(long, default_value_t = 32)]
         megabytes: usize,
     },
+    /// Run a rendezvous server: NetConnections, peer introduction, group bootstrap.
+    Server(cli::server::ServerArgs),
+    /// Print this node's peer ID (from its identity file, created if missing).
+    PeerId {
+        /// Identity file (the DH key behind the peer ID).
+        #[arg(long, default_value = "rtmfp-identity.key")]
+        identity: PathBuf,
+    },
+    /// Connect to a server (`rtmfp://host[:port]/app`), print statuses and identities, and stay
+    /// until Ctrl-C; with `--peer`, open a peer-to-peer session and exchange a message.
+    Connect(cli::connect::ConnectArgs),
+}
+
+/// Default UDP port of RTMFP servers.
+pub const DEFAULT_PORT: u16 = 1935;
+
+/// Default bind address of the server.
+pub fn default_bind() -> SocketAddr {
+    SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match cli.command.unwrap_or(Cmd::Demo { megabytes: 32 }) {
-        Cmd::Demo { megabytes } => demo(megabytes).await,
-    }
-}
-
-async fn demo(megabytes: usize) -> Result<(), Box<dyn std::error::Error>> {
-    let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
-    let loopback = "127.0.0.1:0".parse()?;
-    let (server, mut server_events) = rtmfp_node::spawn(
-        loopback,
-        Config::default(),
-        Box::new(FlashProfile::server(&mut rng)),
-        1024,
-    )
-    .await?;
-    let (client, mut client_events) = rtmfp_node::spawn(
-        loopback,
-        Config::default(),
-        Box::new(FlashProfile::client(&mut rng)),
-        1024,
-    )
-    .await?;
-    println!(
-        "server {} peer ID {}",
-        server.local_addr(),
-        hex::encode(server.fingerprint())
-    );
-    println!(
-        "client {} peer ID {}",
-        client.local_addr(),
-        hex::encode(client.fingerprint())
-    );
-    let t0 = Instant::now();
-    let url = format!("rtmfp://{}/demo", server.local_addr());
-    let session = client
-        .connect(epd_for_url(&url), vec![server.local_addr()])
-        .await?;
-    loop {
-        match client_events.recv().await {
-            Some(Event::SessionOpened { .. }) => break,
-            Some(Event::ConnectFailed { reason, .. }) => {
-                return Err(format!("connect failed: {reason:?}").into())
-            }
-            Some(_) => {}
-            None => return Err("driver stopped".into()),
+        Cmd::Demo { megabytes } => cli::demo::demo(megabytes).await,
+        Cmd::Server(args) => cli::server::run(args).await,
+        Cmd::PeerId { identity } => {
+            let profile = rtmfp_node::identity::load_or_create(Some(&identity))?;
+            println!(
+                "{}",
+                hex::encode(rtmfp::CryptoProfile::fingerprint(&profile))
+            );
+            Ok(())
         }
+        Cmd::Connect(args) => cli::connect::run(args).await,
     }
-    println!("handshake {:.2} ms", t0.elapsed().as_secs_f64() * 1e3);
-    let flow = client
-        .open_flow(session, b"TC\x04\x00".to_vec(), None, Priority::BULK)
-        .await?;
-    let total = megabytes << 20;
-    let writer = {
-        let client = client.clone();
-        tokio::spawn(async move {
-            let chunk = Bytes::from(vec![0x5a; 64 << 10]);
-            let mut sent = 0;
-            while sent < total {
-                client.write(session, flow, chunk.clone()).await?;
-                sent += chunk.len();
-            }
-            Ok::<_, rtmfp_node::DriverError>(())
-        })
-    };
-    let t1 = Instant::now();
-    let mut got = 0usize;
-    while got < total {
-        match tokio::time::timeout(Duration::from_secs(30), server_events.recv()).await? {
-            Some(Event::Message { data, .. }) => got += data.len(),
-            Some(_) => {}
-            None => break,
-        }
-    }
-    writer.await??;
-    let secs = t1.elapsed().as_secs_f64();
-    println!(
-        "transferred {} MiB in {:.3} s: {:.1} MB/s",
-        megabytes,
-        secs,
-        got as f64 / secs / 1e6
-    );
-    if let Some(info) = client.session_info(session).await? {
-        println!(
-            "srtt {:?}, cwnd {} bytes, retransmissions {}",
-            info.stats.srtt, info.stats.cwnd, info.stats.retransmissions
-        );
-    }
-    client.close(session).await?;
-    Ok(())
 }

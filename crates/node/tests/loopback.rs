@@ -9,7 +9,7 @@ use rtmfp::crypto::cert::{epd_for_peer_id, epd_for_url};
 use rtmfp::{Config, Event, FlashProfile, Priority, SessionId};
 use rtmfp_node::{spawn, EndpointHandle, Events};
 
-async fn endpoint(server: bool, seed: u64) -> (EndpointHandle, Events) {
+async fn endpoint(server: bool, seed: u64) -> (EndpointHandle, Events<Event>) {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
     let profile = if server {
         FlashProfile::server(&mut rng)
@@ -26,7 +26,7 @@ async fn endpoint(server: bool, seed: u64) -> (EndpointHandle, Events) {
     .unwrap()
 }
 
-async fn next(events: &mut Events, mut f: impl FnMut(&Event) -> bool) -> Event {
+async fn next(events: &mut Events<Event>, mut f: impl FnMut(&Event) -> bool) -> Event {
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             let e = events.recv().await.expect("driver alive");
@@ -39,7 +39,12 @@ async fn next(events: &mut Events, mut f: impl FnMut(&Event) -> bool) -> Event {
     .expect("event in time")
 }
 
-async fn collect(events: &mut Events, session: SessionId, flow: u64, total: usize) -> Vec<u8> {
+async fn collect(
+    events: &mut Events<Event>,
+    session: SessionId,
+    flow: u64,
+    total: usize,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(total);
     while out.len() < total {
         if let Event::Message { data, .. } = next(events, |e| {

@@ -1,0 +1,105 @@
+//! Flow signatures: the per-flow metadata (RTMFP user-data option type 0x00) that tells group
+//! flows apart (netgroup digest §4.1). Group flows start with `G` where NetConnection and
+//! NetStream flows start with `TC`.
+
+/// The kind of a group flow, from its metadata bytes (netgroup digest §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FlowSignature {
+    /// `GC` (`47 43`): client ↔ server group join (`01`) and introductions (`0B`).
+    GroupConnection,
+    /// `GR\x1C`: peer ↔ peer group control: handshake `01`, `02`, begin `0E`/`0F`, report `0A`,
+    /// ask-close `0C`. Opened first, without return association.
+    GroupControl,
+    /// `GR\x11`: media control, one per stream and direction: subscription `21`, fragments map
+    /// `22`, push `23`, pull `2B`.
+    MediaControl,
+    /// `GR\x12`: media fragments `20`/`30`/`10`/`00`.
+    MediaData,
+    /// `GR\x18`: posting keys `30`/`3A` (semantics partly unknown).
+    PostingKeys,
+    /// `GR\x19`: posting values (AMF).
+    PostingValues,
+    /// `GR\x1D`: "NetGroup message stream", likely routing; contents unknown.
+    GroupMessages,
+    /// `GR` followed by any other kind byte.
+    OtherGroup(u8),
+}
+
+/// `G`, `C`: the group-connection signature.
+impl FlowSignature {
+    /// The group flow named by RTMFP flow metadata (`GC`, `GR <kind>`), through the Flash
+    /// layer's signature decoder; `None` for `TC` flows and anything else.
+    pub fn parse(metadata: &[u8]) -> Option<Self> {
+        match rtmfp_flash::FlowSignature::decode(metadata).ok()? {
+            rtmfp_flash::FlowSignature::GroupClient => Some(FlowSignature::GroupConnection),
+            rtmfp_flash::FlowSignature::GroupPeer(kind) => Some(match kind {
+                0x1c => FlowSignature::GroupControl,
+                0x11 => FlowSignature::MediaControl,
+                0x12 => FlowSignature::MediaData,
+                0x18 => FlowSignature::PostingKeys,
+                0x19 => FlowSignature::PostingValues,
+                0x1d => FlowSignature::GroupMessages,
+                k => FlowSignature::OtherGroup(k),
+            }),
+            rtmfp_flash::FlowSignature::Tc { .. } => None,
+        }
+    }
+
+    /// The flow metadata bytes (`47 43`, or `47 52 <kind>`).
+    pub fn to_metadata(&self) -> Vec<u8> {
+        let kind = match self {
+            FlowSignature::GroupConnection => {
+                return rtmfp_flash::FlowSignature::GroupClient.encode()
+            }
+            FlowSignature::GroupControl => 0x1c,
+            FlowSignature::MediaControl => 0x11,
+            FlowSignature::MediaData => 0x12,
+            FlowSignature::PostingKeys => 0x18,
+            FlowSignature::PostingValues => 0x19,
+            FlowSignature::GroupMessages => 0x1d,
+            FlowSignature::OtherGroup(k) => *k,
+        };
+        rtmfp_flash::FlowSignature::GroupPeer(kind).encode()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn known_signatures() {
+        assert_eq!(
+            FlowSignature::parse(&[0x47, 0x43]),
+            Some(FlowSignature::GroupConnection)
+        );
+        assert_eq!(
+            FlowSignature::parse(&[0x47, 0x52, 0x1c]),
+            Some(FlowSignature::GroupControl)
+        );
+        assert_eq!(FlowSignature::parse(b"TC\x04\x00"), None);
+        assert_eq!(FlowSignature::parse(b"GR"), None);
+        for s in [
+            FlowSignature::GroupConnection,
+            FlowSignature::GroupControl,
+            FlowSignature::MediaControl,
+            FlowSignature::MediaData,
+            FlowSignature::PostingKeys,
+            FlowSignature::PostingValues,
+            FlowSignature::GroupMessages,
+            FlowSignature::OtherGroup(0x42),
+        ] {
+            assert_eq!(FlowSignature::parse(&s.to_metadata()), Some(s));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics_and_round_trips(bytes: Vec<u8>) {
+            if let Some(s) = FlowSignature::parse(&bytes) {
+                prop_assert_eq!(s.to_metadata(), bytes);
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Subcommands of the `rtmfp` binary.
+
+pub mod connect;
+pub mod demo;
+pub mod server;

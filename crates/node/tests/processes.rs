@@ -1,0 +1,137 @@
+//! Loopback integration with the `rtmfp` binary as separate processes (issue 3): a server, a
+//! node B that waits, and a node A that opens a peer-to-peer session to B by peer ID through
+//! the server and exchanges messages both ways; a wrong application path is rejected.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+struct Proc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Proc {
+    fn start(args: &[&str]) -> Proc {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rtmfp"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start rtmfp");
+        let out: ChildStdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Proc { child, lines }
+    }
+
+    /// The first line starting with `prefix`, within 20 s.
+    fn expect(&self, prefix: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.starts_with(prefix) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("no line starting with {prefix:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(extra: &[&str]) -> (Proc, String) {
+    let mut args = vec!["server", "--bind", "127.0.0.1:0", "--stats-interval", "0"];
+    args.extend_from_slice(extra);
+    let server = Proc::start(&args);
+    let line = server.expect("listening ");
+    let addr = line.split_whitespace().nth(1).unwrap().to_string();
+    (server, addr)
+}
+
+#[test]
+fn two_processes_meet_through_the_server_and_talk_both_ways() {
+    let (_server, addr) = start_server(&[]);
+    let url = format!("rtmfp://{addr}/app");
+    let b = Proc::start(&["connect", &url, "--bind", "127.0.0.1:0"]);
+    let b_id = b
+        .expect("near-id ")
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert_eq!(b.expect("status "), "status NetConnection.Connect.Success");
+    let a = Proc::start(&[
+        "connect",
+        &url,
+        "--bind",
+        "127.0.0.1:0",
+        "--peer",
+        &b_id,
+        "--message",
+        "ping",
+    ]);
+    let a_id = a
+        .expect("near-id ")
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert_eq!(a.expect("status "), "status NetConnection.Connect.Success");
+    let open = a.expect("p2p-open ");
+    assert!(open.contains(&b_id), "{open}");
+    // B got A's message, A got B's reply.
+    assert_eq!(
+        b.expect("message "),
+        format!("message {a_id} ping from {a_id}")
+    );
+    assert_eq!(
+        a.expect("message "),
+        format!("message {b_id} reply from {b_id}")
+    );
+    a.expect("exchange-complete");
+}
+
+#[test]
+fn wrong_application_path_is_rejected() {
+    let (_server, addr) = start_server(&["--app", "good"]);
+    let c = Proc::start(&[
+        "connect",
+        &format!("rtmfp://{addr}/bad"),
+        "--bind",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(c.expect("status "), "status NetConnection.Connect.Rejected");
+}
+
+#[test]
+fn peer_id_is_kept_in_the_identity_file() {
+    let path = std::env::temp_dir().join(format!("rtmfp-proc-id-{}", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_rtmfp"))
+            .args(["peer-id", "--identity", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let first = run();
+    assert_eq!(first.len(), 64);
+    assert_eq!(run(), first);
+    std::fs::remove_file(&path).unwrap();
+}
