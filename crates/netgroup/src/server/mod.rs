@@ -238,6 +238,17 @@ impl RendezvousServer {
         }
     }
 
+    /// Disconnects the client with `peer_id` (closes its session; it leaves its groups).
+    /// Returns whether such a client was connected.
+    pub fn disconnect(&mut self, now: Instant, peer_id: &PeerId) -> bool {
+        let Some(session) = self.peers.get(peer_id).copied() else {
+            return false;
+        };
+        self.nc.disconnect(&mut self.ep, now, session);
+        self.drain_nc();
+        true
+    }
+
     fn pump(&mut self, now: Instant) {
         while let Some(ev) = self.ep.poll_event() {
             let consumed = self.nc.handle_event(&mut self.ep, now, &ev);

@@ -1,0 +1,17 @@
+//! NetGroup decoders on arbitrary bytes: groupspec strings, GR group messages (handshake,
+//! reports with bounded member lists). None may panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rtmfp_netgroup::wire::{GroupMessage, ReportLimits};
+use rtmfp_netgroup::GroupSpecifier;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = GroupMessage::decode(data, &ReportLimits::default());
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(spec) = text.parse::<GroupSpecifier>() {
+            let _ = spec.group_id();
+            let _ = spec.to_string();
+        }
+    }
+});
