@@ -444,3 +444,44 @@ fn bad_input_from_one_client_does_not_disturb_the_other() {
     });
     assert!(opened);
 }
+
+#[test]
+fn a_client_that_stops_answering_is_dropped_and_leaves_its_groups() {
+    let mut net = trio(RendezvousConfig::default(), 70);
+    connect_both(&mut net, "rtmfp://10.0.0.1/app");
+    join(&mut net, B, [9; 32]);
+    net.run_until(Duration::from_millis(300), |_| false);
+    assert_eq!(server(&net).stats().memberships, 1);
+    // B goes silent: everything it sends is lost.
+    let b_addr = net.addrs[B];
+    net.filter = Some(Box::new(move |_, from, _, _| from != b_addr));
+    let start = net.now;
+    let dropped = net.run_until(Duration::from_secs(120), |n| server(n).stats().clients == 1);
+    assert!(dropped, "silent client not dropped");
+    let waited = net.now.saturating_duration_since(start);
+    assert!(
+        waited >= Duration::from_secs(58),
+        "dropped too early: {waited:?}"
+    );
+    assert_eq!(server(&net).stats().memberships, 0);
+    assert!(peer(&mut net, A).net_connection().is_connected());
+}
+
+#[test]
+fn peers_meet_by_known_address_without_a_server() {
+    let mut net = trio(RendezvousConfig::default(), 80);
+    let b_id = peer(&mut net, B).peer_id();
+    let b_addr = net.addrs[B];
+    let now = net.now;
+    let s = peer(&mut net, A)
+        .connect_peer(now, &b_id, &[b_addr])
+        .unwrap();
+    let opened = net.run_until(Duration::from_secs(5), |n| {
+        n.events[A].iter().any(|e| matches!(e, TrioEvent::Peer(NodeEvent::Session(rtmfp::Event::SessionOpened { session, .. })) if *session == s))
+    });
+    assert!(opened);
+    assert_eq!(server(&net).stats().peer_introductions, 0);
+    // Without a server connection and without an address there is nothing to try.
+    let now = net.now;
+    assert!(peer(&mut net, A).connect_peer(now, &[5; 32], &[]).is_err());
+}

@@ -90,6 +90,11 @@ impl<M: SansIo> Net<M> {
 
     /// Advances to the next datagram delivery or timer; false when nothing is pending.
     pub fn step(&mut self) -> bool {
+        self.step_before(None)
+    }
+
+    /// As [`Net::step`], but never advances past `limit` (time stops there if nothing is due).
+    pub fn step_before(&mut self, limit: Option<Instant>) -> bool {
         self.drain();
         let next_packet = self.queue.peek().map(|Reverse((t, ..))| *t);
         let next_timer = self.nodes.iter().filter_map(|n| n.poll_timeout()).min();
@@ -100,6 +105,12 @@ impl<M: SansIo> Net<M> {
                 None => return false,
             },
         };
+        if let Some(l) = limit {
+            if next > l {
+                self.now = self.now.max(l);
+                return true;
+            }
+        }
         self.now = self.now.max(next);
         while let Some(Reverse((t, ..))) = self.queue.peek() {
             if *t > self.now {
@@ -128,7 +139,7 @@ impl<M: SansIo> Net<M> {
             if done(self) {
                 return true;
             }
-            if !self.step() {
+            if !self.step_before(Some(end)) {
                 break;
             }
         }
