@@ -25,4 +25,9 @@ pub use groupspec::{GroupSpecifier, GroupspecError, IpMulticastAddress};
 pub use keys::group_connect_key;
 pub use seen::SeenCache;
 pub use wire::{FlowSignature, GroupMessage, WireError};
+pub mod node;
 pub mod server;
+pub use node::{
+    GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode, NeighborTarget, NetGroupInfo,
+    ReceiveMode, SendResult, SendToNotify,
+};

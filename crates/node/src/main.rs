@@ -34,6 +34,8 @@ enum Cmd {
     /// Connect to a server (`rtmfp://host[:port]/app`), print statuses and identities, and stay
     /// until Ctrl-C; with `--peer`, open a peer-to-peer session and exchange a message.
     Connect(cli::connect::ConnectArgs),
+    /// Build a GroupSpecifier string from flags (or describe one with `--parse`).
+    Groupspec(cli::groupspec::GroupspecArgs),
 }
 
 /// Default UDP port of RTMFP servers.
@@ -66,5 +68,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Cmd::Connect(args) => cli::connect::run(args).await,
+        Cmd::Groupspec(args) => cli::groupspec::run(args),
     }
 }

@@ -2,4 +2,5 @@
 
 pub mod connect;
 pub mod demo;
+pub mod groupspec;
 pub mod server;

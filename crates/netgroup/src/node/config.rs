@@ -1,0 +1,110 @@
+//! [`GroupConfig`]: every timer and bound of the group engine (netgroup digest §3.7, §5.6, §7,
+//! §8). Defaults follow librtmfp's constants where the digest gives them; tests and the
+//! simulator shorten the timers.
+
+use std::time::Duration;
+
+use crate::node::routing::ReceiveMode;
+use crate::wire::ReportLimits;
+
+/// Settings of a [`crate::node::GroupNode`]; one value applies to every group it joins.
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    /// `NETGROUP_BEST_LIST_DELAY`: period of the best-list recomputation and of connecting to /
+    /// asking surplus neighbours to leave (digest §3.7). Default 10 s. The first run happens
+    /// this long after the first report that revealed new members.
+    pub best_list_delay: Duration,
+    /// `NETGROUP_REPORT_DELAY`: period of the group report to one random neighbour
+    /// (digest §3.7). Default 10 s.
+    pub report_delay: Duration,
+    /// `NETGROUP_CLEAN_DELAY`: period of the heard-list purge (digest §3.7). Default 19 s.
+    pub clean_delay: Duration,
+    /// `NETGROUP_PEER_TIMEOUT`: a member not heard of for this long leaves the heard list;
+    /// report records at least this old are ignored; a member that left is not re-learned for
+    /// this long (digest §3.7). Default 300 s.
+    pub peer_timeout: Duration,
+    /// `NETGROUP_DISCONNECT_DELAY`: least interval between two ask-close (`0C`) requests to
+    /// one neighbour (digest §3.7, §3.8). Default 90 s.
+    pub disconnect_delay: Duration,
+    /// Bounds applied while decoding reports (digest §5.6). Default 256 members, 16 addresses.
+    pub report_limits: ReportLimits,
+    /// Most members in the heard list; records beyond it are dropped and counted. Default 4096.
+    pub max_heard: usize,
+    /// Most addresses kept per member (`RTMFP_MAX_ADDRESSES` 7 + host, digest §3.7). Default 8.
+    pub max_addresses: usize,
+    /// Most peer sessions being opened at once for the group engine. Default 16.
+    pub max_pending_connects: usize,
+    /// Hard cap on neighbours per group (handshakes beyond it are refused). Default 64.
+    pub max_neighbors: usize,
+    /// Most message IDs in the posting seen cache (digest §7). Default 100 000.
+    pub seen_capacity: usize,
+    /// How long a message ID stays in the seen cache (digest §7). Default 10 min.
+    pub seen_max_age: Duration,
+    /// Largest posted message, bytes (Flash: "short data messages"). Default 16 KiB.
+    pub max_post_bytes: usize,
+    /// Posts accepted per second from one neighbour (token bucket refill). Default 200.
+    pub post_rate: u32,
+    /// Post burst accepted from one neighbour (token bucket size). Default 400.
+    pub post_burst: u32,
+    /// Whether a member that does not hold the posting authorization delivers and forwards
+    /// posts whose proof it cannot check, in a password-protected group (docs/wire-netgroup.md).
+    /// Default `true` (members holding the authorization always verify).
+    pub accept_unverifiable_posts: bool,
+    /// Largest routed message, bytes (digest §8). Default 16 KiB.
+    pub max_route_bytes: usize,
+    /// Routed messages that have taken this many hops are dropped (digest §8). Default 32.
+    pub max_hops: u8,
+    /// Forward routed messages greedily without asking the application when this node is not
+    /// the nearest (digest §8; Flash leaves each hop to the application). Default `false`.
+    pub auto_forward: bool,
+    /// Receive mode announced at group begin (`0E` EXACT / `0F` NEAREST; digest §8).
+    /// Default EXACT, as Flash.
+    pub receive_mode: ReceiveMode,
+    /// Most undrained events; further events are dropped and counted. Default 65 536.
+    pub max_events: usize,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        GroupConfig {
+            best_list_delay: Duration::from_secs(10),
+            report_delay: Duration::from_secs(10),
+            clean_delay: Duration::from_secs(19),
+            peer_timeout: Duration::from_secs(300),
+            disconnect_delay: Duration::from_secs(90),
+            report_limits: ReportLimits::default(),
+            max_heard: 4096,
+            max_addresses: 8,
+            max_pending_connects: 16,
+            max_neighbors: 64,
+            seen_capacity: 100_000,
+            seen_max_age: Duration::from_secs(600),
+            max_post_bytes: 16 * 1024,
+            post_rate: 200,
+            post_burst: 400,
+            accept_unverifiable_posts: true,
+            max_route_bytes: 16 * 1024,
+            max_hops: 32,
+            auto_forward: false,
+            receive_mode: ReceiveMode::Exact,
+            max_events: 65_536,
+        }
+    }
+}
+
+impl GroupConfig {
+    /// The defaults with every maintenance timer divided by `factor` (at least 1): handy for
+    /// tests and simulations in virtual time.
+    pub fn scaled(factor: u32) -> Self {
+        let f = factor.max(1);
+        let d = GroupConfig::default();
+        GroupConfig {
+            best_list_delay: d.best_list_delay / f,
+            report_delay: d.report_delay / f,
+            clean_delay: d.clean_delay / f,
+            peer_timeout: d.peer_timeout / f,
+            disconnect_delay: d.disconnect_delay / f,
+            ..d
+        }
+    }
+}

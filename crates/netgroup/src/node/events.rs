@@ -1,0 +1,258 @@
+//! What a [`crate::node::GroupNode`] reports: events (netgroup digest §11), the `NetGroupInfo`
+//! byte counters, drop counters by reason, and command errors.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use rtmfp::EndpointError;
+use rtmfp_flash::netconnection::{NetConnectionError, NetConnectionEvent};
+
+use crate::id::{GroupAddress, PeerId};
+
+/// A joined group, named by its 32-byte group ID (digest §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GroupHandle(pub [u8; 32]);
+
+/// A `NetGroup.SendTo.Notify` (digest §8, §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendToNotify {
+    /// The group.
+    pub group: GroupHandle,
+    /// The message bytes.
+    pub message: Bytes,
+    /// Group address of the node that first sent the message.
+    pub from: GroupAddress,
+    /// `true` when this node sent (or forwarded) the message and is itself the destination:
+    /// the end of Flash's application-driven recursion.
+    pub from_local: bool,
+    /// The address a `sendToNearest` message is routed to; `None` for `sendToNeighbor` /
+    /// `sendToAllNeighbors` messages.
+    pub destination: Option<GroupAddress>,
+    /// Hops taken so far (0 for a local delivery of our own message).
+    pub hops: u8,
+    /// Whether this node is where the message ends: the nearest among itself and its
+    /// neighbours and accepted by its receive mode, or a neighbour message. When `false` the
+    /// application may call [`crate::node::GroupNode::forward_to_nearest`].
+    pub at_destination: bool,
+}
+
+/// Events of a [`crate::node::GroupNode`] (netgroup digest §11).
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupEvent {
+    /// `NetGroup.Connect.Success`: the join was sent to the server (or, without a server, the
+    /// group is active locally).
+    ConnectSuccess {
+        /// The group.
+        group: GroupHandle,
+    },
+    /// `NetGroup.Connect.Rejected`: the groupspec forbids what the engine needs (e.g.
+    /// `peerToPeerDisabled`).
+    ConnectRejected {
+        /// The group.
+        group: GroupHandle,
+        /// Why.
+        reason: String,
+    },
+    /// `NetGroup.Connect.Failed`: the NetConnection failed or closed before the join.
+    ConnectFailed {
+        /// The group.
+        group: GroupHandle,
+        /// Why.
+        reason: String,
+    },
+    /// `NetGroup.Neighbor.Connect`: a neighbour completed the group handshake (digest §5.4).
+    NeighborConnect {
+        /// The group.
+        group: GroupHandle,
+        /// The neighbour's peer ID.
+        peer_id: PeerId,
+        /// Its group address.
+        neighbor: GroupAddress,
+    },
+    /// `NetGroup.Neighbor.Disconnect`.
+    NeighborDisconnect {
+        /// The group.
+        group: GroupHandle,
+        /// The neighbour's peer ID.
+        peer_id: PeerId,
+        /// Its group address.
+        neighbor: GroupAddress,
+    },
+    /// `NetGroup.Posting.Notify` (digest §7): delivered once per distinct message.
+    PostingNotify {
+        /// The group.
+        group: GroupHandle,
+        /// The posted bytes.
+        message: Bytes,
+        /// SHA-256 of the bytes.
+        message_id: [u8; 32],
+    },
+    /// `NetGroup.SendTo.Notify` (digest §8).
+    SendToNotify(SendToNotify),
+    /// `NetGroup.LocalCoverage.Notify`: the coverage arc changed.
+    LocalCoverageNotify {
+        /// The group.
+        group: GroupHandle,
+    },
+    /// A NetConnection event (status, call results), passed through.
+    NetConnection(NetConnectionEvent),
+    /// A session event the group engine did not consume (non-group flows), passed through.
+    Session(rtmfp::Event),
+}
+
+/// `NetGroupInfo` (digest §11) as cumulative byte counters; [`NetGroupInfo::rates`] turns two
+/// snapshots into Flash's bytes-per-second properties.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetGroupInfo {
+    /// Posted message frames sent, bytes.
+    pub posting_send_data_bytes: u64,
+    /// Posting control bytes sent (none in this engine: posts are pushed whole).
+    pub posting_send_control_bytes: u64,
+    /// Posted message frames received, bytes.
+    pub posting_receive_data_bytes: u64,
+    /// Posting control bytes received.
+    pub posting_receive_control_bytes: u64,
+    /// Routed message frames sent, bytes.
+    pub routing_send_bytes: u64,
+    /// Routed message frames received, bytes.
+    pub routing_receive_bytes: u64,
+    /// Object replication bytes sent (replication is not implemented yet: 0).
+    pub object_replication_send_bytes: u64,
+    /// Object replication bytes received.
+    pub object_replication_receive_bytes: u64,
+}
+
+impl NetGroupInfo {
+    /// Bytes per second in each category between `earlier` and `self`, `elapsed` apart
+    /// (Flash's `...BytesPerSecond` properties). Zero elapsed time gives zeros.
+    pub fn rates(&self, earlier: &NetGroupInfo, elapsed: Duration) -> NetGroupInfo {
+        let secs = elapsed.as_secs_f64();
+        let r = |a: u64, b: u64| {
+            if secs <= 0.0 {
+                0
+            } else {
+                (a.saturating_sub(b) as f64 / secs) as u64
+            }
+        };
+        NetGroupInfo {
+            posting_send_data_bytes: r(
+                self.posting_send_data_bytes,
+                earlier.posting_send_data_bytes,
+            ),
+            posting_send_control_bytes: r(
+                self.posting_send_control_bytes,
+                earlier.posting_send_control_bytes,
+            ),
+            posting_receive_data_bytes: r(
+                self.posting_receive_data_bytes,
+                earlier.posting_receive_data_bytes,
+            ),
+            posting_receive_control_bytes: r(
+                self.posting_receive_control_bytes,
+                earlier.posting_receive_control_bytes,
+            ),
+            routing_send_bytes: r(self.routing_send_bytes, earlier.routing_send_bytes),
+            routing_receive_bytes: r(self.routing_receive_bytes, earlier.routing_receive_bytes),
+            object_replication_send_bytes: r(
+                self.object_replication_send_bytes,
+                earlier.object_replication_send_bytes,
+            ),
+            object_replication_receive_bytes: r(
+                self.object_replication_receive_bytes,
+                earlier.object_replication_receive_bytes,
+            ),
+        }
+    }
+}
+
+/// Inputs dropped or bounded by the membership engine, by reason (one group).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MembershipCounters {
+    /// `GR\x1C` messages that did not decode.
+    pub malformed: u64,
+    /// Handshakes with a wrong group connect key (digest §5.4): flow rejected, session closed.
+    pub wrong_key: u64,
+    /// Handshakes naming another peer as recipient.
+    pub wrong_recipient: u64,
+    /// Messages before a valid handshake, or of an unknown type.
+    pub unexpected: u64,
+    /// Handshakes refused because `max_neighbors` was reached.
+    pub neighbor_limit: u64,
+    /// Report records dropped by [`crate::wire::ReportLimits`] while decoding.
+    pub report_members_dropped: u64,
+    /// Report addresses dropped by the limits.
+    pub report_addresses_dropped: u64,
+    /// Report records ignored: too old, or a member that recently left.
+    pub report_members_stale: u64,
+    /// New members not recorded because the heard list was full.
+    pub heard_full: u64,
+    /// Ask-close requests accepted / refused (digest §3.8).
+    pub ask_close_accepted: u64,
+    /// Ask-close requests refused.
+    pub ask_close_refused: u64,
+    /// Ask-close requests sent.
+    pub ask_close_sent: u64,
+    /// Peer sessions that failed to open.
+    pub connect_failures: u64,
+    /// Peer sessions started by the engine.
+    pub connect_attempts: u64,
+    /// Server introductions (`0B`) received.
+    pub introductions: u64,
+    /// Writes the session layer refused (buffer full, closed flow).
+    pub write_failures: u64,
+    /// Extension-flow messages that did not decode or had an unknown type.
+    pub ext_malformed: u64,
+}
+
+/// Errors of [`crate::node::GroupNode`] commands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GroupError {
+    /// `join` for a group already joined.
+    #[error("already a member of this group")]
+    AlreadyJoined,
+    /// A command naming a group not joined.
+    #[error("not a member of this group")]
+    UnknownGroup,
+    /// `post` in a group without `postingEnabled` (digest §7).
+    #[error("posting is not enabled in this group")]
+    PostingDisabled,
+    /// Routing in a group without `routingEnabled` (digest §8).
+    #[error("routing is not enabled in this group")]
+    RoutingDisabled,
+    /// `post` in a group with a posting password without a valid posting authorization
+    /// (digest §2.5, §7).
+    #[error("posting password required: the groupspec holds no valid posting authorization")]
+    NotAuthorized,
+    /// The message is larger than the configured bound.
+    #[error("message of {size} bytes exceeds the limit of {limit}")]
+    TooLarge {
+        /// Message size, bytes.
+        size: usize,
+        /// The bound, bytes.
+        limit: usize,
+    },
+    /// `post` of a message identical to one seen recently: not propagated again (digest §7).
+    #[error("identical message already posted")]
+    Duplicate {
+        /// Its message ID.
+        message_id: [u8; 32],
+    },
+    /// The NetConnection refused the command.
+    #[error(transparent)]
+    NetConnection(#[from] NetConnectionError),
+    /// The session layer refused the command.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+}
+
+/// Result of a send (Flash `NetGroupSendResult`, digest §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendResult {
+    /// Sent toward the destination (Flash `"sent"`).
+    Sent,
+    /// This node is the destination: a local [`GroupEvent::SendToNotify`] with
+    /// `from_local = true` was queued (Flash also answers `"sent"` here).
+    Local,
+    /// No neighbour to send to (Flash `"no route"`).
+    NoRoute,
+}

@@ -1,0 +1,1143 @@
+//! Membership of one group (netgroup digest §3, §5): neighbours and their `GR\x1C` handshake,
+//! group begin, reports and the heard list, the best list and its maintenance timers,
+//! ask-close, and the extension flow that carries posting and routing frames.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand_chacha::ChaCha8Rng;
+use rand_core::RngCore;
+use rtmfp::{AddressOrigin, Instant, PeerAddress, Priority, SessionId};
+use rtmfp_flash::FlashNode;
+
+use crate::best_list::{best_list, BestListRequest};
+use crate::estimate::{estimated_member_count, target_neighbor_count};
+use crate::groupspec::GroupSpecifier;
+use crate::id::{GroupAddress, PeerId};
+use crate::keys::{group_connect_key, keys_match};
+use crate::node::config::GroupConfig;
+use crate::node::events::{
+    GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo, SendResult, SendToNotify,
+};
+use crate::node::posting::{Posting, PostingAuth, PostingConfig, POST};
+use crate::node::routing::{self, Hop, NeighborTarget, ReceiveMode, RoutingCounters, ROUTE};
+use crate::wire::{FlowSignature, GroupConnect, GroupMessage, GroupReport, ReportMember};
+
+/// Kind byte of our extension flow `GR\x60` (posting and routing frames; docs/wire-netgroup.md).
+pub const EXTENSION_FLOW_KIND: u8 = 0x60;
+/// Most reflexive addresses of our own we keep.
+const MAX_PUBLIC_ADDRESSES: usize = 7;
+
+/// The bounded event queue shared by the node's groups.
+#[derive(Debug)]
+pub(crate) struct Events {
+    pub queue: std::collections::VecDeque<GroupEvent>,
+    pub max: usize,
+    pub dropped: u64,
+}
+
+impl Events {
+    pub fn push(&mut self, e: GroupEvent) {
+        if self.queue.len() >= self.max {
+            self.dropped += 1;
+            tracing::warn!("group event queue full: event dropped");
+        } else {
+            self.queue.push_back(e);
+        }
+    }
+}
+
+/// What a group handler may touch outside its group.
+pub(crate) struct Io<'a> {
+    pub flash: &'a mut FlashNode,
+    pub rng: &'a mut ChaCha8Rng,
+    pub events: &'a mut Events,
+    pub sessions: &'a BTreeMap<SessionId, SocketAddr>,
+    pub connecting: &'a mut BTreeMap<PeerId, SessionId>,
+    pub out_ctrl: &'a mut BTreeMap<(SessionId, u64), GroupHandle>,
+    pub to_close: &'a mut Vec<SessionId>,
+    pub now: Instant,
+}
+
+/// A neighbour, from the first handshake message either way until it leaves.
+#[derive(Debug, Clone)]
+pub(crate) struct Neighbor {
+    pub session: SessionId,
+    pub address: GroupAddress,
+    /// Our `GR\x1C` flow to it.
+    pub out_flow: Option<u64>,
+    /// Its `GR\x1C` flow to us (its flow ID).
+    pub in_flow: Option<u64>,
+    /// Our extension flow to it.
+    pub ext_out: Option<u64>,
+    /// Its handshake was valid.
+    pub verified: bool,
+    /// `NeighborConnect` was emitted.
+    pub connected: bool,
+    pub mode: ReceiveMode,
+    /// We sent a report and wait for its answer.
+    pub report_pending: bool,
+    /// We sent at least one report.
+    pub reported: bool,
+    pub last_ask_close: Option<Instant>,
+}
+
+#[derive(Debug, Clone)]
+struct Heard {
+    address: GroupAddress,
+    last_news: Instant,
+    addresses: Vec<PeerAddress>,
+}
+
+/// One joined group.
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub handle: GroupHandle,
+    pub spec: GroupSpecifier,
+    txt: String,
+    pub config: GroupConfig,
+    own: PeerId,
+    own_addr: GroupAddress,
+    /// The join went out (or the group is active without a server).
+    pub joined: bool,
+    /// Our `GC` flow on the server session.
+    pub gc_flow: Option<u64>,
+    heard: BTreeMap<PeerId, Heard>,
+    ring: BTreeMap<GroupAddress, PeerId>,
+    died: BTreeMap<PeerId, Instant>,
+    pub neighbors: BTreeMap<PeerId, Neighbor>,
+    wanted: BTreeSet<PeerId>,
+    best: BTreeSet<PeerId>,
+    next_best: Option<Instant>,
+    next_report: Instant,
+    next_clean: Instant,
+    public_addrs: Vec<PeerAddress>,
+    pub posting: Posting,
+    pub routing: RoutingCounters,
+    pub info: NetGroupInfo,
+    pub counters: MembershipCounters,
+    pub mode: ReceiveMode,
+    coverage: (GroupAddress, GroupAddress),
+}
+
+fn ext_metadata() -> Vec<u8> {
+    FlowSignature::OtherGroup(EXTENSION_FLOW_KIND).to_metadata()
+}
+
+fn after(now: Instant, d: Duration) -> Instant {
+    now + d
+}
+
+impl Group {
+    pub fn new(
+        handle: GroupHandle,
+        spec: GroupSpecifier,
+        config: GroupConfig,
+        own: PeerId,
+        now: Instant,
+    ) -> Self {
+        let posting = Posting::new(
+            PostingConfig::from(&config),
+            PostingAuth::from_groupspec(&spec),
+        );
+        let own_addr = own.group_address();
+        Group {
+            handle,
+            txt: spec.group_txt(),
+            spec,
+            own,
+            own_addr,
+            joined: false,
+            gc_flow: None,
+            heard: BTreeMap::new(),
+            ring: BTreeMap::new(),
+            died: BTreeMap::new(),
+            neighbors: BTreeMap::new(),
+            wanted: BTreeSet::new(),
+            best: BTreeSet::new(),
+            next_best: None,
+            next_report: after(now, config.report_delay),
+            next_clean: after(now, config.clean_delay),
+            public_addrs: Vec::new(),
+            posting,
+            routing: RoutingCounters::default(),
+            info: NetGroupInfo::default(),
+            counters: MembershipCounters::default(),
+            mode: config.receive_mode,
+            coverage: (own_addr, own_addr),
+            config,
+        }
+    }
+
+    // ----- state -----
+
+    /// Neighbours that completed the handshake, as (address, peer).
+    pub fn connected(&self) -> Vec<(GroupAddress, PeerId)> {
+        self.neighbors
+            .iter()
+            .filter(|(_, n)| n.connected)
+            .map(|(p, n)| (n.address, *p))
+            .collect()
+    }
+
+    pub fn neighbor_count(&self) -> usize {
+        self.neighbors.values().filter(|n| n.connected).count()
+    }
+
+    /// `estimatedMemberCount` (digest §3.4), ourselves included for tiny heard lists.
+    pub fn estimated_member_count(&self) -> f64 {
+        if self.ring.len() < 4 {
+            return (self.ring.len() + 1) as f64;
+        }
+        estimated_member_count(&self.ring, &self.own_addr)
+    }
+
+    pub fn best(&self) -> &BTreeSet<PeerId> {
+        &self.best
+    }
+
+    pub fn heard_count(&self) -> usize {
+        self.heard.len()
+    }
+
+    pub fn coverage(&self) -> (GroupAddress, GroupAddress) {
+        self.coverage
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let t = self.next_report.min(self.next_clean);
+        Some(self.next_best.map_or(t, |b| b.min(t)))
+    }
+
+    // ----- heard list -----
+
+    /// Records news of `peer` dated `at`; returns whether it is new.
+    fn heard_touch(&mut self, peer: PeerId, at: Instant, addrs: &[PeerAddress]) -> bool {
+        if peer == self.own {
+            return false;
+        }
+        if let Some(h) = self.heard.get_mut(&peer) {
+            h.last_news = h.last_news.max(at);
+            merge_addresses(&mut h.addresses, addrs, self.config.max_addresses);
+            return false;
+        }
+        if self.heard.len() >= self.config.max_heard {
+            self.counters.heard_full += 1;
+            tracing::debug!(?peer, "heard list full: member dropped");
+            return false;
+        }
+        let address = peer.group_address();
+        let mut addresses = Vec::new();
+        merge_addresses(&mut addresses, addrs, self.config.max_addresses);
+        self.heard.insert(
+            peer,
+            Heard {
+                address,
+                last_news: at,
+                addresses,
+            },
+        );
+        self.ring.insert(address, peer);
+        true
+    }
+
+    fn heard_remove(&mut self, peer: &PeerId) {
+        if let Some(h) = self.heard.remove(peer) {
+            self.ring.remove(&h.address);
+        }
+    }
+
+    /// Adds a member hint (Flash `addMemberHint`): recorded, connected only if the best list
+    /// wants it.
+    pub fn add_member_hint(&mut self, now: Instant, peer: PeerId, addrs: &[SocketAddr]) {
+        let list: Vec<PeerAddress> = addrs
+            .iter()
+            .map(|a| PeerAddress::new(*a, AddressOrigin::Reported))
+            .collect();
+        self.died.remove(&peer);
+        if self.heard_touch(peer, now, &list) && self.next_best.is_none() {
+            self.next_best = Some(after(now, self.config.best_list_delay));
+        }
+    }
+
+    // ----- connecting -----
+
+    /// Opens (or reuses) a session to `peer` and handshakes once it is open.
+    pub fn connect_to(&mut self, io: &mut Io<'_>, peer: PeerId) {
+        if peer == self.own || self.neighbors.contains_key(&peer) {
+            return;
+        }
+        self.wanted.insert(peer);
+        if io.connecting.contains_key(&peer) {
+            return;
+        }
+        if io.connecting.len() >= self.config.max_pending_connects {
+            return;
+        }
+        let mut addrs: Vec<SocketAddr> = Vec::new();
+        if let Some(h) = self.heard.get(&peer) {
+            for a in &h.addresses {
+                if !addrs.contains(&a.addr) && !a.addr.ip().is_unspecified() {
+                    addrs.push(a.addr);
+                }
+            }
+        }
+        match io.flash.connect_peer(io.now, &peer.0, &addrs) {
+            Ok(s) => {
+                self.counters.connect_attempts += 1;
+                if io.sessions.contains_key(&s) {
+                    self.start_handshake(io, s, peer);
+                } else {
+                    io.connecting.insert(peer, s);
+                }
+            }
+            Err(e) => {
+                self.counters.connect_failures += 1;
+                self.wanted.remove(&peer);
+                tracing::debug!(?peer, error = %e, "cannot connect to member");
+            }
+        }
+    }
+
+    pub fn on_introduction(&mut self, io: &mut Io<'_>, peer: PeerId) {
+        self.counters.introductions += 1;
+        self.died.remove(&peer);
+        self.heard_touch(peer, io.now, &[]);
+        self.connect_to(io, peer);
+    }
+
+    pub fn on_session_opened(&mut self, io: &mut Io<'_>, session: SessionId, peer: PeerId) {
+        if self.wanted.contains(&peer) {
+            self.start_handshake(io, session, peer);
+        }
+    }
+
+    pub fn on_connect_failed(&mut self, peer: &PeerId) {
+        if self.wanted.remove(peer) {
+            self.counters.connect_failures += 1;
+        }
+    }
+
+    /// Sends our `01`, `02`, `0E`/`0F` to `peer` on a new `GR\x1C` flow (digest §5.4).
+    fn start_handshake(&mut self, io: &mut Io<'_>, session: SessionId, peer: PeerId) -> bool {
+        self.wanted.remove(&peer);
+        if peer == self.own {
+            return false;
+        }
+        if !self.neighbors.contains_key(&peer) && self.neighbors.len() >= self.config.max_neighbors
+        {
+            self.counters.neighbor_limit += 1;
+            return false;
+        }
+        let n = self.neighbors.entry(peer).or_insert_with(|| Neighbor {
+            session,
+            address: peer.group_address(),
+            out_flow: None,
+            in_flow: None,
+            ext_out: None,
+            verified: false,
+            connected: false,
+            mode: ReceiveMode::Exact,
+            report_pending: false,
+            reported: false,
+            last_ask_close: None,
+        });
+        if n.out_flow.is_some() {
+            return true;
+        }
+        let Some(info) = io.flash.endpoint().session_info(session) else {
+            return false;
+        };
+        let key = group_connect_key(&self.txt, &info.far_nonce);
+        let ep = io.flash.endpoint_mut();
+        let flow = match ep.open_flow(
+            io.now,
+            session,
+            &FlowSignature::GroupControl.to_metadata(),
+            None,
+            Priority::default(),
+        ) {
+            Ok(f) => f,
+            Err(e) => {
+                self.counters.write_failures += 1;
+                tracing::debug!(error = %e, "cannot open GR1C flow");
+                return false;
+            }
+        };
+        let connect = GroupMessage::Connect(GroupConnect {
+            group_id: self.handle.0,
+            key,
+            recipient: peer,
+        });
+        let begin = match self.mode {
+            ReceiveMode::Exact => GroupMessage::Begin,
+            ReceiveMode::Nearest => GroupMessage::BeginNearest,
+        };
+        for m in [connect, GroupMessage::Data(Vec::new()), begin] {
+            if ep
+                .write(io.now, session, flow, Bytes::from(m.to_bytes()), None)
+                .is_err()
+            {
+                self.counters.write_failures += 1;
+            }
+        }
+        n.session = session;
+        n.out_flow = Some(flow);
+        io.out_ctrl.insert((session, flow), self.handle);
+        self.maybe_connected(io, peer);
+        true
+    }
+
+    fn maybe_connected(&mut self, io: &mut Io<'_>, peer: PeerId) {
+        let Some(n) = self.neighbors.get_mut(&peer) else {
+            return;
+        };
+        if n.connected || !n.verified || n.out_flow.is_none() {
+            return;
+        }
+        n.connected = true;
+        let address = n.address;
+        let far = io.sessions.get(&n.session).copied();
+        let addrs: Vec<PeerAddress> = far
+            .map(|a| PeerAddress::new(a, AddressOrigin::Observed))
+            .into_iter()
+            .collect();
+        self.died.remove(&peer);
+        self.heard_touch(peer, io.now, &addrs);
+        io.events.push(GroupEvent::NeighborConnect {
+            group: self.handle,
+            peer_id: peer,
+            neighbor: address,
+        });
+        if self.next_best.is_none() {
+            self.next_best = Some(after(io.now, self.config.best_list_delay));
+        }
+        self.update_coverage(io);
+    }
+
+    fn update_coverage(&mut self, io: &mut Io<'_>) {
+        let c = routing::coverage(&self.own_addr, self.connected());
+        if c != self.coverage {
+            self.coverage = c;
+            io.events
+                .push(GroupEvent::LocalCoverageNotify { group: self.handle });
+        }
+    }
+
+    /// Removes a neighbour. `died`: it left the group (forget it for `peer_timeout`);
+    /// `close`: close our flows and, if unused, the session.
+    fn drop_neighbor(&mut self, io: &mut Io<'_>, peer: PeerId, died: bool, close: bool) {
+        let Some(n) = self.neighbors.remove(&peer) else {
+            return;
+        };
+        if let Some(f) = n.out_flow {
+            io.out_ctrl.remove(&(n.session, f));
+        }
+        if close {
+            let ep = io.flash.endpoint_mut();
+            for f in [n.out_flow, n.ext_out].into_iter().flatten() {
+                let _ = ep.close_flow(io.now, n.session, f);
+            }
+            io.to_close.push(n.session);
+        }
+        self.posting.forget(&peer);
+        if died {
+            self.heard_remove(&peer);
+            self.died.insert(peer, io.now);
+            self.best.remove(&peer);
+        }
+        if n.connected {
+            io.events.push(GroupEvent::NeighborDisconnect {
+                group: self.handle,
+                peer_id: peer,
+                neighbor: n.address,
+            });
+            self.update_coverage(io);
+        }
+        // Fill the gap soon.
+        let soon = after(io.now, self.config.best_list_delay / 4);
+        self.next_best = Some(self.next_best.map_or(soon, |t| t.min(soon)));
+    }
+
+    fn asked_recently(&self, n: &Neighbor, now: Instant) -> bool {
+        n.last_ask_close
+            .is_some_and(|t| now.saturating_duration_since(t) < self.config.disconnect_delay)
+    }
+
+    pub fn on_session_closed(&mut self, io: &mut Io<'_>, session: SessionId) {
+        let gone: Vec<(PeerId, bool)> = self
+            .neighbors
+            .iter()
+            .filter(|(_, n)| n.session == session)
+            .map(|(p, n)| (*p, !self.asked_recently(n, io.now)))
+            .collect();
+        for (p, died) in gone {
+            self.drop_neighbor(io, p, died, false);
+        }
+    }
+
+    /// Its `GR\x1C` flow ended (it left the group, or accepted our ask-close), or our flow was
+    /// rejected.
+    pub fn on_control_ended(&mut self, io: &mut Io<'_>, peer: PeerId) {
+        let died = self
+            .neighbors
+            .get(&peer)
+            .is_some_and(|n| !self.asked_recently(n, io.now));
+        self.drop_neighbor(io, peer, died, true);
+    }
+
+    // ----- GR1C messages -----
+
+    /// Handles one `GR\x1C` message from `peer` on its flow `flow`.
+    pub fn on_control(
+        &mut self,
+        io: &mut Io<'_>,
+        session: SessionId,
+        flow: u64,
+        peer: PeerId,
+        data: &[u8],
+    ) {
+        let msg = match GroupMessage::decode(data, &self.config.report_limits) {
+            Ok(m) => m,
+            Err(e) => {
+                self.counters.malformed += 1;
+                tracing::debug!(?peer, error = %e, "malformed group message");
+                return;
+            }
+        };
+        if let GroupMessage::Connect(c) = &msg {
+            self.on_connect(io, session, flow, peer, c);
+            return;
+        }
+        let verified = self.neighbors.get(&peer).is_some_and(|n| n.verified);
+        if !verified {
+            self.counters.unexpected += 1;
+            tracing::debug!(?peer, kind = msg.kind(), "group message before handshake");
+            return;
+        }
+        if let Some(h) = self.heard.get_mut(&peer) {
+            h.last_news = io.now;
+        }
+        match msg {
+            GroupMessage::Connect(_) | GroupMessage::Data(_) => {}
+            GroupMessage::Begin | GroupMessage::BeginNearest => {
+                let nearest = matches!(msg, GroupMessage::BeginNearest);
+                let reported = match self.neighbors.get_mut(&peer) {
+                    Some(n) => {
+                        n.mode = if nearest {
+                            ReceiveMode::Nearest
+                        } else {
+                            ReceiveMode::Exact
+                        };
+                        n.reported
+                    }
+                    None => true,
+                };
+                if !reported {
+                    self.send_report(io, peer, true);
+                }
+            }
+            GroupMessage::Report(r) => self.on_report(io, peer, r),
+            GroupMessage::AskClose => self.on_ask_close(io, peer),
+            GroupMessage::Unknown { kind, .. } => {
+                self.counters.unexpected += 1;
+                tracing::debug!(?peer, kind, "unknown group message");
+            }
+        }
+    }
+
+    fn on_connect(
+        &mut self,
+        io: &mut Io<'_>,
+        session: SessionId,
+        flow: u64,
+        peer: PeerId,
+        c: &GroupConnect,
+    ) {
+        let reject = |io: &mut Io<'_>| {
+            let _ = io
+                .flash
+                .endpoint_mut()
+                .reject_flow(io.now, session, flow, 0);
+        };
+        if c.recipient != self.own {
+            self.counters.wrong_recipient += 1;
+            tracing::debug!(?peer, "group handshake for another peer");
+            reject(io);
+            return;
+        }
+        let Some(info) = io.flash.endpoint().session_info(session) else {
+            return;
+        };
+        let expected = group_connect_key(&self.txt, &info.near_nonce);
+        if !keys_match(&expected, &c.key) {
+            self.counters.wrong_key += 1;
+            tracing::info!(?peer, "group handshake with a wrong key: dropped");
+            reject(io);
+            self.drop_neighbor(io, peer, false, true);
+            self.wanted.remove(&peer);
+            return;
+        }
+        if !self.neighbors.contains_key(&peer) && !self.start_handshake(io, session, peer) {
+            reject(io);
+            return;
+        }
+        if let Some(n) = self.neighbors.get_mut(&peer) {
+            n.verified = true;
+            n.in_flow = Some(flow);
+            n.session = session;
+        }
+        self.maybe_connected(io, peer);
+    }
+
+    /// Sends a report about `bestList(peer)` (digest §5.6); `initiate` marks it as awaiting
+    /// the peer's answer.
+    fn send_report(&mut self, io: &mut Io<'_>, peer: PeerId, initiate: bool) {
+        let Some(n) = self.neighbors.get(&peer) else {
+            return;
+        };
+        let (session, Some(flow), address) = (n.session, n.out_flow, n.address) else {
+            return;
+        };
+        let latencies = self.latencies(io);
+        let target_count = target_neighbor_count(self.estimated_member_count());
+        let members = best_list(
+            &self.ring,
+            &BestListRequest {
+                target: address,
+                target_peer: Some(peer),
+                target_count,
+                latencies: &latencies,
+            },
+            io.rng,
+        );
+        let now = io.now;
+        let report = GroupReport {
+            recipient_address: io
+                .sessions
+                .get(&session)
+                .map(|a| PeerAddress::new(*a, AddressOrigin::Observed)),
+            sender_addresses: self.own_addresses(io),
+            members: members
+                .iter()
+                .filter_map(|p| {
+                    let h = self.heard.get(p)?;
+                    Some(ReportMember {
+                        peer_id: *p,
+                        elapsed_secs: now.saturating_duration_since(h.last_news).as_secs(),
+                        addresses: h.addresses.clone(),
+                    })
+                })
+                .collect(),
+            dropped_members: 0,
+            dropped_addresses: 0,
+        };
+        let bytes = GroupMessage::Report(report).to_bytes();
+        if io
+            .flash
+            .endpoint_mut()
+            .write(now, session, flow, Bytes::from(bytes), None)
+            .is_err()
+        {
+            self.counters.write_failures += 1;
+            return;
+        }
+        if let Some(n) = self.neighbors.get_mut(&peer) {
+            n.reported = true;
+            n.report_pending = initiate;
+        }
+    }
+
+    fn own_addresses(&self, io: &Io<'_>) -> Vec<PeerAddress> {
+        let mut out: Vec<PeerAddress> = Vec::new();
+        if io.flash.net_connection().is_connected() {
+            if let Some(a) = io.flash.net_connection().server_addrs().first() {
+                out.push(PeerAddress::new(*a, AddressOrigin::Relay));
+            }
+        }
+        out.extend(self.public_addrs.iter().copied());
+        out
+    }
+
+    fn latencies(&self, io: &Io<'_>) -> Vec<(PeerId, u64)> {
+        self.neighbors
+            .iter()
+            .filter(|(_, n)| n.connected)
+            .filter_map(|(p, n)| {
+                let rtt = io.flash.endpoint().session_info(n.session)?.stats.srtt?;
+                Some((*p, u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX)))
+            })
+            .collect()
+    }
+
+    fn on_report(&mut self, io: &mut Io<'_>, peer: PeerId, r: GroupReport) {
+        self.counters.report_members_dropped += r.dropped_members as u64;
+        self.counters.report_addresses_dropped += r.dropped_addresses as u64;
+        if let Some(a) = r.recipient_address {
+            let mine = PeerAddress::new(a.addr, AddressOrigin::Observed);
+            if !self.public_addrs.contains(&mine) && self.public_addrs.len() < MAX_PUBLIC_ADDRESSES
+            {
+                self.public_addrs.push(mine);
+            }
+        }
+        let mut sender = Vec::new();
+        if let Some(n) = self.neighbors.get(&peer) {
+            if let Some(a) = io.sessions.get(&n.session) {
+                sender.push(PeerAddress::new(*a, AddressOrigin::Observed));
+            }
+        }
+        sender.extend(r.sender_addresses.iter().copied());
+        self.heard_touch(peer, io.now, &sender);
+        let timeout = self.config.peer_timeout.as_secs();
+        let mut revealed = false;
+        for m in &r.members {
+            if m.peer_id == self.own {
+                continue;
+            }
+            if m.elapsed_secs >= timeout || self.died.contains_key(&m.peer_id) {
+                self.counters.report_members_stale += 1;
+                continue;
+            }
+            let at = io.now - Duration::from_secs(m.elapsed_secs);
+            revealed |= self.heard_touch(m.peer_id, at, &m.addresses);
+        }
+        if revealed && self.next_best.is_none() {
+            self.next_best = Some(after(io.now, self.config.best_list_delay));
+        }
+        let pending = self.neighbors.get(&peer).is_some_and(|n| n.report_pending);
+        if pending {
+            if let Some(n) = self.neighbors.get_mut(&peer) {
+                n.report_pending = false;
+            }
+        } else {
+            self.send_report(io, peer, false);
+        }
+    }
+
+    /// `0C` (digest §3.8): accept only if our best list is non-empty, we have more neighbours
+    /// than best-list entries, and the asker is not in it.
+    fn on_ask_close(&mut self, io: &mut Io<'_>, peer: PeerId) {
+        let accept = !self.best.is_empty()
+            && self.neighbor_count() > self.best.len()
+            && !self.best.contains(&peer);
+        if accept {
+            self.counters.ask_close_accepted += 1;
+            self.drop_neighbor(io, peer, false, true);
+        } else {
+            self.counters.ask_close_refused += 1;
+        }
+    }
+
+    // ----- timers -----
+
+    pub fn on_timeout(&mut self, io: &mut Io<'_>) {
+        let now = io.now;
+        if self.next_best.is_some_and(|t| t <= now) {
+            self.next_best = Some(after(now, self.config.best_list_delay));
+            self.manage_best_list(io);
+        }
+        if self.next_report <= now {
+            self.next_report = after(now, self.config.report_delay);
+            let candidates: Vec<PeerId> = self
+                .neighbors
+                .iter()
+                .filter(|(_, n)| n.connected && !n.report_pending)
+                .map(|(p, _)| *p)
+                .collect();
+            if !candidates.is_empty() {
+                let i = (io.rng.next_u64() % candidates.len() as u64) as usize;
+                self.send_report(io, candidates[i], true);
+            }
+        }
+        if self.next_clean <= now {
+            self.next_clean = after(now, self.config.clean_delay);
+            let timeout = self.config.peer_timeout;
+            let stale: Vec<PeerId> = self
+                .heard
+                .iter()
+                .filter(|(p, h)| {
+                    !self.neighbors.contains_key(p)
+                        && now.saturating_duration_since(h.last_news) >= timeout
+                })
+                .map(|(p, _)| *p)
+                .collect();
+            for p in stale {
+                self.heard_remove(&p);
+            }
+            self.died
+                .retain(|_, t| now.saturating_duration_since(*t) < timeout);
+            self.posting.expire(now);
+        }
+    }
+
+    /// Recomputes the best list, connects to its missing members and asks surplus neighbours
+    /// to disconnect (librtmfp `manageBestConnections`, digest §3.6–§3.8).
+    pub fn manage_best_list(&mut self, io: &mut Io<'_>) {
+        let latencies = self.latencies(io);
+        let target_count = target_neighbor_count(self.estimated_member_count());
+        self.best = best_list(
+            &self.ring,
+            &BestListRequest {
+                target: self.own_addr,
+                target_peer: None,
+                target_count,
+                latencies: &latencies,
+            },
+            io.rng,
+        );
+        let missing: Vec<PeerId> = self
+            .best
+            .iter()
+            .filter(|p| !self.neighbors.contains_key(p))
+            .copied()
+            .collect();
+        for p in missing {
+            self.connect_to(io, p);
+        }
+        let connected: Vec<PeerId> = self
+            .neighbors
+            .iter()
+            .filter(|(_, n)| n.connected)
+            .map(|(p, _)| *p)
+            .collect();
+        let allowed = connected.len().saturating_sub(self.best.len());
+        let surplus: Vec<PeerId> = connected
+            .into_iter()
+            .filter(|p| !self.best.contains(p))
+            .take(allowed)
+            .collect();
+        for p in surplus {
+            let now = io.now;
+            let Some(n) = self.neighbors.get(&p) else {
+                continue;
+            };
+            if self.asked_recently(n, now) {
+                continue;
+            }
+            let (session, flow) = (n.session, n.out_flow);
+            let Some(flow) = flow else { continue };
+            let msg = Bytes::from(GroupMessage::AskClose.to_bytes());
+            if io
+                .flash
+                .endpoint_mut()
+                .write(now, session, flow, msg, None)
+                .is_ok()
+            {
+                self.counters.ask_close_sent += 1;
+                if let Some(n) = self.neighbors.get_mut(&p) {
+                    n.last_ask_close = Some(now);
+                }
+            }
+        }
+    }
+
+    /// Announces a new receive mode to every neighbour (group begin `0E` / `0F`).
+    pub fn set_receive_mode(&mut self, io: &mut Io<'_>, mode: ReceiveMode) {
+        if mode == self.mode {
+            return;
+        }
+        self.mode = mode;
+        let msg = match mode {
+            ReceiveMode::Exact => GroupMessage::Begin,
+            ReceiveMode::Nearest => GroupMessage::BeginNearest,
+        };
+        let bytes = Bytes::from(msg.to_bytes());
+        for n in self.neighbors.values() {
+            if let Some(f) = n.out_flow {
+                let _ = io
+                    .flash
+                    .endpoint_mut()
+                    .write(io.now, n.session, f, bytes.clone(), None);
+            }
+        }
+    }
+
+    /// Leaves: closes our flows to every neighbour (their sessions are closed if unused).
+    pub fn leave(&mut self, io: &mut Io<'_>) {
+        let peers: Vec<PeerId> = self.neighbors.keys().copied().collect();
+        for p in peers {
+            self.drop_neighbor(io, p, false, true);
+        }
+    }
+
+    // ----- extension flow: posting and routing -----
+
+    /// Sends a frame on our extension flow to a connected neighbour.
+    fn send_ext(&mut self, io: &mut Io<'_>, peer: &PeerId, frame: &Bytes) -> bool {
+        let Some(n) = self.neighbors.get_mut(peer) else {
+            return false;
+        };
+        if !n.connected {
+            return false;
+        }
+        let ep = io.flash.endpoint_mut();
+        let flow = match n.ext_out {
+            Some(f) => f,
+            None => {
+                match ep.open_flow(
+                    io.now,
+                    n.session,
+                    &ext_metadata(),
+                    n.in_flow,
+                    Priority::default(),
+                ) {
+                    Ok(f) => {
+                        n.ext_out = Some(f);
+                        f
+                    }
+                    Err(_) => {
+                        self.counters.write_failures += 1;
+                        return false;
+                    }
+                }
+            }
+        };
+        if ep
+            .write(io.now, n.session, flow, frame.clone(), None)
+            .is_err()
+        {
+            self.counters.write_failures += 1;
+            tracing::debug!(?peer, "extension write refused");
+            return false;
+        }
+        true
+    }
+
+    /// [`Self::send_ext`] for the node's raw test hook.
+    pub fn send_raw(&mut self, io: &mut Io<'_>, peer: &PeerId, frame: &Bytes) -> bool {
+        self.send_ext(io, peer, frame)
+    }
+
+    /// Floods a frame to every connected neighbour in `to`.
+    fn flood(&mut self, io: &mut Io<'_>, to: &[PeerId], frame: &Bytes) -> usize {
+        let mut sent = 0;
+        for p in to {
+            if self.send_ext(io, p, frame) {
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    /// `post` (digest §7): returns the message ID.
+    pub fn post(
+        &mut self,
+        io: &mut Io<'_>,
+        message: &[u8],
+    ) -> Result<[u8; 32], crate::node::posting::PostError> {
+        let (id, frame) = self.posting.post(io.now, message)?;
+        let to: Vec<PeerId> = self.connected().into_iter().map(|(_, p)| p).collect();
+        let n = self.flood(io, &to, &frame);
+        self.info.posting_send_data_bytes += (n * frame.len()) as u64;
+        Ok(id)
+    }
+
+    /// A message on the peer's extension flow.
+    pub fn on_ext(&mut self, io: &mut Io<'_>, peer: PeerId, data: Bytes) {
+        if !self.neighbors.get(&peer).is_some_and(|n| n.connected) {
+            self.counters.unexpected += 1;
+            return;
+        }
+        match data.first() {
+            Some(&POST) => {
+                self.info.posting_receive_data_bytes += data.len() as u64;
+                let to: Vec<PeerId> = self.connected().into_iter().map(|(_, p)| p).collect();
+                if let Ok(ingest) = self.posting.on_post(io.now, peer, &data, &to) {
+                    io.events.push(GroupEvent::PostingNotify {
+                        group: self.handle,
+                        message: ingest.message,
+                        message_id: ingest.message_id,
+                    });
+                    let n = self.flood(io, &ingest.forward, &ingest.frame);
+                    self.info.posting_send_data_bytes += (n * ingest.frame.len()) as u64;
+                }
+            }
+            Some(&ROUTE) => {
+                self.info.routing_receive_bytes += data.len() as u64;
+                self.on_route(io, data);
+            }
+            _ => {
+                self.counters.ext_malformed += 1;
+                tracing::debug!(?peer, "unknown extension message");
+            }
+        }
+    }
+
+    fn on_route(&mut self, io: &mut Io<'_>, data: Bytes) {
+        let f = match routing::decode(&data) {
+            Ok(f) => f,
+            Err(_) => {
+                self.routing.malformed += 1;
+                tracing::debug!("malformed routed message");
+                return;
+            }
+        };
+        let message = data.slice(f.body_at..);
+        if message.len() > self.config.max_route_bytes {
+            self.routing.too_large += 1;
+            return;
+        }
+        let hops = f.hops.saturating_add(1);
+        let Some(dest) = f.destination else {
+            self.routing.delivered += 1;
+            io.events.push(GroupEvent::SendToNotify(SendToNotify {
+                group: self.handle,
+                message,
+                from: f.origin,
+                from_local: false,
+                destination: None,
+                hops,
+                at_destination: true,
+            }));
+            return;
+        };
+        let hop = routing::next_hop(&self.own_addr, self.mode, &dest, self.routable());
+        match hop {
+            Hop::Local { accepted: false } => {
+                self.routing.undeliverable += 1;
+                tracing::debug!("routed message not accepted by EXACT mode");
+            }
+            Hop::Local { accepted: true } => {
+                self.routing.delivered += 1;
+                io.events.push(GroupEvent::SendToNotify(SendToNotify {
+                    group: self.handle,
+                    message,
+                    from: f.origin,
+                    from_local: false,
+                    destination: Some(dest),
+                    hops,
+                    at_destination: true,
+                }));
+            }
+            Hop::Neighbor(next) => {
+                if self.config.auto_forward {
+                    if hops >= self.config.max_hops {
+                        self.routing.hop_limit += 1;
+                        return;
+                    }
+                    let frame =
+                        Bytes::from(routing::encode(hops, &f.origin, Some(&dest), &message));
+                    if self.send_ext(io, &next, &frame) {
+                        self.routing.forwarded += 1;
+                        self.info.routing_send_bytes += frame.len() as u64;
+                    }
+                } else {
+                    io.events.push(GroupEvent::SendToNotify(SendToNotify {
+                        group: self.handle,
+                        message,
+                        from: f.origin,
+                        from_local: false,
+                        destination: Some(dest),
+                        hops,
+                        at_destination: false,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Connected neighbours that take part in routing.
+    fn routable(&self) -> Vec<(GroupAddress, PeerId)> {
+        self.connected()
+    }
+
+    /// `sendToNearest` / `forward_to_nearest` (digest §8).
+    pub fn route(
+        &mut self,
+        io: &mut Io<'_>,
+        message: Bytes,
+        dest: GroupAddress,
+        origin: GroupAddress,
+        hops: u8,
+    ) -> SendResult {
+        match routing::next_hop(&self.own_addr, self.mode, &dest, self.routable()) {
+            Hop::Local { accepted: false } => {
+                self.routing.undeliverable += 1;
+                SendResult::NoRoute
+            }
+            Hop::Local { accepted: true } => {
+                self.routing.delivered += 1;
+                io.events.push(GroupEvent::SendToNotify(SendToNotify {
+                    group: self.handle,
+                    message,
+                    from: origin,
+                    from_local: true,
+                    destination: Some(dest),
+                    hops,
+                    at_destination: true,
+                }));
+                SendResult::Local
+            }
+            Hop::Neighbor(next) => {
+                if hops >= self.config.max_hops {
+                    self.routing.hop_limit += 1;
+                    return SendResult::NoRoute;
+                }
+                let frame = Bytes::from(routing::encode(hops, &origin, Some(&dest), &message));
+                if self.send_ext(io, &next, &frame) {
+                    if origin == self.own_addr && hops == 0 {
+                        self.routing.sent += 1;
+                    } else {
+                        self.routing.forwarded += 1;
+                    }
+                    self.info.routing_send_bytes += frame.len() as u64;
+                    SendResult::Sent
+                } else {
+                    SendResult::NoRoute
+                }
+            }
+        }
+    }
+
+    /// `sendToNeighbor` / `sendToAllNeighbors` (digest §8); `target = None` is all neighbours.
+    pub fn send_to_neighbors(
+        &mut self,
+        io: &mut Io<'_>,
+        message: &[u8],
+        target: Option<NeighborTarget>,
+    ) -> SendResult {
+        let connected = self.connected();
+        let to: Vec<PeerId> = match target {
+            None => connected.iter().map(|(_, p)| *p).collect(),
+            Some(NeighborTarget::NextIncreasing) => {
+                routing::adjacent(&self.own_addr, true, connected)
+                    .into_iter()
+                    .collect()
+            }
+            Some(NeighborTarget::NextDecreasing) => {
+                routing::adjacent(&self.own_addr, false, connected)
+                    .into_iter()
+                    .collect()
+            }
+            Some(NeighborTarget::Address(a)) => connected
+                .iter()
+                .filter(|(x, _)| *x == a)
+                .map(|(_, p)| *p)
+                .collect(),
+        };
+        let frame = Bytes::from(routing::encode(0, &self.own_addr, None, message));
+        let n = self.flood(io, &to, &frame);
+        self.info.routing_send_bytes += (n * frame.len()) as u64;
+        self.routing.sent += n as u64;
+        if n > 0 {
+            SendResult::Sent
+        } else {
+            SendResult::NoRoute
+        }
+    }
+}
+
+fn merge_addresses(into: &mut Vec<PeerAddress>, new: &[PeerAddress], max: usize) {
+    for a in new {
+        if a.addr.ip().is_unspecified() || a.addr.port() == 0 {
+            continue;
+        }
+        if let Some(old) = into.iter_mut().find(|o| o.addr == a.addr) {
+            old.origin = a.origin;
+        } else if into.len() < max {
+            into.push(*a);
+        }
+    }
+}

@@ -1,0 +1,855 @@
+//! [`GroupNode`]: the sans-IO NetGroup engine (netgroup digest §3–§8, §11). One
+//! [`FlashNode`] (endpoint + NetConnection to a rendezvous server) and the groups it joined.
+//!
+//! - [`membership`]: neighbours, `GR\x1C` handshake, reports, heard list, best list, ask-close;
+//! - [`posting`]: message IDs, flooding with dedupe, the posting-password proof;
+//! - [`routing`]: `sendToNearest`, `sendToNeighbor`, receive modes, greedy next hop;
+//! - [`events`], [`config`]: what the node reports and how it is tuned.
+//!
+//! Our own messages (posting and routing frames on the `GR\x60` extension flow, the posting
+//! proof) are documented in `docs/wire-netgroup.md`.
+
+pub mod config;
+pub mod events;
+pub mod membership;
+pub mod posting;
+pub mod routing;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rtmfp::{Event, Instant, Priority, SansIo, SessionId, Transmit};
+use rtmfp_flash::netconnection::NetConnectionEvent;
+use rtmfp_flash::{codes, FlashNode, GcMessage, NodeEvent};
+
+pub use config::GroupConfig;
+pub use events::{
+    GroupError, GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo, SendResult, SendToNotify,
+};
+pub use membership::EXTENSION_FLOW_KIND;
+pub use posting::{Posting, PostingAuth, PostingConfig, PostingCounters};
+pub use routing::{NeighborTarget, ReceiveMode, RoutingCounters};
+
+use crate::groupspec::GroupSpecifier;
+use crate::id::{GroupAddress, PeerId};
+use crate::wire::{FlowSignature, GroupConnect};
+use membership::{Events, Group, Io};
+
+/// Node-level drop counters (inputs that belong to no group).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NodeCounters {
+    /// Handshakes naming a group we are not in (flow rejected).
+    pub unknown_group: u64,
+    /// First `GR\x1C` messages that were not a handshake, or did not decode.
+    pub bad_first_message: u64,
+    /// Group flows of a kind this engine does not handle (media, object replication...).
+    pub unhandled_flows: u64,
+    /// Events dropped because the queue was full.
+    pub events_dropped: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InKind {
+    Gc,
+    Control,
+    Ext,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct InFlow {
+    kind: InKind,
+    group: Option<GroupHandle>,
+}
+
+/// The group engine of one endpoint (see the module docs). Implements [`SansIo`] with
+/// [`GroupEvent`]s.
+#[derive(Debug)]
+pub struct GroupNode {
+    flash: FlashNode,
+    config: GroupConfig,
+    rng: ChaCha8Rng,
+    own: PeerId,
+    groups: BTreeMap<GroupHandle, Group>,
+    /// Open peer-to-peer sessions: far address.
+    sessions: BTreeMap<SessionId, SocketAddr>,
+    /// Far peer of each open peer-to-peer session.
+    session_peer: BTreeMap<SessionId, PeerId>,
+    connecting: BTreeMap<PeerId, SessionId>,
+    in_flows: BTreeMap<(SessionId, u64), InFlow>,
+    out_ctrl: BTreeMap<(SessionId, u64), GroupHandle>,
+    to_close: Vec<SessionId>,
+    events: Events,
+    counters: NodeCounters,
+    nc_started: bool,
+    now: Instant,
+}
+
+impl GroupNode {
+    /// A group engine over `flash`, with `config` for every group and a seeded RNG for its
+    /// random choices (best-list random pick, report target).
+    pub fn new(flash: FlashNode, config: GroupConfig, seed: [u8; 32]) -> Self {
+        let own = PeerId(flash.peer_id());
+        GroupNode {
+            flash,
+            rng: ChaCha8Rng::from_seed(seed),
+            own,
+            groups: BTreeMap::new(),
+            sessions: BTreeMap::new(),
+            session_peer: BTreeMap::new(),
+            connecting: BTreeMap::new(),
+            in_flows: BTreeMap::new(),
+            out_ctrl: BTreeMap::new(),
+            to_close: Vec::new(),
+            events: Events {
+                queue: VecDeque::new(),
+                max: config.max_events.max(1),
+                dropped: 0,
+            },
+            counters: NodeCounters::default(),
+            nc_started: false,
+            now: Instant::ZERO,
+            config,
+        }
+    }
+
+    /// Our peer ID (Flash `nearID`).
+    pub fn peer_id(&self) -> PeerId {
+        self.own
+    }
+
+    /// Our group address (digest §3.2).
+    pub fn group_address(&self) -> GroupAddress {
+        self.own.group_address()
+    }
+
+    /// The underlying Flash node.
+    pub fn flash(&self) -> &FlashNode {
+        &self.flash
+    }
+
+    /// The underlying Flash node, mutably (NetStreams, calls). Do not touch group flows.
+    pub fn flash_mut(&mut self) -> &mut FlashNode {
+        &mut self.flash
+    }
+
+    /// Node-level counters.
+    pub fn counters(&self) -> NodeCounters {
+        NodeCounters {
+            events_dropped: self.events.dropped,
+            ..self.counters
+        }
+    }
+
+    /// Connects the NetConnection to the rendezvous server `url` at `addrs`; groups joined
+    /// before or after are announced once it is up.
+    ///
+    /// Errors: [`GroupError::NetConnection`].
+    pub fn connect(
+        &mut self,
+        now: Instant,
+        url: &str,
+        addrs: &[SocketAddr],
+    ) -> Result<(), GroupError> {
+        self.now = now;
+        self.flash.connect(now, url, addrs)?;
+        self.nc_started = true;
+        Ok(())
+    }
+
+    fn with_group<R>(
+        &mut self,
+        g: &GroupHandle,
+        f: impl FnOnce(&mut Group, &mut Io<'_>) -> R,
+    ) -> Option<R> {
+        let GroupNode {
+            flash,
+            rng,
+            groups,
+            sessions,
+            connecting,
+            out_ctrl,
+            to_close,
+            events,
+            now,
+            ..
+        } = self;
+        let group = groups.get_mut(g)?;
+        let mut io = Io {
+            flash,
+            rng,
+            events,
+            sessions,
+            connecting,
+            out_ctrl,
+            to_close,
+            now: *now,
+        };
+        Some(f(group, &mut io))
+    }
+
+    fn handles(&self) -> Vec<GroupHandle> {
+        self.groups.keys().copied().collect()
+    }
+
+    /// Flash `new NetGroup(nc, groupspec)`: joins the group `spec` names (digest §5). With a
+    /// NetConnection up, the join (`GC 01`) goes out at once; while it connects, when it
+    /// succeeds; without any NetConnection the group is active at once and only bootstrap
+    /// peers / [`Self::add_neighbor`] find members. `NetGroup.Connect.Success` (or
+    /// `.Rejected` for a `peerToPeerDisabled` spec, `.Failed` if the NetConnection fails)
+    /// follows as an event.
+    ///
+    /// Errors: [`GroupError::AlreadyJoined`].
+    pub fn join(&mut self, now: Instant, spec: &GroupSpecifier) -> Result<GroupHandle, GroupError> {
+        self.now = now;
+        let handle = GroupHandle(spec.group_id());
+        if self.groups.contains_key(&handle) {
+            return Err(GroupError::AlreadyJoined);
+        }
+        if spec.peer_to_peer_disabled() {
+            self.events.push(GroupEvent::ConnectRejected {
+                group: handle,
+                reason: "peerToPeerDisabled: this engine is peer to peer".into(),
+            });
+            return Ok(handle);
+        }
+        let group = Group::new(handle, spec.clone(), self.config.clone(), self.own, now);
+        self.groups.insert(handle, group);
+        if self.flash.net_connection().is_connected() || !self.nc_started {
+            self.activate(handle);
+        }
+        self.flush();
+        Ok(handle)
+    }
+
+    /// Sends the join if a NetConnection is up, emits Connect.Success, contacts bootstrap
+    /// peers.
+    fn activate(&mut self, g: GroupHandle) {
+        let now = self.now;
+        let nc_up = self.flash.net_connection().is_connected();
+        let gc_flow = if nc_up {
+            let nc = self.flash.net_connection();
+            let (s, assoc) = (nc.session(), nc.server_flow());
+            s.and_then(|s| {
+                let ep = self.flash.endpoint_mut();
+                let f = ep
+                    .open_flow(
+                        now,
+                        s,
+                        &FlowSignature::GroupConnection.to_metadata(),
+                        assoc,
+                        Priority::default(),
+                    )
+                    .ok()?;
+                let join = GcMessage::Join {
+                    group_id: g.0,
+                    legacy: false,
+                }
+                .encode();
+                ep.write(now, s, f, Bytes::from(join), None).ok()?;
+                Some(f)
+            })
+        } else {
+            None
+        };
+        self.with_group(&g, |group, io| {
+            group.joined = true;
+            group.gc_flow = gc_flow;
+            io.events.push(GroupEvent::ConnectSuccess { group: g });
+            for p in group.spec.bootstrap_peers() {
+                group.add_member_hint(io.now, p, &[]);
+                group.connect_to(io, p);
+            }
+        });
+    }
+
+    /// Flash `NetGroup.close()`: leaves the group: the `GC` flow is closed (the server forgets
+    /// the membership) and so are our group flows; sessions no other group uses are closed.
+    ///
+    /// Errors: [`GroupError::UnknownGroup`].
+    pub fn leave(&mut self, now: Instant, g: GroupHandle) -> Result<(), GroupError> {
+        self.now = now;
+        let gc = self
+            .with_group(&g, |group, io| {
+                group.leave(io);
+                group.gc_flow
+            })
+            .ok_or(GroupError::UnknownGroup)?;
+        if let (Some(f), Some(s)) = (gc, self.flash.net_connection().session()) {
+            let _ = self.flash.endpoint_mut().close_flow(now, s, f);
+        }
+        self.groups.remove(&g);
+        self.in_flows.retain(|_, f| f.group != Some(g));
+        self.out_ctrl.retain(|_, h| *h != g);
+        self.flush();
+        Ok(())
+    }
+
+    /// Flash `addNeighbor(peerID)`: connects to `peer` now (at `addrs` and/or through the
+    /// server). The topology may drop it later.
+    ///
+    /// Errors: [`GroupError::UnknownGroup`].
+    pub fn add_neighbor(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        peer: PeerId,
+        addrs: &[SocketAddr],
+    ) -> Result<(), GroupError> {
+        self.now = now;
+        self.with_group(&g, |group, io| {
+            group.add_member_hint(io.now, peer, addrs);
+            group.connect_to(io, peer);
+        })
+        .ok_or(GroupError::UnknownGroup)?;
+        self.flush();
+        Ok(())
+    }
+
+    /// Flash `addMemberHint(peerID)`: records a member; connected only if the best list wants
+    /// it. Errors: [`GroupError::UnknownGroup`].
+    pub fn add_member_hint(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        peer: PeerId,
+        addrs: &[SocketAddr],
+    ) -> Result<(), GroupError> {
+        self.now = now;
+        self.with_group(&g, |group, io| group.add_member_hint(io.now, peer, addrs))
+            .ok_or(GroupError::UnknownGroup)
+    }
+
+    /// Flash `post(message)` (digest §7): floods `message` to the group; returns its message
+    /// ID (SHA-256 of the bytes). The node itself gets no Posting.Notify.
+    ///
+    /// Errors: [`GroupError::UnknownGroup`], [`GroupError::PostingDisabled`],
+    /// [`GroupError::NotAuthorized`] (posting password without a valid authorization),
+    /// [`GroupError::TooLarge`], [`GroupError::Duplicate`] (identical message seen recently).
+    pub fn post(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        message: &[u8],
+    ) -> Result<[u8; 32], GroupError> {
+        self.now = now;
+        let limit = self.config.max_post_bytes;
+        let r = self
+            .with_group(&g, |group, io| {
+                if !group.spec.posting_enabled() {
+                    return Err(GroupError::PostingDisabled);
+                }
+                group.post(io, message).map_err(|e| match e {
+                    posting::PostError::NotAuthorized => GroupError::NotAuthorized,
+                    posting::PostError::TooLarge => GroupError::TooLarge {
+                        size: message.len(),
+                        limit,
+                    },
+                    posting::PostError::Duplicate(id) => GroupError::Duplicate { message_id: id },
+                })
+            })
+            .ok_or(GroupError::UnknownGroup)?;
+        self.flush();
+        r
+    }
+
+    fn routing_group(&self, g: &GroupHandle, size: usize) -> Result<(), GroupError> {
+        let group = self.groups.get(g).ok_or(GroupError::UnknownGroup)?;
+        if !group.spec.routing_enabled() {
+            return Err(GroupError::RoutingDisabled);
+        }
+        if size > self.config.max_route_bytes {
+            return Err(GroupError::TooLarge {
+                size,
+                limit: self.config.max_route_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Flash `sendToNearest(message, groupAddress)` (digest §8): to the neighbour nearest to
+    /// `address`, or locally ([`SendResult::Local`], a `SendTo.Notify` with `from_local`) when
+    /// this node is the nearest and its receive mode accepts the address.
+    ///
+    /// Errors: [`GroupError::UnknownGroup`], [`GroupError::RoutingDisabled`],
+    /// [`GroupError::TooLarge`].
+    pub fn send_to_nearest(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        message: &[u8],
+        address: GroupAddress,
+    ) -> Result<SendResult, GroupError> {
+        self.now = now;
+        self.routing_group(&g, message.len())?;
+        let origin = self.group_address();
+        let msg = Bytes::copy_from_slice(message);
+        let r = self
+            .with_group(&g, |group, io| group.route(io, msg, address, origin, 0))
+            .ok_or(GroupError::UnknownGroup)?;
+        self.flush();
+        Ok(r)
+    }
+
+    /// The key-routing helper: re-sends a received [`SendToNotify`] one hop closer to its
+    /// destination, keeping its origin and hop count (Flash's application-driven recursion,
+    /// digest §8). Returns [`SendResult::Local`] (and a `from_local` notify) when this node is
+    /// the destination. A neighbour message (no destination) is `NoRoute`.
+    ///
+    /// Errors: as [`Self::send_to_nearest`].
+    pub fn forward_to_nearest(
+        &mut self,
+        now: Instant,
+        notify: &SendToNotify,
+    ) -> Result<SendResult, GroupError> {
+        self.now = now;
+        let g = notify.group;
+        self.routing_group(&g, notify.message.len())?;
+        let Some(dest) = notify.destination else {
+            return Ok(SendResult::NoRoute);
+        };
+        let (msg, origin, hops) = (notify.message.clone(), notify.from, notify.hops);
+        let r = self
+            .with_group(&g, |group, io| group.route(io, msg, dest, origin, hops))
+            .ok_or(GroupError::UnknownGroup)?;
+        self.flush();
+        Ok(r)
+    }
+
+    /// Flash `sendToNeighbor(message, sendMode)` (digest §8): to the next neighbour up or
+    /// down the ring, or to the neighbour at an address.
+    ///
+    /// Errors: as [`Self::send_to_nearest`].
+    pub fn send_to_neighbor(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        message: &[u8],
+        target: NeighborTarget,
+    ) -> Result<SendResult, GroupError> {
+        self.now = now;
+        self.routing_group(&g, message.len())?;
+        let r = self
+            .with_group(&g, |group, io| {
+                group.send_to_neighbors(io, message, Some(target))
+            })
+            .ok_or(GroupError::UnknownGroup)?;
+        self.flush();
+        Ok(r)
+    }
+
+    /// Flash `sendToAllNeighbors(message)` (digest §8): `Sent` if at least one neighbour.
+    ///
+    /// Errors: as [`Self::send_to_nearest`].
+    pub fn send_to_all_neighbors(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        message: &[u8],
+    ) -> Result<SendResult, GroupError> {
+        self.now = now;
+        self.routing_group(&g, message.len())?;
+        let r = self
+            .with_group(&g, |group, io| group.send_to_neighbors(io, message, None))
+            .ok_or(GroupError::UnknownGroup)?;
+        self.flush();
+        Ok(r)
+    }
+
+    /// Flash `receiveMode` setter: announced to neighbours with group begin `0E` / `0F`.
+    ///
+    /// Errors: [`GroupError::UnknownGroup`].
+    pub fn set_receive_mode(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        mode: ReceiveMode,
+    ) -> Result<(), GroupError> {
+        self.now = now;
+        self.with_group(&g, |group, io| group.set_receive_mode(io, mode))
+            .ok_or(GroupError::UnknownGroup)?;
+        self.flush();
+        Ok(())
+    }
+
+    /// Sends a raw frame on our extension flow to neighbour `peer`, bypassing every check:
+    /// for tests, fuzzing and attack simulation (a misbehaving member). Returns whether the
+    /// session layer took it.
+    pub fn send_raw_extension(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        peer: PeerId,
+        frame: Bytes,
+    ) -> bool {
+        self.now = now;
+        let r = self
+            .with_group(&g, |group, io| group.send_raw(io, &peer, &frame))
+            .unwrap_or(false);
+        self.flush();
+        r
+    }
+
+    // ----- state (None for a group not joined) -----
+
+    /// Flash `neighborCount`: neighbours that completed the handshake.
+    pub fn neighbor_count(&self, g: GroupHandle) -> Option<usize> {
+        Some(self.groups.get(&g)?.neighbor_count())
+    }
+
+    /// The neighbours: (group address, peer ID), in address order.
+    pub fn neighbors(&self, g: GroupHandle) -> Option<Vec<(GroupAddress, PeerId)>> {
+        let mut v = self.groups.get(&g)?.connected();
+        v.sort();
+        Some(v)
+    }
+
+    /// Flash `estimatedMemberCount` (digest §3.4), this node included.
+    pub fn estimated_member_count(&self, g: GroupHandle) -> Option<f64> {
+        Some(self.groups.get(&g)?.estimated_member_count())
+    }
+
+    /// Flash `localCoverageFrom` / `localCoverageTo` (digest §3.3 [INFER]).
+    pub fn local_coverage(&self, g: GroupHandle) -> Option<(GroupAddress, GroupAddress)> {
+        Some(self.groups.get(&g)?.coverage())
+    }
+
+    /// Flash `receiveMode`.
+    pub fn receive_mode(&self, g: GroupHandle) -> Option<ReceiveMode> {
+        Some(self.groups.get(&g)?.mode)
+    }
+
+    /// Flash `info`: cumulative bytes per category ([`NetGroupInfo::rates`] for bytes/s).
+    pub fn info(&self, g: GroupHandle) -> Option<NetGroupInfo> {
+        Some(self.groups.get(&g)?.info)
+    }
+
+    /// The last computed best list (digest §3.6).
+    pub fn best_list(&self, g: GroupHandle) -> Option<BTreeSet<PeerId>> {
+        Some(self.groups.get(&g)?.best().clone())
+    }
+
+    /// Members in the heard list.
+    pub fn heard_count(&self, g: GroupHandle) -> Option<usize> {
+        Some(self.groups.get(&g)?.heard_count())
+    }
+
+    /// Membership drop counters.
+    pub fn membership_counters(&self, g: GroupHandle) -> Option<MembershipCounters> {
+        Some(self.groups.get(&g)?.counters)
+    }
+
+    /// Posting counters.
+    pub fn posting_counters(&self, g: GroupHandle) -> Option<PostingCounters> {
+        Some(*self.groups.get(&g)?.posting.counters())
+    }
+
+    /// Routing counters.
+    pub fn routing_counters(&self, g: GroupHandle) -> Option<RoutingCounters> {
+        Some(self.groups.get(&g)?.routing)
+    }
+
+    // ----- event plumbing -----
+
+    /// Handles every pending Flash node event, then closes sessions no group uses any more.
+    fn flush(&mut self) {
+        while let Some(ev) = self.flash.poll_event() {
+            self.on_node_event(ev);
+        }
+        let mut to_close = std::mem::take(&mut self.to_close);
+        to_close.sort();
+        to_close.dedup();
+        for s in to_close {
+            let used = self
+                .groups
+                .values()
+                .any(|g| g.neighbors.values().any(|n| n.session == s));
+            if !used && self.sessions.contains_key(&s) {
+                self.flash.endpoint_mut().close(self.now, s);
+            }
+        }
+    }
+
+    fn on_node_event(&mut self, ev: NodeEvent) {
+        match ev {
+            NodeEvent::NetConnection(e) => {
+                if let NetConnectionEvent::Status(s) = &e {
+                    self.on_nc_status(&s.code);
+                }
+                self.events.push(GroupEvent::NetConnection(e));
+            }
+            NodeEvent::Session(e) => self.on_session_event(e),
+        }
+    }
+
+    fn on_nc_status(&mut self, code: &str) {
+        let pending: Vec<GroupHandle> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| !g.joined)
+            .map(|(h, _)| *h)
+            .collect();
+        if code == codes::CONNECT_SUCCESS {
+            for g in pending {
+                self.activate(g);
+            }
+        } else {
+            for g in pending {
+                self.groups.remove(&g);
+                self.events.push(GroupEvent::ConnectFailed {
+                    group: g,
+                    reason: format!("NetConnection: {code}"),
+                });
+            }
+        }
+    }
+
+    fn is_server_session(&self, s: SessionId) -> bool {
+        self.flash.net_connection().session() == Some(s)
+    }
+
+    fn on_session_event(&mut self, e: Event) {
+        match e {
+            Event::SessionOpened {
+                session,
+                far_addr,
+                far_fingerprint,
+                ..
+            } => {
+                let peer = PeerId(far_fingerprint);
+                self.sessions.insert(session, far_addr);
+                self.session_peer.insert(session, peer);
+                self.connecting.retain(|_, s| *s != session);
+                self.connecting.remove(&peer);
+                for g in self.handles() {
+                    self.with_group(&g, |group, io| group.on_session_opened(io, session, peer));
+                }
+            }
+            Event::ConnectFailed { session, reason } => {
+                let peer = self
+                    .connecting
+                    .iter()
+                    .find(|(_, s)| **s == session)
+                    .map(|(p, _)| *p);
+                if let Some(p) = peer {
+                    self.connecting.remove(&p);
+                    if reason != rtmfp::ConnectError::Glare {
+                        for g in self.handles() {
+                            self.with_group(&g, |group, _| group.on_connect_failed(&p));
+                        }
+                    }
+                }
+            }
+            Event::SessionClosed { session, .. } => {
+                if self.sessions.remove(&session).is_some() {
+                    self.session_peer.remove(&session);
+                    self.in_flows.retain(|(s, _), _| *s != session);
+                    self.out_ctrl.retain(|(s, _), _| *s != session);
+                    for g in self.handles() {
+                        self.with_group(&g, |group, io| group.on_session_closed(io, session));
+                    }
+                } else {
+                    self.events.push(GroupEvent::Session(Event::SessionClosed {
+                        session,
+                        reason: rtmfp::CloseReason::Local,
+                    }));
+                }
+            }
+            Event::FlowOpened {
+                session,
+                flow,
+                ref metadata,
+                return_association,
+            } => match FlowSignature::parse(metadata) {
+                Some(FlowSignature::GroupConnection) if self.is_server_session(session) => {
+                    let group = self
+                        .groups
+                        .iter()
+                        .find(|(_, g)| g.gc_flow.is_some() && g.gc_flow == return_association)
+                        .map(|(h, _)| *h);
+                    self.in_flows.insert(
+                        (session, flow),
+                        InFlow {
+                            kind: InKind::Gc,
+                            group,
+                        },
+                    );
+                }
+                Some(FlowSignature::GroupControl) if self.sessions.contains_key(&session) => {
+                    self.in_flows.insert(
+                        (session, flow),
+                        InFlow {
+                            kind: InKind::Control,
+                            group: None,
+                        },
+                    );
+                }
+                Some(FlowSignature::OtherGroup(EXTENSION_FLOW_KIND))
+                    if self.sessions.contains_key(&session) =>
+                {
+                    let group = return_association
+                        .and_then(|ra| self.out_ctrl.get(&(session, ra)))
+                        .copied();
+                    self.in_flows.insert(
+                        (session, flow),
+                        InFlow {
+                            kind: InKind::Ext,
+                            group,
+                        },
+                    );
+                }
+                Some(_) => {
+                    self.counters.unhandled_flows += 1;
+                    tracing::debug!(?metadata, "unhandled group flow");
+                }
+                None => self.events.push(GroupEvent::Session(e)),
+            },
+            Event::Message {
+                session,
+                flow,
+                ref data,
+            } => match self.in_flows.get(&(session, flow)).copied() {
+                Some(f) => self.on_group_message(session, flow, f, data.clone()),
+                None => self.events.push(GroupEvent::Session(e)),
+            },
+            Event::FlowEnded { session, flow } => match self.in_flows.remove(&(session, flow)) {
+                Some(InFlow {
+                    kind: InKind::Control,
+                    group: Some(g),
+                }) => {
+                    if let Some(peer) = self.session_peer.get(&session).copied() {
+                        self.with_group(&g, |group, io| group.on_control_ended(io, peer));
+                    }
+                }
+                Some(_) => {}
+                None => self.events.push(GroupEvent::Session(e)),
+            },
+            Event::FlowRejected { session, flow, .. } => {
+                if let Some(g) = self.out_ctrl.remove(&(session, flow)) {
+                    if let Some(peer) = self.session_peer.get(&session).copied() {
+                        self.with_group(&g, |group, io| group.on_control_ended(io, peer));
+                    }
+                } else {
+                    self.events.push(GroupEvent::Session(e));
+                }
+            }
+            Event::FlowFinished { .. } => {}
+            other => self.events.push(GroupEvent::Session(other)),
+        }
+    }
+
+    fn on_group_message(&mut self, session: SessionId, flow: u64, f: InFlow, data: Bytes) {
+        match f.kind {
+            InKind::Gc => {
+                let Some(g) = f.group else { return };
+                match GcMessage::decode(&data) {
+                    Ok(GcMessage::Introduction(id)) => {
+                        let peer = PeerId(id);
+                        self.with_group(&g, |group, io| group.on_introduction(io, peer));
+                    }
+                    _ => tracing::debug!("unexpected message on the GC flow"),
+                }
+            }
+            InKind::Control => {
+                let Some(peer) = self.session_peer.get(&session).copied() else {
+                    return;
+                };
+                let g = match f.group {
+                    Some(g) => g,
+                    None => {
+                        // The first message must be the handshake; it names the group.
+                        let connect = match data.first() {
+                            Some(&crate::wire::kind::CONNECT) => {
+                                GroupConnect::decode_body(&data[1..]).ok()
+                            }
+                            _ => None,
+                        };
+                        let Some(c) = connect else {
+                            self.counters.bad_first_message += 1;
+                            tracing::debug!(?peer, "GR1C flow not opened by a handshake");
+                            return;
+                        };
+                        let g = GroupHandle(c.group_id);
+                        if !self.groups.get(&g).is_some_and(|g| g.joined) {
+                            self.counters.unknown_group += 1;
+                            tracing::debug!(?peer, "handshake for a group we are not in");
+                            let _ = self
+                                .flash
+                                .endpoint_mut()
+                                .reject_flow(self.now, session, flow, 0);
+                            return;
+                        }
+                        if let Some(f) = self.in_flows.get_mut(&(session, flow)) {
+                            f.group = Some(g);
+                        }
+                        g
+                    }
+                };
+                self.with_group(&g, |group, io| {
+                    group.on_control(io, session, flow, peer, &data)
+                });
+            }
+            InKind::Ext => {
+                let (Some(g), Some(peer)) = (f.group, self.session_peer.get(&session).copied())
+                else {
+                    return;
+                };
+                self.with_group(&g, |group, io| group.on_ext(io, peer, data));
+            }
+        }
+    }
+
+    fn group_timeout(&self) -> Option<Instant> {
+        self.groups
+            .values()
+            .filter(|g| g.joined)
+            .filter_map(|g| g.poll_timeout())
+            .min()
+    }
+}
+
+impl SansIo for GroupNode {
+    type Event = GroupEvent;
+
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.now = self.now.max(now);
+        self.flash.handle_datagram(now, from, datagram);
+        self.flush();
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        self.flash.handle_timeout(now);
+        self.flush();
+        for g in self.handles() {
+            let due = self
+                .groups
+                .get(&g)
+                .is_some_and(|x| x.joined && x.poll_timeout().is_some_and(|t| t <= now));
+            if due {
+                self.with_group(&g, |group, io| group.on_timeout(io));
+            }
+        }
+        self.flush();
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.flash.poll_transmit()
+    }
+
+    fn poll_event(&mut self) -> Option<GroupEvent> {
+        if self.events.queue.is_empty() {
+            self.flush();
+        }
+        self.events.queue.pop_front()
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        match (self.flash.poll_timeout(), self.group_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}

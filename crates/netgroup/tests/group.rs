@@ -1,0 +1,498 @@
+//! The group engine in the in-memory network with real Flash crypto: a rendezvous server and
+//! `GroupNode`s in virtual time with short timers (netgroup digest §3–§8; issue 4).
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rtmfp::{FlashProfile, Instant, Priority, SansIo, Transmit};
+use rtmfp_flash::{FlashNode, NodeEvent};
+use rtmfp_netgroup::node::posting::{PostingAuth, POST};
+use rtmfp_netgroup::server::{RendezvousConfig, RendezvousServer};
+use rtmfp_netgroup::wire::{FlowSignature, GroupConnect, GroupMessage, GroupReport, ReportMember};
+use rtmfp_netgroup::{
+    group_connect_key, GroupAddress, GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode,
+    GroupSpecifier, PeerId, ReceiveMode, SendResult,
+};
+use support::{seed, Net};
+
+#[allow(clippy::large_enum_variant)]
+enum M {
+    Server(RendezvousServer),
+    Node(GroupNode),
+    /// A bare Flash node driven by hand (a misbehaving peer).
+    Raw(FlashNode),
+}
+
+#[derive(Debug, Clone)]
+enum Ev {
+    Server,
+    Group(GroupEvent),
+    Raw(NodeEvent),
+}
+
+impl SansIo for M {
+    type Event = Ev;
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, d: &[u8]) {
+        match self {
+            M::Server(s) => s.handle_datagram(now, from, d),
+            M::Node(n) => n.handle_datagram(now, from, d),
+            M::Raw(r) => r.handle_datagram(now, from, d),
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        match self {
+            M::Server(s) => s.handle_timeout(now),
+            M::Node(n) => n.handle_timeout(now),
+            M::Raw(r) => r.handle_timeout(now),
+        }
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        match self {
+            M::Server(s) => s.poll_transmit(),
+            M::Node(n) => n.poll_transmit(),
+            M::Raw(r) => r.poll_transmit(),
+        }
+    }
+    fn poll_event(&mut self) -> Option<Ev> {
+        match self {
+            M::Server(s) => s.poll_event().map(|_| Ev::Server),
+            M::Node(n) => n.poll_event().map(Ev::Group),
+            M::Raw(r) => r.poll_event().map(Ev::Raw),
+        }
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            M::Server(s) => s.poll_timeout(),
+            M::Node(n) => n.poll_timeout(),
+            M::Raw(r) => r.poll_timeout(),
+        }
+    }
+}
+
+const URL: &str = "rtmfp://10.0.0.1/app";
+
+fn config() -> GroupConfig {
+    GroupConfig {
+        receive_mode: ReceiveMode::Nearest,
+        auto_forward: true,
+        ..GroupConfig::scaled(10)
+    }
+}
+
+fn node(net: &mut Net<M>, i: usize) -> &mut GroupNode {
+    match &mut net.nodes[i] {
+        M::Node(n) => n,
+        _ => panic!("not a group node"),
+    }
+}
+
+fn node_ref(net: &Net<M>, i: usize) -> &GroupNode {
+    match &net.nodes[i] {
+        M::Node(n) => n,
+        _ => panic!("not a group node"),
+    }
+}
+
+fn raw(net: &mut Net<M>, i: usize) -> &mut FlashNode {
+    match &mut net.nodes[i] {
+        M::Raw(r) => r,
+        _ => panic!("not raw"),
+    }
+}
+
+/// Server at index 0, `n` group nodes at 1..=n, then `raws` bare Flash nodes.
+fn swarm(n: usize, raws: usize, seed_base: u64, config: GroupConfig) -> Net<M> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed_base);
+    let mut nodes = vec![M::Server(RendezvousServer::new(
+        RendezvousConfig::default(),
+        Box::new(FlashProfile::server(&mut rng)),
+        seed(seed_base + 1),
+    ))];
+    let mut addrs = vec![SocketAddr::from(([10, 0, 0, 1], 1935))];
+    for i in 0..n + raws {
+        let flash = FlashNode::with_flash_identity(&mut rng, seed(seed_base + 10 + i as u64));
+        if i < n {
+            nodes.push(M::Node(GroupNode::new(
+                flash,
+                config.clone(),
+                seed(seed_base + 1000 + i as u64),
+            )));
+        } else {
+            nodes.push(M::Raw(flash));
+        }
+        addrs.push(SocketAddr::from(([192, 168, 1, 10 + i as u8], 40000)));
+    }
+    let mut net = Net::new(nodes, addrs, seed_base);
+    let srv = net.addrs[0];
+    let now = net.now;
+    for i in 1..=n + raws {
+        match &mut net.nodes[i] {
+            M::Node(g) => g.connect(now, URL, &[srv]).unwrap(),
+            M::Raw(r) => r.connect(now, URL, &[srv]).unwrap(),
+            M::Server(_) => unreachable!(),
+        }
+    }
+    net
+}
+
+fn spec(name: &str) -> GroupSpecifier {
+    let mut g = GroupSpecifier::new(name).unwrap();
+    g.set_posting_enabled(true);
+    g.set_routing_enabled(true);
+    g.set_server_channel_enabled(true);
+    g
+}
+
+/// Joins nodes `ids` one after the other, 100 ms apart.
+fn join_all(net: &mut Net<M>, ids: &[usize], spec: &GroupSpecifier) -> GroupHandle {
+    let mut h = None;
+    for &i in ids {
+        let now = net.now;
+        h = Some(node(net, i).join(now, spec).unwrap());
+        net.run_until(Duration::from_millis(100), |_| false);
+    }
+    h.unwrap()
+}
+
+fn posts(net: &Net<M>, i: usize) -> Vec<[u8; 32]> {
+    net.events[i]
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Group(GroupEvent::PostingNotify { message_id, .. }) => Some(*message_id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn converged(net: &Net<M>, ids: &[usize], g: GroupHandle) -> bool {
+    ids.iter()
+        .all(|&i| node_ref(net, i).neighbor_count(g) == Some(ids.len() - 1))
+}
+
+#[test]
+fn sixteen_members_converge_post_route_and_replace_a_leaver() {
+    let n = 16;
+    let mut net = swarm(n, 0, 100, config());
+    let ids: Vec<usize> = (1..=n).collect();
+    let g = join_all(&mut net, &ids, &spec("sixteen"));
+    for &i in &ids {
+        assert!(net.events[i]
+            .iter()
+            .any(|e| matches!(e, Ev::Group(GroupEvent::ConnectSuccess { group }) if *group == g)));
+    }
+    // With 16 members the target (log2 N + 13) exceeds the group: everyone is a neighbour.
+    let ok = net.run_until(Duration::from_secs(30), |n| converged(n, &ids, g));
+    let counts: Vec<_> = ids
+        .iter()
+        .map(|&i| node_ref(&net, i).neighbor_count(g))
+        .collect();
+    assert!(ok, "not converged: {counts:?}");
+    eprintln!(
+        "converged at {:?} counts {counts:?} est {:?}",
+        net.now,
+        node_ref(&net, 3).estimated_member_count(g)
+    );
+    for &i in &ids {
+        let e = node_ref(&net, i).estimated_member_count(g).unwrap();
+        assert!((16.0 / 3.0..=48.0).contains(&e), "node {i}: estimate {e}");
+        assert_eq!(node_ref(&net, i).heard_count(g), Some(15));
+        let (from, to) = node_ref(&net, i).local_coverage(g).unwrap();
+        assert_ne!(from, to);
+    }
+
+    // Posting: three posts from three members reach every other member exactly once.
+    let mut ids_posted = Vec::new();
+    for (k, &i) in [1usize, 7, 16].iter().enumerate() {
+        let now = net.now;
+        let id = node(&mut net, i)
+            .post(now, g, format!("hello {k}").as_bytes())
+            .unwrap();
+        ids_posted.push((i, id));
+    }
+    let now = net.now;
+    assert_eq!(
+        node(&mut net, 1).post(now, g, b"hello 0"),
+        Err(GroupError::Duplicate {
+            message_id: ids_posted[0].1
+        })
+    );
+    net.run_until(Duration::from_secs(2), |_| false);
+    for &i in &ids {
+        let got = posts(&net, i);
+        for (from, id) in &ids_posted {
+            let times = got.iter().filter(|x| *x == id).count();
+            let want = usize::from(*from != i);
+            assert_eq!(times, want, "node {i} got post from {from} {times} times");
+        }
+    }
+
+    // Routing: sendToNearest from node 1 to random addresses ends at the nearest member.
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    for k in 0..8u8 {
+        let mut a = [0u8; 32];
+        rng.fill_bytes(&mut a);
+        let target = GroupAddress(a);
+        let nearest = *ids
+            .iter()
+            .min_by_key(|&&i| node_ref(&net, i).group_address().distance(&target))
+            .unwrap();
+        let now = net.now;
+        let r = node(&mut net, 1)
+            .send_to_nearest(now, g, &[k], target)
+            .unwrap();
+        net.run_until(Duration::from_millis(500), |_| false);
+        let at = |n: &Net<M>, i: usize| {
+            n.events[i].iter().any(|e| {
+                matches!(e, Ev::Group(GroupEvent::SendToNotify(s))
+                if s.destination == Some(target) && s.at_destination && s.message[..] == [k])
+            })
+        };
+        if nearest == 1 {
+            assert_eq!(r, SendResult::Local);
+        } else {
+            assert_eq!(r, SendResult::Sent);
+        }
+        assert!(
+            at(&net, nearest),
+            "target {k} not delivered at node {nearest}"
+        );
+        let elsewhere = ids.iter().filter(|&&i| i != nearest && at(&net, i)).count();
+        assert_eq!(elsewhere, 0);
+    }
+
+    // Node 5 leaves: every other member drops it from its neighbours and best list.
+    let leaver = node_ref(&net, 5).peer_id();
+    let now = net.now;
+    node(&mut net, 5).leave(now, g).unwrap();
+    let rest: Vec<usize> = ids.iter().copied().filter(|&i| i != 5).collect();
+    let ok = net.run_until(Duration::from_secs(10), |n| {
+        rest.iter().all(|&i| {
+            let x = node_ref(n, i);
+            x.neighbor_count(g) == Some(14)
+                && !x.best_list(g).unwrap().contains(&leaver)
+                && x.best_list(g).unwrap().len() == 14
+        })
+    });
+    assert!(ok, "the leaver was not replaced");
+    for &i in &rest {
+        assert!(net.events[i].iter().any(|e| matches!(e,
+            Ev::Group(GroupEvent::NeighborDisconnect { peer_id, .. }) if *peer_id == leaver)));
+    }
+}
+
+#[test]
+fn posting_password_is_enforced() {
+    let mut net = swarm(4, 0, 200, config());
+    let mut with = spec("guarded");
+    with.set_posting_password(Some("secret"), Some("pepper"));
+    let without: GroupSpecifier = with.groupspec_without_authorizations().parse().unwrap();
+    assert_eq!(with.group_id(), without.group_id());
+    let g = join_all(&mut net, &[1, 2, 3], &with);
+    join_all(&mut net, &[4], &without);
+    let ids = [1, 2, 3, 4];
+    assert!(net.run_until(Duration::from_secs(20), |n| converged(n, &ids, g)));
+
+    let now = net.now;
+    assert_eq!(
+        node(&mut net, 4).post(now, g, b"let me in"),
+        Err(GroupError::NotAuthorized)
+    );
+    // The outsider forges frames: without a proof, and with a made-up one.
+    let victims: Vec<PeerId> = [1, 2, 3]
+        .iter()
+        .map(|&i| node_ref(&net, i).peer_id())
+        .collect();
+    for (k, v) in victims.iter().enumerate() {
+        let now = net.now;
+        let mut bare = vec![POST, 0];
+        bare.extend_from_slice(format!("forged {k}").as_bytes());
+        assert!(node(&mut net, 4).send_raw_extension(now, g, *v, Bytes::from(bare)));
+        let mut fake = vec![POST, 1];
+        fake.extend_from_slice(&[0x55; 32]);
+        fake.extend_from_slice(format!("fake proof {k}").as_bytes());
+        assert!(node(&mut net, 4).send_raw_extension(now, g, *v, Bytes::from(fake)));
+    }
+    // A legitimate post reaches everyone, the outsider included.
+    let now = net.now;
+    let id = node(&mut net, 2).post(now, g, b"official").unwrap();
+    net.run_until(Duration::from_secs(2), |_| false);
+    for i in [1, 3, 4] {
+        assert_eq!(posts(&net, i), [id], "node {i}");
+    }
+    assert!(posts(&net, 2).is_empty());
+    for i in [1, 2, 3] {
+        let c = node_ref(&net, i).posting_counters(g).unwrap();
+        assert_eq!((c.missing_proof, c.bad_proof), (1, 1), "node {i}");
+    }
+    assert!(matches!(
+        PostingAuth::from_groupspec(&without),
+        PostingAuth::Unauthorized
+    ));
+}
+
+/// Waits for the raw node's P2P session to `peer`, returns it.
+fn raw_session(net: &mut Net<M>, i: usize, peer: PeerId) -> rtmfp::SessionId {
+    let now = net.now;
+    let s = raw(net, i).connect_peer(now, &peer.0, &[]).unwrap();
+    let ok = net.run_until(Duration::from_secs(5), |n| {
+        n.events[i].iter().any(|e| matches!(e,
+            Ev::Raw(NodeEvent::Session(rtmfp::Event::SessionOpened { session, .. })) if *session == s))
+    });
+    assert!(ok, "raw session did not open");
+    s
+}
+
+fn raw_handshake(
+    net: &mut Net<M>,
+    i: usize,
+    s: rtmfp::SessionId,
+    g: &GroupSpecifier,
+    to: PeerId,
+    key: Option<[u8; 32]>,
+) -> u64 {
+    let now = net.now;
+    let ep = raw(net, i).endpoint_mut();
+    let far_nonce = ep.session_info(s).unwrap().far_nonce;
+    let key = key.unwrap_or_else(|| group_connect_key(&g.group_txt(), &far_nonce));
+    let f = ep
+        .open_flow(
+            now,
+            s,
+            &FlowSignature::GroupControl.to_metadata(),
+            None,
+            Priority::default(),
+        )
+        .unwrap();
+    let hello = GroupMessage::Connect(GroupConnect {
+        group_id: g.group_id(),
+        key,
+        recipient: to,
+    });
+    for m in [hello, GroupMessage::Data(vec![]), GroupMessage::Begin] {
+        ep.write(now, s, f, Bytes::from(m.to_bytes()), None)
+            .unwrap();
+    }
+    f
+}
+
+#[test]
+fn wrong_group_key_is_rejected_and_bad_input_is_bounded() {
+    let cfg = GroupConfig {
+        max_heard: 100,
+        ..config()
+    };
+    let mut net = swarm(2, 2, 300, cfg);
+    let sp = spec("keyed");
+    let g = join_all(&mut net, &[1, 2], &sp);
+    assert!(net.run_until(Duration::from_secs(10), |n| converged(n, &[1, 2], g)));
+    let victim = node_ref(&net, 1).peer_id();
+
+    // Raw node 3 knows the group ID but not the groupTxt: a wrong key.
+    let s = raw_session(&mut net, 3, victim);
+    raw_handshake(&mut net, 3, s, &sp, victim, Some([0x11; 32]));
+    net.run_until(Duration::from_secs(2), |_| false);
+    let c = node_ref(&net, 1).membership_counters(g).unwrap();
+    assert_eq!(c.wrong_key, 1);
+    assert_eq!(node_ref(&net, 1).neighbor_count(g), Some(1));
+    assert!(net.events[3].iter().any(|e| matches!(
+        e,
+        Ev::Raw(NodeEvent::Session(
+            rtmfp::Event::FlowRejected { .. } | rtmfp::Event::SessionClosed { .. }
+        ))
+    )));
+
+    // Raw node 4 knows the groupTxt, handshakes properly, then sends garbage, a report with
+    // 5000 fake members, and a post flood.
+    let s = raw_session(&mut net, 4, victim);
+    let f = raw_handshake(&mut net, 4, s, &sp, victim, None);
+    net.run_until(Duration::from_secs(1), |_| false);
+    assert_eq!(node_ref(&net, 1).neighbor_count(g), Some(2));
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let fake = GroupReport {
+        members: (0..5000)
+            .map(|_| {
+                let mut id = [0u8; 32];
+                rng.fill_bytes(&mut id);
+                ReportMember {
+                    peer_id: PeerId(id),
+                    elapsed_secs: 1,
+                    addresses: vec![],
+                }
+            })
+            .collect(),
+        ..GroupReport::default()
+    };
+    let now = net.now;
+    let ep = raw(&mut net, 4).endpoint_mut();
+    for m in [
+        vec![0x0a, 0xff],
+        vec![0x01, 0x05],
+        GroupMessage::Report(fake).to_bytes(),
+    ] {
+        ep.write(now, s, f, Bytes::from(m), None).unwrap();
+    }
+    net.run_until(Duration::from_secs(2), |_| false);
+    let c = node_ref(&net, 1).membership_counters(g).unwrap();
+    assert!(c.malformed >= 2, "{c:?}");
+    assert!(c.report_members_dropped >= 4000, "{c:?}");
+    assert!(node_ref(&net, 1).heard_count(g).unwrap() <= 100);
+    assert!(c.heard_full > 0, "{c:?}");
+    // The honest member is still a neighbour.
+    assert!(node_ref(&net, 1)
+        .neighbors(g)
+        .unwrap()
+        .iter()
+        .any(|(_, p)| *p == node_ref(&net, 2).peer_id()));
+
+    // Post flood from node 4 on an extension flow answering the victim's GR1C flow.
+    let victim_flow = net.events[4]
+        .iter()
+        .find_map(|e| match e {
+            Ev::Raw(NodeEvent::Session(rtmfp::Event::FlowOpened {
+                session,
+                flow,
+                metadata,
+                ..
+            })) if *session == s && *metadata == FlowSignature::GroupControl.to_metadata() => {
+                Some(*flow)
+            }
+            _ => None,
+        })
+        .expect("the victim answered with its GR1C flow");
+    let now = net.now;
+    let ep = raw(&mut net, 4).endpoint_mut();
+    let ext = ep
+        .open_flow(
+            now,
+            s,
+            &FlowSignature::OtherGroup(0x60).to_metadata(),
+            Some(victim_flow),
+            Priority::default(),
+        )
+        .unwrap();
+    let burst = GroupConfig::default().post_burst as usize;
+    for k in 0..2000u32 {
+        let mut b = vec![POST, 0];
+        b.extend_from_slice(&k.to_be_bytes());
+        ep.write(now, s, ext, Bytes::from(b), None).unwrap();
+    }
+    ep.write(now, s, ext, Bytes::from_static(&[0x99, 1, 2]), None)
+        .unwrap();
+    net.run_until(Duration::from_secs(1), |_| false);
+    let delivered = posts(&net, 1).len();
+    let c = node_ref(&net, 1).posting_counters(g).unwrap();
+    assert!(delivered >= burst && delivered < 2000, "{delivered}");
+    assert!(
+        c.rate_limited > 0 && c.rate_limited as usize + delivered == 2000,
+        "{c:?}"
+    );
+    // Forwarded to the honest member too, which rate-limits per neighbour as well.
+    assert!(!posts(&net, 2).is_empty());
+    let m = node_ref(&net, 1).membership_counters(g).unwrap();
+    assert_eq!(m.ext_malformed, 1);
+}
