@@ -1,2 +1,35 @@
-//! Discrete-event simulator for RTMFP / NetGroup swarms (work in progress, issue 6).
+//! Discrete-event simulator that runs the real sans-IO RTMFP code (and, later, the NetGroup
+//! engine) in virtual time.
+//!
+//! - [`engine::Engine`]: a min-heap of `(time, sequence, event)`, nodes in a `Vec`, per-node
+//!   seeded RNGs, a run hash over everything that happened.
+//! - [`node::SimNode`]: the sans-IO contract a node implements (`rtmfp::Endpoint` does, in
+//!   [`endpoint_node`]); [`workload::Workload`]: the application on top ([`sessions`] now).
+//! - [`net`]: topology, jitter, random and bursty loss, access-link capacity and queues, NATs,
+//!   LAN multicast, partitions; [`churn`]: session lengths, crashes, rejoins.
+//! - [`scenario`] (TOML), [`runner`], [`report`] (CSV, JSON, SVG, summary), [`pcap`].
 #![warn(missing_docs)]
+
+pub mod addr;
+pub mod churn;
+pub mod directory;
+pub mod endpoint_node;
+pub mod engine;
+pub mod hash;
+pub mod metrics;
+pub mod net;
+pub mod node;
+pub mod pcap;
+pub mod plot;
+pub mod queue;
+pub mod report;
+pub mod rng;
+pub mod runner;
+pub mod scenario;
+pub mod sessions;
+pub mod workload;
+
+pub use engine::{Engine, EngineConfig, EngineStats};
+pub use hash::RunHash;
+pub use node::{NodeId, SimNode};
+pub use workload::{Ctx, Workload};

@@ -1,0 +1,99 @@
+//! Simulator speed: events per second for N plain-profile nodes running the session workload,
+//! against a bare `BinaryHeap` event loop doing no work (the ceiling), in the same run.
+//!
+//! `CARGO_TARGET_DIR=/work/target-sim cargo bench -p rtmfp-sim --bench engine`
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant as Wall};
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use rtmfp_sim::runner::{run, RunOptions};
+use rtmfp_sim::scenario::Scenario;
+
+fn scenario(nodes: u32) -> Scenario {
+    let text = format!(
+        r#"
+name = "bench"
+duration_s = 20
+crypto = "plain"
+[population]
+nodes = {nodes}
+[network]
+topology = {{ kind = "coordinates", size_ms = 80, access_min_ms = 1, access_max_ms = 10 }}
+jitter_ms = 1
+loss = 0.01
+[workload]
+kind = "sessions"
+peers = 3
+messages = 20
+message_bytes = 500
+interval_ms = 100
+"#
+    );
+    Scenario::from_toml(&text, "bench").expect("valid")
+}
+
+/// Events of one run (to size criterion's throughput).
+fn events(s: &Scenario) -> u64 {
+    run(s, RunOptions::default()).expect("runs").engine.events
+}
+
+/// A heap loop with the same entry shape as the engine's queue: each popped event schedules
+/// one successor a pseudo-random delay later.
+fn bare_heap(n_events: u64, width: u64) -> u64 {
+    let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..width {
+        heap.push(Reverse((i, i, i as u32)));
+    }
+    let mut seq = width;
+    let mut done = 0;
+    while let Some(Reverse((t, _, slot))) = heap.pop() {
+        done += 1;
+        if done >= n_events {
+            break;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        seq += 1;
+        heap.push(Reverse((t + 1 + (x & 0xffff), seq, slot)));
+    }
+    done
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("simulator");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(5));
+    g.warm_up_time(Duration::from_secs(1));
+    for nodes in [100u32, 1000] {
+        let s = scenario(nodes);
+        let n = events(&s);
+        g.throughput(Throughput::Elements(n));
+        g.bench_function(format!("sessions_plain_{nodes}_nodes"), |b| {
+            b.iter(|| black_box(run(&s, RunOptions::default()).expect("runs").engine.events))
+        });
+        g.bench_function(format!("bare_heap_ceiling_{nodes}_wide"), |b| {
+            b.iter(|| black_box(bare_heap(n, nodes as u64 * 5)))
+        });
+        // One line comparable at a glance, whatever criterion prints.
+        let t = Wall::now();
+        let e = events(&s);
+        let sim = e as f64 / t.elapsed().as_secs_f64();
+        let t = Wall::now();
+        let h = bare_heap(e, nodes as u64 * 5);
+        let heap = h as f64 / t.elapsed().as_secs_f64();
+        eprintln!(
+            "{nodes} nodes: simulator {:.0} events/s, bare heap {:.0} events/s ({:.1} % of ceiling)",
+            sim,
+            heap,
+            100.0 * sim / heap
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

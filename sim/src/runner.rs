@@ -1,0 +1,365 @@
+//! Turns a [`Scenario`] into a network, a population schedule and an engine, runs it, and
+//! collects a [`RunResult`].
+
+use rtmfp::{Config, Endpoint, Instant};
+
+use crate::churn::{Churn, ChurnModel, SessionLength};
+use crate::engine::{Engine, EngineConfig, EngineStats, Tap};
+use crate::metrics::Percentiles;
+use crate::net::loss::GilbertElliott;
+use crate::net::nat::NatType;
+use crate::net::topology::Topology;
+use crate::net::{NetParams, NetStats, Network, Partition};
+use crate::node::{NodeId, SimNode};
+use crate::rng::{derive, exponential, stream, unit};
+use crate::scenario::{ChurnAction, Scenario, ScenarioError, SessionLengthSpec, TopologySpec};
+use crate::sessions::{SessionCounters, SessionParams, SessionWorkload};
+use crate::workload::Workload;
+
+/// Progress callback: fraction of virtual time done (0..=1) and events processed so far.
+pub type Progress<'a> = &'a mut dyn FnMut(f64, u64);
+
+/// How to run.
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// Sees every delivered datagram (pcap export).
+    pub tap: Option<Tap>,
+    /// Progress reports, about 200 per run.
+    pub progress: Option<Progress<'a>>,
+}
+
+/// One row of the time series: counts over `[t_s − step, t_s)`, plus the live population at
+/// `t_s`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct TimeRow {
+    /// End of the interval, seconds of virtual time.
+    pub t_s: f64,
+    /// Live nodes at `t_s`.
+    pub live_nodes: u64,
+    /// Datagrams put on the wire in the interval.
+    pub datagrams_sent: u64,
+    /// Bytes put on the wire in the interval, headers included.
+    pub wire_bytes: u64,
+    /// Datagrams dropped by the network in the interval.
+    pub drops: u64,
+    /// Application messages written in the interval.
+    pub messages_sent: u64,
+    /// Application messages delivered (first copies) in the interval.
+    pub messages_delivered: u64,
+}
+
+/// Session-workload results.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionReport {
+    /// Raw counters.
+    pub counters: SessionCounters,
+    /// Openings neither opened nor failed at the end.
+    pub handshakes_pending: u64,
+    /// Delivered / sent messages.
+    pub delivery_ratio: f64,
+    /// Completed / started handshakes.
+    pub handshake_success_ratio: f64,
+    /// Message latency (write to delivery), microseconds.
+    pub latency_us: Percentiles,
+    /// Handshake completion time at the initiator, microseconds.
+    pub handshake_us: Percentiles,
+    /// Fraction of wire bytes that were not delivered application payload (headers, handshakes,
+    /// acks, keepalives, retransmissions): `1 − app_bytes_delivered / wire_bytes_sent`.
+    pub control_overhead: f64,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RunResult {
+    /// Scenario name.
+    pub scenario: String,
+    /// Seed used.
+    pub seed: u64,
+    /// Crypto profile (`plain` = same handshake and flows, no encryption).
+    pub crypto: String,
+    /// Node slots.
+    pub slots: u32,
+    /// Virtual duration, seconds.
+    pub duration_s: f64,
+    /// Run hash (hex), over every delivered datagram and application event.
+    pub hash: String,
+    /// Records in the run hash.
+    pub hash_records: u64,
+    /// Engine counters.
+    pub engine: EngineStats,
+    /// Network counters.
+    pub net: NetStats,
+    /// Live nodes at the end.
+    pub live_at_end: u64,
+    /// Engine memory (queue, network model; not the nodes), bytes.
+    pub engine_memory_bytes: u64,
+    /// Workload results.
+    pub sessions: SessionReport,
+    /// Time series.
+    #[serde(skip)]
+    pub timeseries: Vec<TimeRow>,
+    /// Message latency CDF: `(microseconds, fraction)`.
+    #[serde(skip)]
+    pub latency_cdf: Vec<(u64, f64)>,
+    /// Handshake time CDF: `(microseconds, fraction)`.
+    #[serde(skip)]
+    pub handshake_cdf: Vec<(u64, f64)>,
+}
+
+fn us(s: f64) -> u64 {
+    (s * 1e6).round() as u64
+}
+
+/// Builds the network of `s` with `seed`: topology, NAT assignment, capacities, loss.
+pub fn build_network(s: &Scenario, seed: u64) -> Network {
+    let n = s.slots() as usize;
+    let mut trng = derive(seed, stream::TOPOLOGY, 0);
+    let topo = match s.network.topology {
+        TopologySpec::Uniform { latency_ms } => Topology::uniform(us(latency_ms / 1e3)),
+        TopologySpec::Coordinates {
+            size_ms,
+            access_min_ms,
+            access_max_ms,
+        } => Topology::coordinates(
+            n,
+            size_ms * 1e3,
+            us(access_min_ms / 1e3),
+            us(access_max_ms / 1e3),
+            &mut trng,
+        ),
+        TopologySpec::Geometric {
+            routers,
+            radius,
+            size_ms,
+            access_min_ms,
+            access_max_ms,
+        } => Topology::geometric(
+            n,
+            routers as usize,
+            radius,
+            size_ms * 1e3,
+            us(access_min_ms / 1e3),
+            us(access_max_ms / 1e3),
+            &mut trng,
+        ),
+    };
+    let mix = &s.population.nat;
+    let mut arng = derive(seed, stream::ASSIGN, 0);
+    let nat: Vec<NatType> = (0..n)
+        .map(|i| {
+            let u = unit(&mut arng);
+            if (i as u32) < mix.exempt_first {
+                return NatType::None;
+            }
+            let mut acc = 0.0;
+            for (f, k) in [
+                (mix.full_cone, NatType::FullCone),
+                (mix.restricted, NatType::Restricted),
+                (mix.port_restricted, NatType::PortRestricted),
+                (mix.symmetric, NatType::Symmetric),
+            ] {
+                acc += f;
+                if u < acc {
+                    return k;
+                }
+            }
+            NatType::None
+        })
+        .collect();
+    let w = &s.network;
+    let params = NetParams {
+        jitter_us: us(w.jitter_ms / 1e3),
+        loss: w.loss,
+        bursty: w.bursty.as_ref().map(|b| GilbertElliott {
+            p_good_to_bad: b.p_good_to_bad,
+            p_bad_to_good: b.p_bad_to_good,
+            loss_good: b.loss_good,
+            loss_bad: b.loss_bad,
+        }),
+        lan_size: s.population.lan_size,
+        lan_latency_us: us(w.lan_latency_ms / 1e3),
+        upload_bps: (s.population.upload_kbps * 1000.0) as u64,
+        download_bps: (s.population.download_kbps * 1000.0) as u64,
+        queue_bytes: s.population.queue_bytes,
+        partitions: w
+            .partitions
+            .iter()
+            .map(|p| Partition {
+                start_us: us(p.start_s),
+                end_us: us(p.end_s),
+                fraction: p.fraction,
+            })
+            .collect(),
+    };
+    Network::new(n, topo, params, &nat, seed)
+}
+
+/// The churn model of `s`.
+pub fn churn_model(s: &Scenario) -> ChurnModel {
+    let Some(c) = &s.churn else {
+        return ChurnModel::none();
+    };
+    ChurnModel {
+        session: c.session.as_ref().map(|d| match *d {
+            SessionLengthSpec::Exponential { mean_s } => SessionLength::Exponential {
+                mean_us: mean_s * 1e6,
+            },
+            SessionLengthSpec::Pareto { shape, min_s } => SessionLength::Pareto {
+                shape,
+                min_us: min_s * 1e6,
+            },
+        }),
+        offline_mean_us: c.offline_mean_s * 1e6,
+        crash_fraction: c.crash_fraction,
+        exempt_below: c.exempt_first,
+    }
+}
+
+/// Schedules the population of `s` on `e`: initial joins, Poisson arrivals, explicit churn
+/// events; installs the churn process.
+pub fn schedule_population<N: SimNode, W: Workload<N>>(
+    e: &mut Engine<N, W>,
+    s: &Scenario,
+    seed: u64,
+) {
+    let mut rng = derive(seed, stream::CHURN, 0);
+    let p = &s.population;
+    for i in 0..p.nodes {
+        let at = us(unit(&mut rng) * p.join_spread_s);
+        e.schedule_join(Instant::from_micros(at), NodeId(i));
+    }
+    if let Some(c) = &s.churn {
+        if c.arrivals_per_s > 0.0 {
+            let mut t = 0.0;
+            for i in p.nodes..s.slots() {
+                t += exponential(&mut rng, 1.0 / c.arrivals_per_s);
+                e.schedule_join(Instant::from_micros(us(t)), NodeId(i));
+            }
+        }
+        for ev in &c.events {
+            let at = Instant::from_micros(us(ev.at_s));
+            match ev.action {
+                ChurnAction::Join => e.schedule_join(at, NodeId(ev.node)),
+                ChurnAction::Leave => e.schedule_leave(at, NodeId(ev.node), false),
+                ChurnAction::Crash => e.schedule_leave(at, NodeId(ev.node), true),
+            }
+        }
+    }
+    e.set_churn(Churn::new(churn_model(s), seed));
+}
+
+/// Runs `e` to `end` in about 200 steps, sampling a time-series row per step with `row`
+/// (cumulative values; differenced here) and reporting progress.
+pub fn drive<N: SimNode, W: Workload<N>>(
+    e: &mut Engine<N, W>,
+    end: Instant,
+    progress: &mut Option<Progress<'_>>,
+    mut row: impl FnMut(&Engine<N, W>) -> TimeRow,
+) -> Vec<TimeRow> {
+    let total = end.as_micros().max(1);
+    let step = (total / 200).max(1_000_000).min(total);
+    let mut out = Vec::new();
+    let mut prev = row(e);
+    let mut t = 0;
+    while t < total {
+        t = (t + step).min(total);
+        e.run_until(Instant::from_micros(t));
+        let cur = row(e);
+        out.push(TimeRow {
+            t_s: t as f64 / 1e6,
+            live_nodes: cur.live_nodes,
+            datagrams_sent: cur.datagrams_sent - prev.datagrams_sent,
+            wire_bytes: cur.wire_bytes - prev.wire_bytes,
+            drops: cur.drops - prev.drops,
+            messages_sent: cur.messages_sent - prev.messages_sent,
+            messages_delivered: cur.messages_delivered - prev.messages_delivered,
+        });
+        prev = cur;
+        if let Some(p) = progress.as_mut() {
+            p(t as f64 / total as f64, e.stats().events);
+        }
+    }
+    out
+}
+
+/// Runs scenario `s`.
+pub fn run(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, ScenarioError> {
+    let seed = opts.seed.unwrap_or(s.seed);
+    let net = build_network(s, seed);
+    let slots = s.slots();
+    let crate::scenario::WorkloadSpec::Sessions {
+        pattern,
+        peers,
+        messages,
+        message_bytes,
+        interval_ms,
+        start_delay_s,
+    } = s.workload.clone();
+    let params = SessionParams {
+        pattern,
+        peers,
+        messages,
+        message_bytes,
+        interval_us: us(interval_ms / 1e3),
+        start_delay_us: us(start_delay_s),
+        crypto: s.crypto,
+        config: Config::default(),
+    };
+    let workload = SessionWorkload::new(params, slots as usize, seed);
+    let mut e: Engine<Endpoint, SessionWorkload> =
+        Engine::new(EngineConfig::new(seed), net, workload);
+    if let Some(tap) = opts.tap.take() {
+        e.set_tap(tap);
+    }
+    schedule_population(&mut e, s, seed);
+    let end = Instant::from_micros(us(s.duration_s));
+    let timeseries = drive(&mut e, end, &mut opts.progress, |e| {
+        let c = &e.workload().counters;
+        let n = &e.network().stats;
+        TimeRow {
+            t_s: 0.0,
+            live_nodes: e.live().len() as u64,
+            datagrams_sent: n.datagrams_sent,
+            wire_bytes: n.wire_bytes_sent,
+            drops: n.drops(),
+            messages_sent: c.messages_sent,
+            messages_delivered: c.messages_delivered,
+        }
+    });
+    let net_stats = e.network().stats.clone();
+    let engine_memory_bytes = e.memory_bytes() as u64;
+    let live_at_end = e.live().len() as u64;
+    let hash = *e.hash();
+    let engine_stats = e.stats().clone();
+    let w = e.workload_mut();
+    let c = w.counters.clone();
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let sessions = SessionReport {
+        handshakes_pending: w.pending_handshakes(),
+        delivery_ratio: ratio(c.messages_delivered, c.messages_sent),
+        handshake_success_ratio: ratio(c.handshakes_completed, c.handshakes_started),
+        latency_us: w.latency_us.percentiles(),
+        handshake_us: w.handshake_us.percentiles(),
+        control_overhead: 1.0 - ratio(c.app_bytes_delivered, net_stats.wire_bytes_sent),
+        counters: c,
+    };
+    Ok(RunResult {
+        scenario: s.name.clone(),
+        seed,
+        crypto: s.crypto.name().into(),
+        slots,
+        duration_s: s.duration_s,
+        hash: format!("{:016x}", hash.finish()),
+        hash_records: hash.records(),
+        engine: engine_stats,
+        net: net_stats,
+        live_at_end,
+        engine_memory_bytes,
+        latency_cdf: w.latency_us.cdf(200),
+        handshake_cdf: w.handshake_us.cdf(200),
+        sessions,
+        timeseries,
+    })
+}

@@ -1,0 +1,598 @@
+//! Scenario files (TOML): topology, population, churn, workload, duration, seed, sweeps.
+//!
+//! Every table rejects unknown fields, so a typo is an error naming the field. Units are in the
+//! field names: `_s` seconds, `_ms` milliseconds, `_kbps` kilobits per second (1000 bit/s),
+//! `_bytes` bytes. See `sim/README.md` for the full reference.
+
+use serde::{Deserialize, Serialize};
+
+use crate::endpoint_node::Crypto;
+use crate::sessions::Pattern;
+
+/// A scenario error: the message names the file and the field.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ScenarioError(pub String);
+
+/// A whole scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name, used for the output directory.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Run seed.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Virtual duration, seconds.
+    pub duration_s: f64,
+    /// Crypto profile: `"flash"` (default) or `"plain"` (same handshake and flows, no
+    /// encryption).
+    #[serde(default)]
+    pub crypto: Crypto,
+    /// Nodes, capacities, NATs, LANs.
+    #[serde(default)]
+    pub population: Population,
+    /// Topology, jitter, loss, partitions.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// Churn; absent: none.
+    #[serde(default)]
+    pub churn: Option<ChurnSpec>,
+    /// What the nodes do.
+    pub workload: WorkloadSpec,
+    /// A sweep over one parameter (`rtmfp-sim sweep`).
+    #[serde(default)]
+    pub sweep: Option<SweepSpec>,
+}
+
+fn default_name() -> String {
+    "scenario".into()
+}
+fn default_seed() -> u64 {
+    1
+}
+
+/// The node population.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Population {
+    /// Nodes that join at the start (spread over `join_spread_s`).
+    pub nodes: u32,
+    /// Slots in all: slots beyond `nodes` join later at `churn.arrivals_per_s`.
+    pub max_nodes: Option<u32>,
+    /// Initial joins are uniform over `[0, join_spread_s]` seconds.
+    pub join_spread_s: f64,
+    /// Upload capacity per node, kbit/s (0: unlimited).
+    pub upload_kbps: f64,
+    /// Download capacity per node, kbit/s (0: unlimited).
+    pub download_kbps: f64,
+    /// Queue limit of each access link direction, bytes.
+    pub queue_bytes: u64,
+    /// Nodes per LAN segment (consecutive indices), 0: no LANs.
+    pub lan_size: u32,
+    /// NAT mix.
+    pub nat: NatMix,
+}
+
+impl Default for Population {
+    fn default() -> Self {
+        Population {
+            nodes: 50,
+            max_nodes: None,
+            join_spread_s: 1.0,
+            upload_kbps: 0.0,
+            download_kbps: 0.0,
+            queue_bytes: 256 * 1024,
+            lan_size: 0,
+            nat: NatMix::default(),
+        }
+    }
+}
+
+/// Fractions of nodes behind each NAT type (the rest have none).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NatMix {
+    /// Full cone.
+    pub full_cone: f64,
+    /// Address-restricted cone.
+    pub restricted: f64,
+    /// Port-restricted cone.
+    pub port_restricted: f64,
+    /// Symmetric.
+    pub symmetric: f64,
+    /// Nodes with index below this never get a NAT (e.g. the hub of a star).
+    pub exempt_first: u32,
+}
+
+/// The network model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSpec {
+    /// Topology.
+    pub topology: TopologySpec,
+    /// Jitter: extra one-way delay uniform in `[0, jitter_ms]`.
+    pub jitter_ms: f64,
+    /// Random loss probability per datagram.
+    pub loss: f64,
+    /// Bursty (Gilbert–Elliott) loss per sender; absent: none.
+    pub bursty: Option<BurstySpec>,
+    /// One-way delay inside a LAN segment, milliseconds.
+    pub lan_latency_ms: f64,
+    /// Partitions.
+    pub partitions: Vec<PartitionSpec>,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            topology: TopologySpec::default(),
+            jitter_ms: 0.0,
+            loss: 0.0,
+            bursty: None,
+            lan_latency_ms: 0.2,
+            partitions: Vec::new(),
+        }
+    }
+}
+
+/// A topology.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TopologySpec {
+    /// The same delay between all pairs.
+    Uniform {
+        /// One-way delay, milliseconds.
+        latency_ms: f64,
+    },
+    /// Random 2-D coordinates plus access delays.
+    Coordinates {
+        /// Side of the square, in milliseconds of one-way delay.
+        size_ms: f64,
+        /// Smallest access delay, milliseconds.
+        access_min_ms: f64,
+        /// Largest access delay, milliseconds.
+        access_max_ms: f64,
+    },
+    /// Random geometric router graph (petgraph), shortest-path delays, plus access delays.
+    Geometric {
+        /// Routers.
+        routers: u32,
+        /// Link radius, as a fraction of the square's side.
+        radius: f64,
+        /// Side of the square, in milliseconds of one-way delay.
+        size_ms: f64,
+        /// Smallest access delay, milliseconds.
+        access_min_ms: f64,
+        /// Largest access delay, milliseconds.
+        access_max_ms: f64,
+    },
+}
+
+impl Default for TopologySpec {
+    fn default() -> Self {
+        TopologySpec::Coordinates {
+            size_ms: 100.0,
+            access_min_ms: 1.0,
+            access_max_ms: 10.0,
+        }
+    }
+}
+
+/// Gilbert–Elliott parameters (per datagram).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstySpec {
+    /// Good → bad transition probability.
+    pub p_good_to_bad: f64,
+    /// Bad → good transition probability.
+    pub p_bad_to_good: f64,
+    /// Loss in the good state.
+    #[serde(default)]
+    pub loss_good: f64,
+    /// Loss in the bad state.
+    #[serde(default = "one")]
+    pub loss_bad: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// A partition between nodes below `fraction × nodes` and the rest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionSpec {
+    /// Start, seconds.
+    pub start_s: f64,
+    /// Heal, seconds.
+    pub end_s: f64,
+    /// Fraction of nodes on the first side.
+    pub fraction: f64,
+}
+
+/// Churn.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChurnSpec {
+    /// Session-length distribution; absent: nodes stay.
+    pub session: Option<SessionLengthSpec>,
+    /// Mean offline time before rejoining (exponential), seconds; 0: never rejoin.
+    pub offline_mean_s: f64,
+    /// Fraction of departures that are crashes (no goodbye).
+    pub crash_fraction: f64,
+    /// Nodes with index below this never churn.
+    pub exempt_first: u32,
+    /// Poisson arrival rate of the slots beyond `population.nodes`, per second.
+    pub arrivals_per_s: f64,
+    /// Explicit joins, leaves and crashes.
+    pub events: Vec<ChurnEvent>,
+}
+
+/// A session-length distribution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "dist", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SessionLengthSpec {
+    /// Exponential.
+    Exponential {
+        /// Mean, seconds.
+        mean_s: f64,
+    },
+    /// Pareto.
+    Pareto {
+        /// Shape (alpha).
+        shape: f64,
+        /// Minimum, seconds.
+        min_s: f64,
+    },
+}
+
+/// One scheduled churn event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChurnEvent {
+    /// When, seconds.
+    pub at_s: f64,
+    /// Which node slot.
+    pub node: u32,
+    /// What happens.
+    pub action: ChurnAction,
+}
+
+/// A churn action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChurnAction {
+    /// Join (a fresh incarnation).
+    Join,
+    /// Graceful leave.
+    Leave,
+    /// Crash (no goodbye).
+    Crash,
+}
+
+/// The workload. Group workloads (posting, routing, replication, streaming) will be added as
+/// variants here once the NetGroup engine exists, each run by its own
+/// [`crate::workload::Workload`] over `GroupNode`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum WorkloadSpec {
+    /// Session level: connect, open a flow, send messages.
+    Sessions {
+        /// `"random"`: `peers` random others; `"star"`: node 0.
+        #[serde(default = "random")]
+        pattern: Pattern,
+        /// Sessions each node opens (random pattern).
+        #[serde(default = "three")]
+        peers: u32,
+        /// Messages per session.
+        #[serde(default = "ten")]
+        messages: u32,
+        /// Bytes per message (≥ 16).
+        #[serde(default = "thousand")]
+        message_bytes: u32,
+        /// Gap between messages, milliseconds (0: all at once).
+        #[serde(default)]
+        interval_ms: f64,
+        /// Delay from join to the first connect, seconds.
+        #[serde(default = "half")]
+        start_delay_s: f64,
+    },
+}
+
+fn random() -> Pattern {
+    Pattern::Random
+}
+fn three() -> u32 {
+    3
+}
+fn ten() -> u32 {
+    10
+}
+fn thousand() -> u32 {
+    1000
+}
+fn half() -> f64 {
+    0.5
+}
+
+/// A sweep: the scenario is run once per value, with `parameter` (a dotted path such as
+/// `"network.loss"`) set to it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Dotted path of the parameter.
+    pub parameter: String,
+    /// Values, in order.
+    pub values: Vec<toml::Value>,
+}
+
+fn check(ok: bool, field: &str, what: &str) -> Result<(), ScenarioError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ScenarioError(format!("field `{field}`: {what}")))
+    }
+}
+
+fn prob(v: f64, field: &str) -> Result<(), ScenarioError> {
+    check(
+        (0.0..=1.0).contains(&v),
+        field,
+        &format!("must be a probability in [0, 1], got {v}"),
+    )
+}
+
+fn nonneg(v: f64, field: &str) -> Result<(), ScenarioError> {
+    check(
+        v.is_finite() && v >= 0.0,
+        field,
+        &format!("must be ≥ 0, got {v}"),
+    )
+}
+
+impl Scenario {
+    /// Parses and validates a scenario; `origin` (a file name) prefixes errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self, ScenarioError> {
+        let s: Scenario =
+            toml::from_str(text).map_err(|e| ScenarioError(format!("{origin}: {e}")))?;
+        s.validate()
+            .map_err(|e| ScenarioError(format!("{origin}: {}", e.0)))?;
+        Ok(s)
+    }
+
+    /// Slots in all (`max_nodes`, at least `nodes`).
+    pub fn slots(&self) -> u32 {
+        self.population
+            .max_nodes
+            .unwrap_or(0)
+            .max(self.population.nodes)
+    }
+
+    /// Checks value ranges; errors name the field.
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        check(
+            self.duration_s.is_finite() && self.duration_s > 0.0,
+            "duration_s",
+            "must be > 0",
+        )?;
+        check(
+            self.duration_s <= 1e7,
+            "duration_s",
+            "must be at most 10 000 000 s",
+        )?;
+        let p = &self.population;
+        check(p.nodes >= 1, "population.nodes", "must be ≥ 1")?;
+        check(
+            (self.slots() as usize) <= crate::addr::MAX_NODES,
+            "population.max_nodes",
+            "exceeds the address plan (16 777 214)",
+        )?;
+        nonneg(p.join_spread_s, "population.join_spread_s")?;
+        nonneg(p.upload_kbps, "population.upload_kbps")?;
+        nonneg(p.download_kbps, "population.download_kbps")?;
+        check(
+            p.queue_bytes >= 1500,
+            "population.queue_bytes",
+            "must be ≥ 1500",
+        )?;
+        let n = &p.nat;
+        prob(n.full_cone, "population.nat.full_cone")?;
+        prob(n.restricted, "population.nat.restricted")?;
+        prob(n.port_restricted, "population.nat.port_restricted")?;
+        prob(n.symmetric, "population.nat.symmetric")?;
+        check(
+            n.full_cone + n.restricted + n.port_restricted + n.symmetric <= 1.0 + 1e-9,
+            "population.nat",
+            "fractions must sum to at most 1",
+        )?;
+        let w = &self.network;
+        nonneg(w.jitter_ms, "network.jitter_ms")?;
+        prob(w.loss, "network.loss")?;
+        nonneg(w.lan_latency_ms, "network.lan_latency_ms")?;
+        if let Some(b) = &w.bursty {
+            prob(b.p_good_to_bad, "network.bursty.p_good_to_bad")?;
+            prob(b.p_bad_to_good, "network.bursty.p_bad_to_good")?;
+            prob(b.loss_good, "network.bursty.loss_good")?;
+            prob(b.loss_bad, "network.bursty.loss_bad")?;
+        }
+        for (i, part) in w.partitions.iter().enumerate() {
+            let f = format!("network.partitions[{i}]");
+            nonneg(part.start_s, &format!("{f}.start_s"))?;
+            check(
+                part.end_s >= part.start_s,
+                &format!("{f}.end_s"),
+                "must be ≥ start_s",
+            )?;
+            prob(part.fraction, &format!("{f}.fraction"))?;
+        }
+        match &w.topology {
+            TopologySpec::Uniform { latency_ms } => {
+                nonneg(*latency_ms, "network.topology.latency_ms")?
+            }
+            TopologySpec::Coordinates {
+                size_ms,
+                access_min_ms,
+                access_max_ms,
+            } => {
+                nonneg(*size_ms, "network.topology.size_ms")?;
+                nonneg(*access_min_ms, "network.topology.access_min_ms")?;
+                check(
+                    access_max_ms >= access_min_ms,
+                    "network.topology.access_max_ms",
+                    "must be ≥ access_min_ms",
+                )?;
+            }
+            TopologySpec::Geometric {
+                routers,
+                radius,
+                size_ms,
+                access_min_ms,
+                access_max_ms,
+            } => {
+                check(
+                    (1..=crate::net::topology::MAX_ROUTERS as u32).contains(routers),
+                    "network.topology.routers",
+                    "must be in 1..=4096",
+                )?;
+                prob(*radius, "network.topology.radius")?;
+                nonneg(*size_ms, "network.topology.size_ms")?;
+                nonneg(*access_min_ms, "network.topology.access_min_ms")?;
+                check(
+                    access_max_ms >= access_min_ms,
+                    "network.topology.access_max_ms",
+                    "must be ≥ access_min_ms",
+                )?;
+            }
+        }
+        if let Some(c) = &self.churn {
+            nonneg(c.offline_mean_s, "churn.offline_mean_s")?;
+            prob(c.crash_fraction, "churn.crash_fraction")?;
+            nonneg(c.arrivals_per_s, "churn.arrivals_per_s")?;
+            match &c.session {
+                Some(SessionLengthSpec::Exponential { mean_s }) => {
+                    check(*mean_s > 0.0, "churn.session.mean_s", "must be > 0")?
+                }
+                Some(SessionLengthSpec::Pareto { shape, min_s }) => {
+                    check(*shape > 0.0, "churn.session.shape", "must be > 0")?;
+                    check(*min_s > 0.0, "churn.session.min_s", "must be > 0")?;
+                }
+                None => {}
+            }
+            for (i, e) in c.events.iter().enumerate() {
+                nonneg(e.at_s, &format!("churn.events[{i}].at_s"))?;
+                check(
+                    e.node < self.slots(),
+                    &format!("churn.events[{i}].node"),
+                    "is not a node slot",
+                )?;
+            }
+        }
+        match &self.workload {
+            WorkloadSpec::Sessions {
+                message_bytes,
+                interval_ms,
+                start_delay_s,
+                ..
+            } => {
+                check(
+                    (16..=16 << 20).contains(message_bytes),
+                    "workload.message_bytes",
+                    "must be in 16..=16777216",
+                )?;
+                nonneg(*interval_ms, "workload.interval_ms")?;
+                nonneg(*start_delay_s, "workload.start_delay_s")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `text` (file `origin`) and expands its sweep: one `(label, scenario)` per value, or
+/// the scenario alone (label `""`) when it has no sweep.
+pub fn expand_sweep(text: &str, origin: &str) -> Result<Vec<(String, Scenario)>, ScenarioError> {
+    let base = Scenario::from_toml(text, origin)?;
+    let Some(sweep) = base.sweep.clone() else {
+        return Ok(vec![(String::new(), base)]);
+    };
+    check(
+        !sweep.values.is_empty(),
+        "sweep.values",
+        "must not be empty",
+    )
+    .map_err(|e| ScenarioError(format!("{origin}: {}", e.0)))?;
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| ScenarioError(format!("{origin}: {e}")))?;
+    let mut out = Vec::new();
+    for v in &sweep.values {
+        let mut t = table.clone();
+        t.remove("sweep");
+        set_path(&mut t, &sweep.parameter, v.clone())
+            .map_err(|e| ScenarioError(format!("{origin}: {}", e.0)))?;
+        let s: Scenario = toml::Value::Table(t).try_into().map_err(|e| {
+            ScenarioError(format!(
+                "{origin}: sweep.parameter `{}` = {v}: {e}",
+                sweep.parameter
+            ))
+        })?;
+        s.validate().map_err(|e| {
+            ScenarioError(format!(
+                "{origin}: sweep `{}` = {v}: {}",
+                sweep.parameter, e.0
+            ))
+        })?;
+        let label = format!("{}={}", sweep.parameter, v).replace(['"', '/', ' '], "");
+        out.push((label, s));
+    }
+    Ok(out)
+}
+
+fn set_path(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<(), ScenarioError> {
+    let parts: Vec<&str> = path.split('.').collect();
+    let (last, inner) = parts.split_last().expect("split yields one part");
+    let mut cur = t;
+    for p in inner {
+        let e = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = e.as_table_mut().ok_or_else(|| {
+            ScenarioError(format!(
+                "field `sweep.parameter`: `{p}` in `{path}` is not a table"
+            ))
+        })?;
+    }
+    cur.insert(last.to_string(), v);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = "duration_s = 5\n[workload]\nkind = \"sessions\"\n";
+
+    #[test]
+    fn minimal_scenario_gets_defaults() {
+        let s = Scenario::from_toml(MIN, "min.toml").unwrap();
+        assert_eq!(s.population.nodes, 50);
+        assert_eq!(s.crypto, Crypto::Flash);
+        assert!(matches!(
+            s.workload,
+            WorkloadSpec::Sessions {
+                peers: 3,
+                messages: 10,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn sweep_expands() {
+        let text = format!("{MIN}[sweep]\nparameter = \"network.loss\"\nvalues = [0.0, 0.05]\n");
+        let v = expand_sweep(&text, "s.toml").unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[1].1.network.loss, 0.05);
+        assert_eq!(v[1].0, "network.loss=0.05");
+    }
+}

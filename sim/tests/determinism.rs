@@ -1,0 +1,116 @@
+//! Same seed, same run; different seeds, different runs; scenario errors name the field.
+
+use rtmfp_sim::runner::{run, RunOptions};
+use rtmfp_sim::scenario::Scenario;
+
+const SMALL: &str = r#"
+name = "det"
+seed = 7
+duration_s = 6
+crypto = "plain"
+[population]
+nodes = 20
+[network]
+topology = { kind = "geometric", routers = 12, radius = 0.3, size_ms = 60, access_min_ms = 1, access_max_ms = 5 }
+jitter_ms = 3
+loss = 0.03
+bursty = { p_good_to_bad = 0.02, p_bad_to_good = 0.3 }
+[population.nat]
+full_cone = 0.3
+symmetric = 0.2
+[churn]
+session = { dist = "exponential", mean_s = 8 }
+offline_mean_s = 2
+crash_fraction = 0.5
+[workload]
+kind = "sessions"
+peers = 2
+messages = 5
+message_bytes = 300
+interval_ms = 20
+"#;
+
+fn hash(seed: Option<u64>) -> (String, u64) {
+    let s = Scenario::from_toml(SMALL, "small.toml").unwrap();
+    let r = run(
+        &s,
+        RunOptions {
+            seed,
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(r.sessions.counters.messages_delivered > 0);
+    (r.hash, r.hash_records)
+}
+
+#[test]
+fn same_seed_same_hash_and_different_seeds_differ() {
+    let a = hash(None);
+    assert_eq!(a, hash(None));
+    assert_eq!(a, hash(Some(7)));
+    assert_ne!(a.0, hash(Some(8)).0);
+}
+
+#[test]
+fn the_default_scenario_is_deterministic() {
+    let text = include_str!("../scenarios/default.toml");
+    let mut s = Scenario::from_toml(text, "default.toml").unwrap();
+    s.duration_s = 4.0;
+    s.population.nodes = 12;
+    let a = run(&s, RunOptions::default()).unwrap();
+    let b = run(&s, RunOptions::default()).unwrap();
+    assert_eq!(a.hash, b.hash);
+    assert!(a.sessions.counters.handshakes_completed > 0);
+}
+
+fn err(text: &str) -> String {
+    Scenario::from_toml(text, "bad.toml")
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn bad_scenarios_name_the_field() {
+    let base = "duration_s = 5\n[workload]\nkind = \"sessions\"\n";
+    let e = err(&format!("{base}peerz = 3\n"));
+    assert!(e.contains("bad.toml") && e.contains("peerz"), "{e}");
+    let e = err(&format!("{base}[network]\nlatency = 3\n"));
+    assert!(e.contains("latency"), "{e}");
+    let e = err(&format!("{base}[network]\nloss = 1.5\n"));
+    assert!(e.contains("network.loss"), "{e}");
+    let e = err(&format!("{base}[population]\nnodes = \"many\"\n"));
+    assert!(e.contains("nodes"), "{e}");
+    let e = err("[workload]\nkind = \"sessions\"\n");
+    assert!(e.contains("duration_s"), "{e}");
+    let e = err("duration_s = 1\n[workload]\nkind = \"posting\"\n");
+    assert!(e.contains("posting"), "{e}");
+    let e = err(&format!(
+        "{base}[network]\ntopology = {{ kind = \"coordinates\", size_ms = 1, access_min_ms = 1, access_max_ms = 2, radius = 3 }}\n"
+    ));
+    assert!(e.contains("radius"), "{e}");
+    let e = err(&format!(
+        "{base}[churn]\nsession = {{ dist = \"pareto\", shape = 1.5 }}\n"
+    ));
+    assert!(e.contains("min_s"), "{e}");
+    let e = err(&format!(
+        "{base}[[churn.events]]\nat_s = 1\nnode = 999\naction = \"crash\"\n"
+    ));
+    assert!(e.contains("churn.events[0].node"), "{e}");
+}
+
+#[test]
+fn shipped_scenarios_parse() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            rtmfp_sim::scenario::expand_sweep(&text, &p.display().to_string())
+                .unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(n >= 4);
+}
