@@ -17,8 +17,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// The main job: an embedded rendezvous server and a NetGroup swarm over loopback UDP;
+    /// join, post, route; prints a report.
+    Demo(cli::demo::DemoArgs),
     /// Two endpoints on 127.0.0.1 with Flash crypto: handshake, then a bulk transfer.
-    Demo {
+    Transfer {
         /// Megabytes to transfer.
         #[arg(long, default_value_t = 32)]
         megabytes: usize,
@@ -48,16 +51,25 @@ pub fn default_bind() -> SocketAddr {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
+    // The server logs at info by default; the other commands print their own report.
+    let default_level = match cli.command {
+        Some(Cmd::Server(_)) => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
-    match cli.command.unwrap_or(Cmd::Demo { megabytes: 32 }) {
-        Cmd::Demo { megabytes } => cli::demo::demo(megabytes).await,
+    match cli
+        .command
+        .unwrap_or(Cmd::Demo(cli::demo::DemoArgs::default()))
+    {
+        Cmd::Demo(args) => cli::demo::run(args).await,
+        Cmd::Transfer { megabytes } => cli::transfer::run(megabytes).await,
         Cmd::Server(args) => cli::server::run(args).await,
         Cmd::PeerId { identity } => {
             let profile = rtmfp_node::identity::load_or_create(Some(&identity))?;

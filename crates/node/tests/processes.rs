@@ -135,3 +135,25 @@ fn peer_id_is_kept_in_the_identity_file() {
     assert_eq!(run(), first);
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn the_main_job_demo_converges_posts_and_routes() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rtmfp"))
+        .args(["demo", "--nodes", "8", "--posts", "4", "--routes", "8"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("every member got each exactly once: true"),
+        "{text}"
+    );
+    assert!(
+        text.contains("routing: 8/8 sendToNearest delivered, 8 at the truly nearest member"),
+        "{text}"
+    );
+}

@@ -4,3 +4,4 @@ pub mod connect;
 pub mod demo;
 pub mod groupspec;
 pub mod server;
+pub mod transfer;
