@@ -78,8 +78,9 @@ pub enum ConnectError {
     Timeout,
     /// Keying failed: no common DH group, bad component, or a feature we decline.
     Keying,
-    /// The far end opened a session to us at the same time and won (glare, RFC 7016 §3.5.1.3);
-    /// its session arrives as a separate `SessionOpened`.
+    /// Reserved for glare (RFC 7016 §3.5.1.3). Not emitted by this endpoint: when the far end
+    /// opens a session to us at the same time and wins, the handle `connect` returned is
+    /// reused for the far end's session, reported as `SessionOpened { role: Responder }`.
     Glare,
 }
 
