@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use rtmfp::{Config, Endpoint, Event, FlashProfile, Instant, PlainProfile, Transmit};
+use rtmfp::{Config, Endpoint, Event, FlashProfile, PlainProfile};
 
 use crate::hash::RunHash;
 use crate::node::SimNode;
@@ -52,28 +52,6 @@ fn sockaddr(h: &mut RunHash, a: &SocketAddr) {
 }
 
 impl SimNode for Endpoint {
-    type Event = Event;
-
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
-        Endpoint::handle_datagram(self, now, from, datagram)
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        Endpoint::handle_timeout(self, now)
-    }
-
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        Endpoint::poll_transmit(self)
-    }
-
-    fn poll_event(&mut self) -> Option<Event> {
-        Endpoint::poll_event(self)
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        Endpoint::poll_timeout(self)
-    }
-
     fn digest_event(event: &Event, h: &mut RunHash) {
         match event {
             Event::SessionOpened {

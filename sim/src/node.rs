@@ -4,9 +4,7 @@
 //! `GroupNode` will implement it the same way, and the simulator then runs group scenarios with
 //! no change to the engine.
 
-use std::net::SocketAddr;
-
-use rtmfp::{Instant, Transmit};
+use rtmfp::SansIo;
 
 use crate::hash::RunHash;
 
@@ -28,29 +26,12 @@ impl std::fmt::Display for NodeId {
     }
 }
 
-/// A sans-IO protocol node: time and datagrams in; transmits, events and a timer out.
+/// A sans-IO protocol node the engine can drive: any [`rtmfp::SansIo`] machine (the contract
+/// shared with the tokio driver) that can also digest its events into the run hash.
 ///
 /// The engine calls `handle_datagram` or `handle_timeout` (or a workload command), then drains
 /// `poll_transmit` and `poll_event` until both are empty, then reads `poll_timeout`.
-pub trait SimNode {
-    /// What the node reports to the application (for an endpoint, `rtmfp::Event`).
-    type Event;
-
-    /// One datagram from `from` arrived at virtual time `now` (microseconds).
-    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]);
-
-    /// The timer fired at `now`; spurious calls must be harmless.
-    fn handle_timeout(&mut self, now: Instant);
-
-    /// The next datagram to send, if any.
-    fn poll_transmit(&mut self) -> Option<Transmit>;
-
-    /// The next application event, if any.
-    fn poll_event(&mut self) -> Option<Self::Event>;
-
-    /// When `handle_timeout` should next be called, if ever.
-    fn poll_timeout(&self) -> Option<Instant>;
-
+pub trait SimNode: SansIo {
     /// Mixes `event` into the run hash (every field that matters for reproducibility).
     fn digest_event(event: &Self::Event, hash: &mut RunHash);
 }
