@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use rand::rngs::OsRng;
 use rtmfp::crypto::dh::DhGroup;
 use rtmfp::FlashProfile;
 
@@ -76,25 +77,6 @@ pub fn load_or_create(path: Option<&Path>) -> Result<FlashProfile, IdentityError
             Ok(profile)
         }
         None => Ok(FlashProfile::client(&mut OsRng)),
-    }
-}
-
-/// OS randomness as an `rtmfp`-compatible RNG.
-struct OsRng;
-
-impl rand_core::RngCore for OsRng {
-    fn next_u32(&mut self) -> u32 {
-        rand::thread_rng().next_u32()
-    }
-    fn next_u64(&mut self) -> u64 {
-        rand::thread_rng().next_u64()
-    }
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        rand::thread_rng().fill_bytes(dest)
-    }
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        rand::thread_rng().fill_bytes(dest);
-        Ok(())
     }
 }
 

@@ -426,8 +426,8 @@ impl NetConnectionServer {
                 Value::Null,
                 status.to_value(vec![
                     ("objectEncoding", Value::Number(3.0)),
-                    ("farID", string(hex_id(&info.far_fingerprint))),
-                    ("nearID", string(hex_id(&ep.fingerprint()))),
+                    ("farID", string(hex::encode(info.far_fingerprint))),
+                    ("nearID", string(hex::encode(ep.fingerprint()))),
                     ("observedAddress", string(info.far_addr.to_string())),
                 ]),
             ],
@@ -453,7 +453,7 @@ impl NetConnectionServer {
             client_flow: flow,
             server_flow,
         };
-        tracing::debug!(session = s.0, peer = %hex_id(&client.peer_id), app = %client.app, "client connected");
+        tracing::debug!(session = s.0, peer = %hex::encode(client.peer_id), app = %client.app, "client connected");
         self.clients.insert(s, client.clone());
         self.events.push_back(ServerEvent::Connected(client));
     }
@@ -468,8 +468,4 @@ impl NetConnectionServer {
 
 fn millis(d: Duration) -> u32 {
     d.as_millis().min(u128::from(u32::MAX)) as u32
-}
-
-fn hex_id(id: &[u8; 32]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
 }

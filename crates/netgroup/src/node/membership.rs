@@ -993,6 +993,18 @@ impl Group {
             }));
             return;
         };
+        let (group, origin) = (self.handle, f.origin);
+        let notify = |message, at_destination| {
+            GroupEvent::SendToNotify(SendToNotify {
+                group,
+                message,
+                from: origin,
+                from_local: false,
+                destination: Some(dest),
+                hops,
+                at_destination,
+            })
+        };
         let hop = routing::next_hop(&self.own_addr, self.mode, &dest, self.routable());
         match hop {
             Hop::Local { accepted: false } => {
@@ -1001,15 +1013,7 @@ impl Group {
             }
             Hop::Local { accepted: true } => {
                 self.routing.delivered += 1;
-                io.events.push(GroupEvent::SendToNotify(SendToNotify {
-                    group: self.handle,
-                    message,
-                    from: f.origin,
-                    from_local: false,
-                    destination: Some(dest),
-                    hops,
-                    at_destination: true,
-                }));
+                io.events.push(notify(message, true));
             }
             Hop::Neighbor(next) => {
                 if self.config.auto_forward {
@@ -1024,15 +1028,7 @@ impl Group {
                         self.info.routing_send_bytes += frame.len() as u64;
                     }
                 } else {
-                    io.events.push(GroupEvent::SendToNotify(SendToNotify {
-                        group: self.handle,
-                        message,
-                        from: f.origin,
-                        from_local: false,
-                        destination: Some(dest),
-                        hops,
-                        at_destination: false,
-                    }));
+                    io.events.push(notify(message, false));
                 }
             }
         }

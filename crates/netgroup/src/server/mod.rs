@@ -427,28 +427,33 @@ impl RendezvousServer {
         if epd.len() != 34 || epd[0] != 0x21 || epd[1] != 0x0f {
             return;
         }
-        let target = PeerId(epd[2..].try_into().expect("32 bytes"));
-        let client = self
+        let Ok(id) = <[u8; 32]>::try_from(&epd[2..]) else {
+            return;
+        };
+        let target = PeerId(id);
+        // The target's session and its addresses, observed first then reported (digest §6).
+        let found = self
             .peers
             .get(&target)
             .and_then(|s| self.nc.client(*s))
-            .cloned();
-        let Some(client) = client else {
+            .map(|c| {
+                let reported = c.reported.iter().filter(|a| **a != c.observed);
+                let addresses: Vec<PeerAddress> =
+                    std::iter::once(PeerAddress::new(c.observed, AddressOrigin::Observed))
+                        .chain(reported.map(|a| PeerAddress::new(*a, AddressOrigin::Reported)))
+                        .collect();
+                (c.session, addresses)
+            });
+        let Some((session, addresses)) = found else {
             self.on_unknown_peer(now, from, tag);
             return;
         };
         if self
             .ep
-            .forward_ihello(now, client.session, epd, tag, from)
+            .forward_ihello(now, session, epd, tag, from)
             .is_err()
         {
             return;
-        }
-        let mut addresses = vec![PeerAddress::new(client.observed, AddressOrigin::Observed)];
-        for a in &client.reported {
-            if *a != client.observed {
-                addresses.push(PeerAddress::new(*a, AddressOrigin::Reported));
-            }
         }
         self.ep.redirect(now, from, tag, &addresses);
         self.stats.peer_introductions += 1;
