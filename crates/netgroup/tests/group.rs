@@ -285,6 +285,97 @@ fn sixteen_members_converge_post_route_and_replace_a_leaver() {
     }
 }
 
+fn lan_deliver(m: &mut M, now: Instant, from: SocketAddr, dst: SocketAddr, d: &[u8]) {
+    if let M::Node(n) = m {
+        if n.lan_multicast_addresses().contains(&dst) {
+            n.handle_lan_datagram(now, from, d);
+        }
+    }
+}
+
+/// `n` group nodes with no server at all (the `rtmfp:` case), IP multicast delivered.
+fn lan_swarm(n: usize, seed_base: u64) -> Net<M> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed_base);
+    let mut nodes = Vec::new();
+    let mut addrs = Vec::new();
+    for i in 0..n {
+        let flash = FlashNode::with_flash_identity(&mut rng, seed(seed_base + 10 + i as u64));
+        nodes.push(M::Node(GroupNode::new(
+            flash,
+            config(),
+            seed(seed_base + 1000 + i as u64),
+        )));
+        addrs.push(SocketAddr::from(([192, 168, 7, 10 + i as u8], 40000)));
+    }
+    let mut net = Net::new(nodes, addrs, seed_base);
+    net.multicast = Some(lan_deliver);
+    net
+}
+
+fn lan_spec(name: &str) -> GroupSpecifier {
+    let mut g = GroupSpecifier::new(name).unwrap();
+    g.set_posting_enabled(true);
+    g.set_routing_enabled(true);
+    g.set_ip_multicast_member_updates_enabled(true);
+    g.add_ip_multicast_address("224.0.0.254:30000", None, None)
+        .unwrap();
+    g
+}
+
+#[test]
+fn lan_discovery_without_a_server_converges_and_delivers_posts_once() {
+    let n = 8;
+    let mut net = lan_swarm(n, 700);
+    let ids: Vec<usize> = (0..n).collect();
+    let spec = lan_spec("lan chat");
+    let g = join_all(&mut net, &ids, &spec);
+    assert_eq!(
+        node_ref(&net, 0).lan_multicast_addresses(),
+        vec!["224.0.0.254:30000".parse::<SocketAddr>().unwrap()]
+    );
+    let ok = net.run_until(Duration::from_secs(30), |n| converged(n, &ids, g));
+    let counts: Vec<_> = ids
+        .iter()
+        .map(|&i| node_ref(&net, i).neighbor_count(g))
+        .collect();
+    assert!(ok, "LAN swarm did not converge: {counts:?}");
+    eprintln!("LAN swarm converged at {:?}", net.now);
+    let lan = node_ref(&net, 3).lan_counters();
+    assert!(
+        lan.announcements_sent >= 1 && lan.announcements_accepted >= 1,
+        "{lan:?}"
+    );
+    assert!(
+        lan.own_heard >= 1,
+        "multicast loopback of our own announcement: {lan:?}"
+    );
+
+    let now = net.now;
+    let id = node(&mut net, 2).post(now, g, b"hello LAN").unwrap();
+    net.run_until(Duration::from_secs(5), |_| false);
+    for &i in &ids {
+        let got = posts(&net, i).iter().filter(|m| **m == id).count();
+        assert_eq!(
+            got,
+            usize::from(i != 2),
+            "node {i} got the post {got} times"
+        );
+    }
+
+    // Foreign and malformed datagrams on the multicast socket are counted and dropped.
+    let before = node_ref(&net, 1).lan_counters();
+    let other = lan_spec("another group");
+    let foreign = rtmfp_netgroup::node::LanAnnouncement::new(&other.group_txt(), PeerId([9; 32]));
+    let from: SocketAddr = "192.168.7.99:40000".parse().unwrap();
+    let now = net.now;
+    node(&mut net, 1).handle_lan_datagram(now, from, &foreign.encode());
+    node(&mut net, 1).handle_lan_datagram(now, from, b"garbage");
+    let after = node_ref(&net, 1).lan_counters();
+    assert_eq!(after.unknown_group, before.unknown_group + 1);
+    assert_eq!(after.malformed, before.malformed + 1);
+    assert_eq!(node_ref(&net, 1).heard_count(g), Some(n - 1));
+}
+
 #[test]
 fn posting_password_is_enforced() {
     let mut net = swarm(4, 0, 200, config());

@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rtmfp::{EndpointError, Instant, SansIo};
+
+use crate::lan::{configure_sender, LanDatagram, LanMachine, LanOptions, LanSockets};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
@@ -139,12 +141,73 @@ where
     M: SansIo + Send + 'static,
     M::Event: Send + 'static,
 {
+    spawn_inner(addr, machine, event_capacity, None).await
+}
+
+/// As [`spawn_machine`], with LAN discovery: the driver joins the IP multicast groups the
+/// machine lists ([`LanMachine::lan_multicast_addresses`], checked after every command) on
+/// `lan.interface` and hands what arrives on them to
+/// [`LanMachine::handle_lan_datagram`]; the RTMFP socket sends multicast with `lan.ttl` and
+/// loopback on. A group the kernel refuses is logged (warn) and skipped.
+pub async fn spawn_lan_machine<M>(
+    addr: SocketAddr,
+    machine: M,
+    event_capacity: usize,
+    lan: LanOptions,
+) -> Result<(Handle<M>, Events<M::Event>), DriverError>
+where
+    M: LanMachine + Send + 'static,
+    M::Event: Send + 'static,
+{
+    let hook = LanHook {
+        sockets: LanSockets::new(lan),
+        addresses: <M as LanMachine>::lan_multicast_addresses,
+        deliver: <M as LanMachine>::handle_lan_datagram,
+    };
+    spawn_inner(addr, machine, event_capacity, Some(hook)).await
+}
+
+async fn spawn_inner<M>(
+    addr: SocketAddr,
+    machine: M,
+    event_capacity: usize,
+    lan: Option<LanHook<M>>,
+) -> Result<(Handle<M>, Events<M::Event>), DriverError>
+where
+    M: SansIo + Send + 'static,
+    M::Event: Send + 'static,
+{
     let socket = UdpSocket::bind(addr).await?;
+    if let Some(l) = &lan {
+        configure_sender(&socket, l.sockets.options())?;
+    }
     let local_addr = socket.local_addr()?;
     let (tx, cmd_rx) = mpsc::channel(64);
     let (ev_tx, rx) = mpsc::channel(event_capacity.max(1));
-    tokio::spawn(run(socket, machine, cmd_rx, ev_tx));
+    tokio::spawn(run(socket, machine, cmd_rx, ev_tx, lan));
     Ok((Handle { tx, local_addr }, Events { rx }))
+}
+
+/// LAN discovery plumbing of one driver (see [`spawn_lan_machine`]).
+struct LanHook<M> {
+    sockets: LanSockets,
+    addresses: fn(&M) -> Vec<SocketAddr>,
+    deliver: fn(&mut M, Instant, SocketAddr, &[u8]),
+}
+
+impl<M> LanHook<M> {
+    fn sync(&mut self, m: &M) {
+        let wanted = (self.addresses)(m);
+        self.sockets.sync(&wanted);
+    }
+}
+
+/// Next datagram from the multicast sockets; never resolves without LAN discovery.
+async fn lan_recv<M>(lan: &mut Option<LanHook<M>>) -> Option<LanDatagram> {
+    match lan {
+        Some(l) => l.sockets.rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 struct Loop<M> {
@@ -199,6 +262,7 @@ async fn run<M: SansIo>(
     m: M,
     mut cmds: mpsc::Receiver<Msg<M>>,
     events: mpsc::Sender<M::Event>,
+    mut lan: Option<LanHook<M>>,
 ) {
     let mut lp = Loop {
         socket,
@@ -257,9 +321,20 @@ async fn run<M: SansIo>(
                 }
             }
             cmd = cmds.recv(), if commands_open => match cmd {
-                Some(c) => lp.command(c),
+                Some(c) => {
+                    lp.command(c);
+                    if let Some(l) = lan.as_mut() {
+                        l.sync(&lp.m);
+                    }
+                }
                 None => commands_open = false,
             },
+            Some((from, data)) = lan_recv(&mut lan) => {
+                let now = lp.now();
+                if let Some(l) = lan.as_ref() {
+                    (l.deliver)(&mut lp.m, now, from, &data);
+                }
+            }
             permit = events.reserve(), if pending_event.is_some() => {
                 if let (Ok(p), Some(e)) = (permit, pending_event.take()) {
                     p.send(e);

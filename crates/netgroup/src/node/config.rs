@@ -62,6 +62,9 @@ pub struct GroupConfig {
     pub receive_mode: ReceiveMode,
     /// Most undrained events; further events are dropped and counted. Default 65 536.
     pub max_events: usize,
+    /// Period of the LAN announcements of groups with IP multicast member updates
+    /// (digest §10; our own format, docs/wire-netgroup.md). Default 5 s.
+    pub lan_announce_interval: Duration,
 }
 
 impl Default for GroupConfig {
@@ -88,6 +91,7 @@ impl Default for GroupConfig {
             auto_forward: false,
             receive_mode: ReceiveMode::Exact,
             max_events: 65_536,
+            lan_announce_interval: Duration::from_secs(5),
         }
     }
 }
@@ -104,6 +108,7 @@ impl GroupConfig {
             clean_delay: d.clean_delay / f,
             peer_timeout: d.peer_timeout / f,
             disconnect_delay: d.disconnect_delay / f,
+            lan_announce_interval: d.lan_announce_interval / f,
             ..d
         }
     }

@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod events;
+pub mod lan;
 pub mod membership;
 pub mod posting;
 pub mod routing;
@@ -29,6 +30,7 @@ pub use config::GroupConfig;
 pub use events::{
     GroupError, GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo, SendResult, SendToNotify,
 };
+pub use lan::{LanAnnouncement, LanCounters, LanDecodeError};
 pub use membership::EXTENSION_FLOW_KIND;
 pub use posting::{Posting, PostingAuth, PostingConfig, PostingCounters};
 pub use routing::{NeighborTarget, ReceiveMode, RoutingCounters};
@@ -36,7 +38,11 @@ pub use routing::{NeighborTarget, ReceiveMode, RoutingCounters};
 use crate::groupspec::GroupSpecifier;
 use crate::id::{GroupAddress, PeerId};
 use crate::wire::{FlowSignature, GroupConnect};
+use lan::LanAnnouncer;
 use membership::{Events, Group, Io};
+
+/// Most LAN announcements waiting for the driver; more are dropped and counted.
+const MAX_LAN_QUEUE: usize = 64;
 
 /// Node-level drop counters (inputs that belong to no group).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -85,6 +91,11 @@ pub struct GroupNode {
     counters: NodeCounters,
     nc_started: bool,
     now: Instant,
+    /// LAN announcers of the groups with IP multicast member updates.
+    lan: BTreeMap<GroupHandle, LanAnnouncer>,
+    /// Announcements waiting to be sent (before any session datagram).
+    lan_out: VecDeque<Transmit>,
+    lan_counters: LanCounters,
 }
 
 impl GroupNode {
@@ -111,6 +122,9 @@ impl GroupNode {
             counters: NodeCounters::default(),
             nc_started: false,
             now: Instant::ZERO,
+            lan: BTreeMap::new(),
+            lan_out: VecDeque::new(),
+            lan_counters: LanCounters::default(),
             config,
         }
     }
@@ -263,6 +277,97 @@ impl GroupNode {
                 group.connect_to(io, p);
             }
         });
+        let announcer = self
+            .groups
+            .get(&g)
+            .and_then(|group| LanAnnouncer::for_spec(&group.spec, now));
+        if let Some(a) = announcer {
+            self.lan.insert(g, a);
+            self.announce_due(now);
+        }
+    }
+
+    /// Queues the LAN announcements that are due (digest §10, `lan` module).
+    fn announce_due(&mut self, now: Instant) {
+        let period = self.config.lan_announce_interval;
+        for a in self.lan.values_mut() {
+            let Some(out) = a.due(now, period, self.own) else {
+                continue;
+            };
+            for (dst, bytes) in out {
+                if self.lan_out.len() >= MAX_LAN_QUEUE {
+                    self.lan_counters.queue_full += 1;
+                    continue;
+                }
+                self.lan_counters.announcements_sent += 1;
+                self.lan_out.push_back(Transmit {
+                    dst,
+                    payload: Bytes::from(bytes),
+                });
+            }
+        }
+    }
+
+    /// The IP multicast group addresses (with ports) on which this node's LAN groups announce
+    /// and listen (digest §10): the driver joins these and feeds what it receives on them to
+    /// [`Self::handle_lan_datagram`]. Sorted, without duplicates; empty when no joined group
+    /// enables `ipMulticastMemberUpdatesEnabled` with an `addIPMulticastAddress`.
+    pub fn lan_multicast_addresses(&self) -> Vec<SocketAddr> {
+        let mut v: Vec<SocketAddr> = self
+            .lan
+            .values()
+            .flat_map(|a| a.targets.iter().copied())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// A datagram received from `from` on one of the [`Self::lan_multicast_addresses`]
+    /// sockets: a LAN announcement of a member (docs/wire-netgroup.md). The member is
+    /// recorded with address `from` (where its announcement came from, its RTMFP socket) and,
+    /// while the group has fewer neighbours than it aims for, connected at once. Anything
+    /// else is counted in [`Self::lan_counters`] and dropped.
+    pub fn handle_lan_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
+        self.now = self.now.max(now);
+        let a = match LanAnnouncement::decode(datagram) {
+            Ok(a) => a,
+            Err(e) => {
+                self.lan_counters.malformed += 1;
+                tracing::trace!(%from, error = %e, "LAN datagram dropped");
+                return;
+            }
+        };
+        if a.peer_id == self.own {
+            self.lan_counters.own_heard += 1;
+            return;
+        }
+        let groups: Vec<GroupHandle> = self
+            .lan
+            .iter()
+            .filter(|(_, l)| a.is_for(&l.group_txt))
+            .map(|(g, _)| *g)
+            .collect();
+        if groups.is_empty() {
+            self.lan_counters.unknown_group += 1;
+            return;
+        }
+        self.lan_counters.announcements_accepted += 1;
+        for g in groups {
+            self.with_group(&g, |group, io| {
+                group.add_member_hint(io.now, a.peer_id, &[from]);
+                let wanted = crate::estimate::target_neighbor_count(group.estimated_member_count());
+                if group.neighbor_count() < wanted {
+                    group.connect_to(io, a.peer_id);
+                }
+            });
+        }
+        self.flush();
+    }
+
+    /// LAN discovery counters.
+    pub fn lan_counters(&self) -> LanCounters {
+        self.lan_counters
     }
 
     /// Flash `NetGroup.close()`: leaves the group: the `GC` flow is closed (the server forgets
@@ -281,6 +386,7 @@ impl GroupNode {
             let _ = self.flash.endpoint_mut().close_flow(now, s, f);
         }
         self.groups.remove(&g);
+        self.lan.remove(&g);
         self.in_flows.retain(|_, f| f.group != Some(g));
         self.out_ctrl.retain(|_, h| *h != g);
         self.flush();
@@ -806,6 +912,7 @@ impl GroupNode {
             .values()
             .filter(|g| g.joined)
             .filter_map(|g| g.poll_timeout())
+            .chain(self.lan.values().map(|a| a.next))
             .min()
     }
 }
@@ -832,11 +939,14 @@ impl SansIo for GroupNode {
                 self.with_group(&g, |group, io| group.on_timeout(io));
             }
         }
+        self.announce_due(now);
         self.flush();
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.flash.poll_transmit()
+        self.lan_out
+            .pop_front()
+            .or_else(|| self.flash.poll_transmit())
     }
 
     fn poll_event(&mut self) -> Option<GroupEvent> {

@@ -15,6 +15,8 @@ use rtmfp::{Instant, SansIo};
 type Queued = Reverse<(Instant, u64, usize, SocketAddr, Vec<u8>)>;
 /// Return false to drop a datagram: (time, from address, to address, payload).
 pub type Filter = Box<dyn FnMut(Instant, SocketAddr, SocketAddr, &[u8]) -> bool>;
+/// Delivers a multicast datagram to one node: (node, time, from, group address, payload).
+pub type Multicast<M> = fn(&mut M, Instant, SocketAddr, SocketAddr, &[u8]);
 
 pub struct Net<M: SansIo> {
     pub nodes: Vec<M>,
@@ -26,6 +28,9 @@ pub struct Net<M: SansIo> {
     pub filter: Option<Filter>,
     /// Every datagram delivered: (time, from, to, payload).
     pub log: Vec<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    /// Delivery of datagrams sent to an IP multicast address: called for every node
+    /// (the sender too, as multicast loopback does). Without it they are dropped.
+    pub multicast: Option<Multicast<M>>,
     rng: ChaCha8Rng,
     queue: BinaryHeap<Queued>,
     seq: u64,
@@ -49,6 +54,7 @@ impl<M: SansIo> Net<M> {
             loss: 0.0,
             filter: None,
             log: Vec::new(),
+            multicast: None,
             rng: ChaCha8Rng::seed_from_u64(seed),
             queue: BinaryHeap::new(),
             seq: 0,
@@ -118,6 +124,15 @@ impl<M: SansIo> Net<M> {
             }
             let Reverse((_, _, from_idx, dst, payload)) = self.queue.pop().expect("peeked");
             let from = self.addrs[from_idx];
+            if dst.ip().is_multicast() {
+                if let Some(deliver) = self.multicast {
+                    self.log.push((self.now, from, dst, payload.clone()));
+                    for n in &mut self.nodes {
+                        deliver(n, self.now, from, dst, &payload);
+                    }
+                }
+                continue;
+            }
             if let Some(to) = self.addrs.iter().position(|a| *a == dst) {
                 self.log.push((self.now, from, dst, payload.clone()));
                 self.nodes[to].handle_datagram(self.now, from, &payload);

@@ -41,26 +41,6 @@ pub struct ConnectArgs {
     message: String,
 }
 
-/// `host:port` of an RTMFP URL (port 1935 when absent).
-fn authority(url: &str) -> Result<String, String> {
-    let rest = url
-        .strip_prefix("rtmfp://")
-        .ok_or_else(|| format!("not an rtmfp:// URL: {url}"))?;
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() {
-        return Err(format!("no host in {url}"));
-    }
-    let has_port = host
-        .rsplit_once(':')
-        .is_some_and(|(h, p)| !h.ends_with(']') || p.parse::<u16>().is_ok())
-        && !host.ends_with(']');
-    Ok(if has_port {
-        host.to_string()
-    } else {
-        format!("{host}:{}", crate::DEFAULT_PORT)
-    })
-}
-
 fn data_message(handler: &str, text: &str) -> Bytes {
     let body = amf::encode_values(&[string(handler), string(text)]);
     Bytes::from(message::encode(kind::AMF0_DATA, 0, &body))
@@ -87,9 +67,7 @@ pub async fn run(args: ConnectArgs) -> Result<(), Box<dyn std::error::Error>> {
         ),
         None => None,
     };
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(authority(&args.url)?)
-        .await?
-        .collect();
+    let addrs: Vec<SocketAddr> = rtmfp_node::resolve_url(&args.url).await?;
     let profile = rtmfp_node::identity::load_or_create(args.identity.as_deref())?;
     let mut seed = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut seed);
@@ -207,23 +185,5 @@ pub async fn run(args: ConnectArgs) -> Result<(), Box<dyn std::error::Error>> {
             }
             NodeEvent::Session(_) => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn authorities() {
-        assert_eq!(
-            authority("rtmfp://127.0.0.1/app").unwrap(),
-            "127.0.0.1:1935"
-        );
-        assert_eq!(authority("rtmfp://h:2000/app").unwrap(), "h:2000");
-        assert_eq!(authority("rtmfp://[::1]/x").unwrap(), "[::1]:1935");
-        assert_eq!(authority("rtmfp://[::1]:5/x").unwrap(), "[::1]:5");
-        assert!(authority("http://x").is_err());
-        assert!(authority("rtmfp:///x").is_err());
     }
 }
