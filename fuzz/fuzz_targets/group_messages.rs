@@ -1,13 +1,17 @@
 //! NetGroup decoders on arbitrary bytes: groupspec strings, GR group messages (handshake,
-//! reports with bounded member lists). None may panic.
+//! reports with bounded member lists), LAN announcements. None may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use rtmfp_netgroup::node::LanAnnouncement;
 use rtmfp_netgroup::wire::{GroupMessage, ReportLimits};
 use rtmfp_netgroup::GroupSpecifier;
 
 fuzz_target!(|data: &[u8]| {
     let _ = GroupMessage::decode(data, &ReportLimits::default());
+    if let Ok(a) = LanAnnouncement::decode(data) {
+        let _ = a.is_for("G:0101");
+    }
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(spec) = text.parse::<GroupSpecifier>() {
             let _ = spec.group_id();

@@ -39,10 +39,13 @@ enum Cmd {
     Connect(cli::connect::ConnectArgs),
     /// Build a GroupSpecifier string from flags (or describe one with `--parse`).
     Groupspec(cli::groupspec::GroupspecArgs),
+    /// Join a group through a server (`--server rtmfp://host/app`) or the LAN (`--lan`), print
+    /// its events and chat: stdin lines are posted, `/nearest <address> <text>` routes.
+    Join(cli::join::JoinArgs),
 }
 
 /// Default UDP port of RTMFP servers.
-pub const DEFAULT_PORT: u16 = 1935;
+pub const DEFAULT_PORT: u16 = rtmfp_node::netgroup::DEFAULT_PORT;
 
 /// Default bind address of the server.
 pub fn default_bind() -> SocketAddr {
@@ -81,5 +84,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Cmd::Connect(args) => cli::connect::run(args).await,
         Cmd::Groupspec(args) => cli::groupspec::run(args),
+        Cmd::Join(args) => cli::join::run(args).await,
     }
 }

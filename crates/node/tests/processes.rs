@@ -1,6 +1,7 @@
 //! Loopback integration with the `rtmfp` binary as separate processes (issue 3): a server, a
 //! node B that waits, and a node A that opens a peer-to-peer session to B by peer ID through
-//! the server and exchanges messages both ways; a wrong application path is rejected.
+//! the server and exchanges messages both ways; a wrong application path is rejected; two
+//! `rtmfp join` members post and route to each other.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -17,6 +18,7 @@ impl Proc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_rtmfp"))
             .args(args)
             .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -156,4 +158,32 @@ fn the_main_job_demo_converges_posts_and_routes() {
         text.contains("routing: 8/8 sendToNearest delivered, 8 at the truly nearest member"),
         "{text}"
     );
+}
+
+#[test]
+fn two_join_processes_post_and_route_through_a_group() {
+    let (_server, addr) = start_server(&[]);
+    let url = format!("rtmfp://{addr}/app");
+    let spec = Command::new(env!("CARGO_BIN_EXE_rtmfp"))
+        .args(["groupspec", "--name", "chat", "--posting", "--routing"])
+        .args(["--server-channel", "--unique"])
+        .output()
+        .expect("rtmfp groupspec");
+    let spec = String::from_utf8(spec.stdout).unwrap().trim().to_string();
+    assert!(spec.starts_with("G:"), "{spec}");
+    let common = ["--server", url.as_str(), "--timer-scale", "10"];
+    let mut b_args = vec!["join", spec.as_str()];
+    b_args.extend_from_slice(&common);
+    let b = Proc::start(&b_args);
+    let b_address = b.expect("group-address ")["group-address ".len()..].to_string();
+    b.expect("NetGroup.Connect.Success");
+    let route = format!("{b_address}=hello nearest");
+    let mut a_args = vec!["join", spec.as_str(), "--post", "hello group"];
+    a_args.extend_from_slice(&["--send-nearest", route.as_str()]);
+    a_args.extend_from_slice(&common);
+    let a = Proc::start(&a_args);
+    a.expect("NetGroup.Neighbor.Connect");
+    b.expect("post hello group");
+    let sent = b.expect("sendto ");
+    assert!(sent.ends_with(": hello nearest"), "{sent}");
 }

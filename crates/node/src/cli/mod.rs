@@ -3,5 +3,6 @@
 pub mod connect;
 pub mod demo;
 pub mod groupspec;
+pub mod join;
 pub mod server;
 pub mod transfer;
