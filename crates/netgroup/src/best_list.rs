@@ -88,7 +88,10 @@ pub fn best_list<R: RngCore + ?Sized>(
         .filter(|(p, _)| Some(*p) != req.target_peer)
         .map(|(p, rtt)| (*rtt, *p))
         .collect();
-    by_rtt.sort();
+    // Equal RTTs (a LAN, a simulator with uniform delays) are broken by ring distance from the
+    // target, not by peer ID: an ID order is the same for every member and would make the few
+    // lowest IDs everyone's neighbours.
+    by_rtt.sort_by_cached_key(|(rtt, p)| (*rtt, p.group_address().distance(&req.target)));
     best.extend(by_rtt.iter().take(LOW_LATENCY).map(|(_, p)| *p));
 
     // c. One random member not selected yet.

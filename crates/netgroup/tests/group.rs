@@ -285,6 +285,102 @@ fn sixteen_members_converge_post_route_and_replace_a_leaver() {
     }
 }
 
+/// 64 members: more than a best list holds (log2 64 + 13 = 19), so the mesh is sparse:
+/// neighbour counts settle near the target, surplus neighbours are asked to close, posts
+/// still reach everyone once and `sendToNearest` takes several hops to the nearest member.
+#[test]
+fn sparse_swarm_of_64_routes_over_several_hops_and_trims_surplus_neighbours() {
+    let n = 64;
+    let mut net = swarm(n, 0, 900, config());
+    let ids: Vec<usize> = (1..=n).collect();
+    let g = join_all(&mut net, &ids, &spec("sparse"));
+    let target = rtmfp_netgroup::target_neighbor_count(n as f64);
+    net.run_until(Duration::from_secs(60), |_| false);
+    let counts: Vec<usize> = ids
+        .iter()
+        .map(|&i| node_ref(&net, i).neighbor_count(g).unwrap())
+        .collect();
+    let estimates: Vec<f64> = ids
+        .iter()
+        .map(|&i| node_ref(&net, i).estimated_member_count(g).unwrap())
+        .collect();
+    let asked: u64 = ids
+        .iter()
+        .map(|&i| {
+            node_ref(&net, i)
+                .membership_counters(g)
+                .unwrap()
+                .ask_close_sent
+        })
+        .sum();
+    eprintln!("target {target} counts {counts:?} estimates {estimates:?} ask-close {asked}");
+    // Neighbour counts: sparse (well below the group size), none isolated, around the target
+    // (a member keeps the neighbours that chose it, so counts exceed the target somewhat).
+    assert!(counts.iter().all(|&c| c >= target / 2), "{counts:?}");
+    assert!(counts.iter().all(|&c| c < n - 1), "not sparse: {counts:?}");
+    let mean = counts.iter().sum::<usize>() as f64 / n as f64;
+    assert!(mean <= 2.0 * target as f64, "mean {mean}");
+    // Flash's estimator reads 4 ring gaps, so single estimates scatter; the median holds.
+    let mut sorted = estimates.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[n / 2];
+    assert!(
+        (median / n as f64 - 1.0).abs() <= 0.3,
+        "median estimate {median}"
+    );
+    assert!(asked > 0, "surplus neighbours were never asked to close");
+
+    // Posting over the sparse mesh.
+    let now = net.now;
+    let id = node(&mut net, 10).post(now, g, b"sparse hello").unwrap();
+    net.run_until(Duration::from_secs(3), |_| false);
+    for &i in &ids {
+        let got = posts(&net, i).iter().filter(|m| **m == id).count();
+        assert_eq!(got, usize::from(i != 10), "node {i}");
+    }
+
+    // Routing: 30 lookups from random members end at the nearest member.
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let mut hops = Vec::new();
+    for k in 0..30u8 {
+        let mut a = [0u8; 32];
+        rng.fill_bytes(&mut a);
+        let target = GroupAddress(a);
+        let from = ids[(rng.next_u32() as usize) % n];
+        let nearest = *ids
+            .iter()
+            .min_by_key(|&&i| node_ref(&net, i).group_address().distance(&target))
+            .unwrap();
+        let now = net.now;
+        node(&mut net, from)
+            .send_to_nearest(now, g, &[k, 0xAA], target)
+            .unwrap();
+        net.run_until(Duration::from_millis(500), |_| false);
+        let got: Vec<(usize, u8)> = ids
+            .iter()
+            .filter_map(|&i| {
+                net.events[i].iter().find_map(|e| match e {
+                    Ev::Group(GroupEvent::SendToNotify(s))
+                        if s.at_destination && s.message[..] == [k, 0xAA] =>
+                    {
+                        Some((i, s.hops))
+                    }
+                    _ => None,
+                })
+            })
+            .collect();
+        assert_eq!(got.len(), 1, "lookup {k}: delivered at {got:?}");
+        assert_eq!(got[0].0, nearest, "lookup {k} ended away from the nearest");
+        hops.push(got[0].1);
+    }
+    eprintln!("hops {hops:?}");
+    assert!(
+        hops.iter().any(|&h| h >= 2),
+        "no lookup needed more than one hop: {hops:?}"
+    );
+    assert!(hops.iter().all(|&h| h <= 6), "{hops:?}");
+}
+
 fn lan_deliver(m: &mut M, now: Instant, from: SocketAddr, dst: SocketAddr, d: &[u8]) {
     if let M::Node(n) = m {
         if n.lan_multicast_addresses().contains(&dst) {
