@@ -379,6 +379,51 @@ fn sparse_swarm_of_64_routes_over_several_hops_and_trims_surplus_neighbours() {
         "no lookup needed more than one hop: {hops:?}"
     );
     assert!(hops.iter().all(|&h| h <= 6), "{hops:?}");
+
+    // A member leaves: the members that had it in their best list replace it with another
+    // member (the list stays full) and drop the connection.
+    let leaver = node_ref(&net, 20).peer_id();
+    let had: Vec<(usize, usize)> = ids
+        .iter()
+        .filter(|&&i| i != 20)
+        .filter_map(|&i| {
+            let best = node_ref(&net, i).best_list(g).unwrap();
+            best.contains(&leaver).then_some((i, best.len()))
+        })
+        .collect();
+    assert!(!had.is_empty());
+    let now = net.now;
+    node(&mut net, 20).leave(now, g).unwrap();
+    let ok = net.run_until(Duration::from_secs(10), |net| {
+        had.iter().all(|&(i, len)| {
+            let x = node_ref(net, i);
+            let best = x.best_list(g).unwrap();
+            // Full again: the size the current estimate asks for (it may move by one when the
+            // leaver was a ring neighbour whose gap fed the estimate).
+            let full = len.min(rtmfp_netgroup::target_neighbor_count(
+                x.estimated_member_count(g).unwrap(),
+            ));
+            !best.contains(&leaver)
+                && best.len() >= full
+                && !node_ref(net, i)
+                    .neighbors(g)
+                    .unwrap()
+                    .iter()
+                    .any(|(_, p)| *p == leaver)
+        })
+    });
+    let after: Vec<(usize, usize, f64)> = had
+        .iter()
+        .map(|&(i, len)| {
+            let x = node_ref(&net, i);
+            (
+                len,
+                x.best_list(g).unwrap().len(),
+                x.estimated_member_count(g).unwrap(),
+            )
+        })
+        .collect();
+    assert!(ok, "the leaver was not replaced: {after:?}");
 }
 
 fn lan_deliver(m: &mut M, now: Instant, from: SocketAddr, dst: SocketAddr, d: &[u8]) {
