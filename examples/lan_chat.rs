@@ -9,11 +9,13 @@
 //! cargo run --release --example lan_chat 127.0.0.1  # one machine: loopback multicast
 //! ```
 
+#[path = "support/chat_loop.rs"]
+mod chat_loop;
+
 use std::net::Ipv4Addr;
 
-use rtmfp_netgroup::{GroupEvent, GroupSpecifier};
+use rtmfp_netgroup::GroupSpecifier;
 use rtmfp_node::{LanOptions, Node, NodeConfig};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,35 +41,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     spec.set_posting_enabled(true);
     spec.set_ip_multicast_member_updates_enabled(true);
     spec.add_ip_multicast_address("224.0.0.254:30000", None, None)?;
-    let mut group = node.join(&spec).await?;
+    let group = node.join(&spec).await?;
     println!(
         "{} on {}; type a line to post it",
         node.peer_id(),
         node.local_addr()
     );
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    loop {
-        tokio::select! {
-            line = lines.next_line() => match line? {
-                Some(text) if !text.trim().is_empty() => {
-                    if let Err(e) = group.post(text.as_bytes()).await {
-                        eprintln!("not posted: {e}");
-                    }
-                }
-                Some(_) => {}
-                None => break,
-            },
-            event = group.next_event() => match event {
-                Some(GroupEvent::PostingNotify { message, .. }) => {
-                    println!("> {}", String::from_utf8_lossy(&message));
-                }
-                Some(GroupEvent::NeighborConnect { peer_id, .. }) => println!("+ {peer_id}"),
-                Some(GroupEvent::NeighborDisconnect { peer_id, .. }) => println!("- {peer_id}"),
-                Some(_) => {}
-                None => break,
-            },
-        }
-    }
-    group.close().await?;
-    Ok(())
+    chat_loop::chat(group).await
 }
