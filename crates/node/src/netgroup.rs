@@ -245,12 +245,14 @@ impl Node {
         let r = routes.clone();
         tokio::spawn(async move {
             while let Some(e) = events.recv().await {
-                let target = event_group(&e).and_then(|g| lock(&r).get(&g).cloned());
+                let group = event_group(&e);
+                let target = group.and_then(|g| lock(&r).get(&g).cloned().map(|tx| (g, tx)));
                 match target {
                     // Waiting here is the backpressure of a slow group reader.
-                    Some(tx) => {
+                    Some((g, tx)) => {
                         if tx.send(e).await.is_err() {
-                            // The NetGroup was dropped without close(): forget it.
+                            // The NetGroup was dropped without close(): stop routing to it.
+                            lock(&r).remove(&g);
                         }
                     }
                     None => {
