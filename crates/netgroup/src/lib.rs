@@ -29,5 +29,6 @@ pub mod node;
 pub mod server;
 pub use node::{
     GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode, NeighborTarget, NetGroupInfo,
-    ReceiveMode, SendResult, SendToNotify,
+    RangeSet, ReceiveMode, ReplicationCounters, ReplicationStrategy, SendResult, SendToNotify,
+    MAX_OBJECT_INDEX,
 };

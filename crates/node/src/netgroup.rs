@@ -346,7 +346,11 @@ fn event_group(e: &GroupEvent) -> Option<GroupHandle> {
         | GroupEvent::NeighborConnect { group, .. }
         | GroupEvent::NeighborDisconnect { group, .. }
         | GroupEvent::PostingNotify { group, .. }
-        | GroupEvent::LocalCoverageNotify { group } => Some(*group),
+        | GroupEvent::LocalCoverageNotify { group }
+        | GroupEvent::ReplicationRequest { group, .. }
+        | GroupEvent::ReplicationFetchSendNotify { group, .. }
+        | GroupEvent::ReplicationFetchFailed { group, .. }
+        | GroupEvent::ReplicationFetchResult { group, .. } => Some(*group),
         GroupEvent::SendToNotify(s) => Some(s.group),
         GroupEvent::NetConnection(_) | GroupEvent::Session(_) => None,
     }

@@ -1,5 +1,5 @@
 //! [`GroupConfig`]: every timer and bound of the group engine (netgroup digest §3.7, §5.6, §7,
-//! §8). Defaults follow librtmfp's constants where the digest gives them; tests and the
+//! §8, §9). Defaults follow librtmfp's constants where the digest gives them; tests and the
 //! simulator shorten the timers.
 
 use std::time::Duration;
@@ -65,6 +65,33 @@ pub struct GroupConfig {
     /// Period of the LAN announcements of groups with IP multicast member updates
     /// (digest §10; our own format, docs/wire-netgroup.md). Default 5 s.
     pub lan_announce_interval: Duration,
+    /// Object replication (digest §9): most ranges decoded from one HAVE frame (a larger
+    /// frame is dropped, `oversized`); our own HAVE carries at most this many (the lowest).
+    /// Default 4096.
+    pub max_have_ranges: usize,
+    /// Largest replicated object, bytes: larger OBJECT frames are dropped (`oversized`) and
+    /// `write_requested_object` fails with `TooLarge`. Default 1 MiB + 1 KiB (applications
+    /// conventionally use 64 KB objects, digest §9).
+    pub max_object_bytes: usize,
+    /// Most fetches in flight per group. Default 8.
+    pub max_fetches_in_flight: usize,
+    /// Most fetches in flight to one neighbour (one while it has unanswered timeouts).
+    /// Default 4.
+    pub max_fetches_per_neighbor: usize,
+    /// A fetch not answered within this is `ReplicationFetchFailed` and retried elsewhere.
+    /// Default 10 s.
+    pub fetch_timeout: Duration,
+    /// A neighbour that denied or did not answer a fetch is not asked for that index again
+    /// for this long (other holders are). Default 10 s.
+    pub fetch_retry_after: Duration,
+    /// Have-set changes are sent to neighbours (one HAVE each) this long after the first
+    /// change, coalescing bursts. Default 100 ms.
+    pub have_update_delay: Duration,
+    /// Most incoming requests waiting for the application, all neighbours together; more are
+    /// denied (`requests_refused`). Default 256.
+    pub max_pending_requests: usize,
+    /// Most incoming requests waiting for the application from one neighbour. Default 16.
+    pub max_pending_requests_per_neighbor: usize,
 }
 
 impl Default for GroupConfig {
@@ -92,6 +119,15 @@ impl Default for GroupConfig {
             receive_mode: ReceiveMode::Exact,
             max_events: 65_536,
             lan_announce_interval: Duration::from_secs(5),
+            max_have_ranges: 4096,
+            max_object_bytes: (1 << 20) + 1024,
+            max_fetches_in_flight: 8,
+            max_fetches_per_neighbor: 4,
+            fetch_timeout: Duration::from_secs(10),
+            fetch_retry_after: Duration::from_secs(10),
+            have_update_delay: Duration::from_millis(100),
+            max_pending_requests: 256,
+            max_pending_requests_per_neighbor: 16,
         }
     }
 }
@@ -109,6 +145,9 @@ impl GroupConfig {
             peer_timeout: d.peer_timeout / f,
             disconnect_delay: d.disconnect_delay / f,
             lan_announce_interval: d.lan_announce_interval / f,
+            fetch_timeout: d.fetch_timeout / f,
+            fetch_retry_after: d.fetch_retry_after / f,
+            have_update_delay: d.have_update_delay / f,
             ..d
         }
     }

@@ -94,6 +94,46 @@ pub enum GroupEvent {
         /// The group.
         group: GroupHandle,
     },
+    /// `NetGroup.Replication.Request` (digest §9): a neighbour asks for an object of our have
+    /// set; answer with [`crate::node::GroupNode::write_requested_object`] or
+    /// [`crate::node::GroupNode::deny_requested_object`], possibly later.
+    ReplicationRequest {
+        /// The group.
+        group: GroupHandle,
+        /// The object index.
+        index: u64,
+        /// The ID to answer with.
+        request_id: u64,
+    },
+    /// `NetGroup.Replication.Fetch.SendNotify` (digest §9): a request for `index` is being
+    /// sent to a neighbour.
+    ReplicationFetchSendNotify {
+        /// The group.
+        group: GroupHandle,
+        /// The object index.
+        index: u64,
+    },
+    /// `NetGroup.Replication.Fetch.Failed` (digest §9): the request was denied, timed out or
+    /// its holder left; it is retried (with another holder when one has it) while wanted.
+    ReplicationFetchFailed {
+        /// The group.
+        group: GroupHandle,
+        /// The object index.
+        index: u64,
+    },
+    /// `NetGroup.Replication.Fetch.Result` (digest §9): the object arrived; `index` left the
+    /// want set (add it back if the object is invalid). The engine does not add it to the
+    /// have set: the application does, as Flash applications do.
+    ReplicationFetchResult {
+        /// The group.
+        group: GroupHandle,
+        /// The object index.
+        index: u64,
+        /// The object's bytes.
+        object: Bytes,
+        /// The neighbour that sent it.
+        from: PeerId,
+    },
     /// A NetConnection event (status, call results), passed through.
     NetConnection(NetConnectionEvent),
     /// A session event the group engine did not consume (non-group flows), passed through.
@@ -116,9 +156,9 @@ pub struct NetGroupInfo {
     pub routing_send_bytes: u64,
     /// Routed message frames received, bytes.
     pub routing_receive_bytes: u64,
-    /// Object replication bytes sent (replication is not implemented yet: 0).
+    /// Object replication frames sent (HAVE, FETCH, OBJECT, DENY), bytes.
     pub object_replication_send_bytes: u64,
-    /// Object replication bytes received.
+    /// Object replication frames received, bytes.
     pub object_replication_receive_bytes: u64,
 }
 
@@ -236,6 +276,26 @@ pub enum GroupError {
     Duplicate {
         /// Its message ID.
         message_id: [u8; 32],
+    },
+    /// An object replication command in a group without `objectReplicationEnabled`
+    /// (digest §9).
+    #[error("object replication is not enabled in this group")]
+    ReplicationDisabled,
+    /// An object range with `start > end` or an index above
+    /// [`crate::node::replication::MAX_OBJECT_INDEX`] (digest §9).
+    #[error("invalid object range {start}..={end}")]
+    InvalidRange {
+        /// First index.
+        start: u64,
+        /// Last index.
+        end: u64,
+    },
+    /// `write_requested_object` / `deny_requested_object` with a request ID that is not
+    /// pending (already answered, never issued, or its neighbour left).
+    #[error("unknown replication request {request_id}")]
+    UnknownRequest {
+        /// The ID.
+        request_id: u64,
     },
     /// The NetConnection refused the command.
     #[error(transparent)]

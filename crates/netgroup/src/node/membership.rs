@@ -1,6 +1,6 @@
 //! Membership of one group (netgroup digest §3, §5): neighbours and their `GR\x1C` handshake,
 //! group begin, reports and the heard list, the best list and its maintenance timers,
-//! ask-close, and the extension flow that carries posting and routing frames.
+//! ask-close, and the extension flow that carries posting, routing and replication frames.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -22,6 +22,7 @@ use crate::node::events::{
     GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo, SendResult, SendToNotify,
 };
 use crate::node::posting::{Posting, PostingAuth, PostingConfig, POST};
+use crate::node::replication::{Frame as ReplicationFrame, Replication};
 use crate::node::routing::{self, Hop, NeighborTarget, ReceiveMode, RoutingCounters, ROUTE};
 use crate::wire::{FlowSignature, GroupConnect, GroupMessage, GroupReport, ReportMember};
 
@@ -115,6 +116,7 @@ pub(crate) struct Group {
     next_clean: Instant,
     public_addrs: Vec<PeerAddress>,
     pub posting: Posting,
+    pub replication: Replication,
     pub routing: RoutingCounters,
     pub info: NetGroupInfo,
     pub counters: MembershipCounters,
@@ -143,6 +145,7 @@ impl Group {
             PostingAuth::from_groupspec(&spec),
         );
         let own_addr = own.group_address();
+        let replication = Replication::new(handle, spec.object_replication_enabled(), &config);
         Group {
             handle,
             txt: spec.group_txt(),
@@ -162,6 +165,7 @@ impl Group {
             next_clean: after(now, config.clean_delay),
             public_addrs: Vec::new(),
             posting,
+            replication,
             routing: RoutingCounters::default(),
             info: NetGroupInfo::default(),
             counters: MembershipCounters::default(),
@@ -208,6 +212,7 @@ impl Group {
 
     pub fn poll_timeout(&self) -> Option<Instant> {
         let t = self.next_report.min(self.next_clean);
+        let t = self.replication.next_timeout().map_or(t, |r| r.min(t));
         Some(self.next_best.map_or(t, |b| b.min(t)))
     }
 
@@ -411,6 +416,8 @@ impl Group {
             peer_id: peer,
             neighbor: address,
         });
+        self.replication.neighbor_up(peer);
+        self.flush_replication(io);
         if self.next_best.is_none() {
             self.next_best = Some(after(io.now, self.config.best_list_delay));
         }
@@ -454,6 +461,9 @@ impl Group {
                 peer_id: peer,
                 neighbor: n.address,
             });
+            self.replication
+                .neighbor_down(io.now, peer, io.events, io.rng);
+            self.flush_replication(io);
             self.update_coverage(io);
         }
         // Fill the gap soon.
@@ -770,6 +780,10 @@ impl Group {
                 .retain(|_, t| now.saturating_duration_since(*t) < timeout);
             self.posting.expire(now);
         }
+        if self.replication.next_timeout().is_some_and(|t| t <= now) {
+            self.replication.on_timeout(now, io.events, io.rng);
+            self.flush_replication(io);
+        }
     }
 
     /// Recomputes the best list, connects to its missing members and asks surplus neighbours
@@ -905,6 +919,15 @@ impl Group {
         true
     }
 
+    /// Sends the replication outbox (HAVE, FETCH, OBJECT, DENY frames) to its neighbours.
+    pub fn flush_replication(&mut self, io: &mut Io<'_>) {
+        for (peer, frame) in self.replication.take_outbox() {
+            if self.send_ext(io, &peer, &frame) {
+                self.info.object_replication_send_bytes += frame.len() as u64;
+            }
+        }
+    }
+
     /// [`Self::send_ext`] for the node's raw test hook.
     pub fn send_raw(&mut self, io: &mut Io<'_>, peer: &PeerId, frame: &Bytes) -> bool {
         self.send_ext(io, peer, frame)
@@ -957,6 +980,12 @@ impl Group {
             Some(&ROUTE) => {
                 self.info.routing_receive_bytes += data.len() as u64;
                 self.on_route(io, data);
+            }
+            Some(&k) if ReplicationFrame::is_replication(k) => {
+                self.info.object_replication_receive_bytes += data.len() as u64;
+                self.replication
+                    .on_frame(io.now, peer, &data, io.events, io.rng);
+                self.flush_replication(io);
             }
             _ => {
                 self.counters.ext_malformed += 1;

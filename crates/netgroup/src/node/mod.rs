@@ -4,16 +4,18 @@
 //! - [`membership`]: neighbours, `GR\x1C` handshake, reports, heard list, best list, ask-close;
 //! - [`posting`]: message IDs, flooding with dedupe, the posting-password proof;
 //! - [`routing`]: `sendToNearest`, `sendToNeighbor`, receive modes, greedy next hop;
+//! - [`replication`]: object replication (have/want sets, requests, fetch scheduling);
 //! - [`events`], [`config`]: what the node reports and how it is tuned.
 //!
-//! Our own messages (posting and routing frames on the `GR\x60` extension flow, the posting
-//! proof) are documented in `docs/wire-netgroup.md`.
+//! Our own messages (posting, routing and replication frames on the `GR\x60` extension flow,
+//! the posting proof) are documented in `docs/wire-netgroup.md`.
 
 pub mod config;
 pub mod events;
 pub mod lan;
 pub mod membership;
 pub mod posting;
+pub mod replication;
 pub mod routing;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -33,6 +35,7 @@ pub use events::{
 pub use lan::{LanAnnouncement, LanCounters, LanDecodeError};
 pub use membership::EXTENSION_FLOW_KIND;
 pub use posting::{Posting, PostingAuth, PostingConfig, PostingCounters};
+pub use replication::{RangeSet, ReplicationCounters, ReplicationStrategy, MAX_OBJECT_INDEX};
 pub use routing::{NeighborTarget, ReceiveMode, RoutingCounters};
 
 use crate::groupspec::GroupSpecifier;
@@ -51,7 +54,7 @@ pub struct NodeCounters {
     pub unknown_group: u64,
     /// First `GR\x1C` messages that were not a handshake, or did not decode.
     pub bad_first_message: u64,
-    /// Group flows of a kind this engine does not handle (media, object replication...).
+    /// Group flows of a kind this engine does not handle (media...).
     pub unhandled_flows: u64,
     /// Events dropped because the queue was full.
     pub events_dropped: u64,
@@ -578,6 +581,168 @@ impl GroupNode {
             .ok_or(GroupError::UnknownGroup)?;
         self.flush();
         Ok(())
+    }
+
+    // ----- object replication (digest §9) -----
+
+    /// Runs a replication command on group `g`, then sends what it queued.
+    fn replication_op<R>(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        f: impl FnOnce(&mut Group, &mut Io<'_>) -> Result<R, GroupError>,
+    ) -> Result<R, GroupError> {
+        self.now = now;
+        let r = self
+            .with_group(&g, |group, io| {
+                let r = f(group, io);
+                group.flush_replication(io);
+                r
+            })
+            .ok_or(GroupError::UnknownGroup)?;
+        self.flush();
+        r
+    }
+
+    /// Flash `addHaveObjects(startIndex, endIndex)` (digest §9): advertises the inclusive
+    /// range `start..=end` as held and served. Neighbours learn the new have set once per
+    /// `GroupConfig::have_update_delay`, however many calls happen meanwhile.
+    ///
+    /// Errors: [`GroupError::UnknownGroup`], [`GroupError::ReplicationDisabled`],
+    /// [`GroupError::InvalidRange`] (`start > end`, or `end >` [`MAX_OBJECT_INDEX`]).
+    pub fn add_have_objects(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        start: u64,
+        end: u64,
+    ) -> Result<(), GroupError> {
+        self.replication_op(now, g, |group, io| {
+            group.replication.update_have(io.now, start, end, true)
+        })
+    }
+
+    /// Flash `removeHaveObjects(startIndex, endIndex)` (digest §9). Requests already
+    /// announced with [`GroupEvent::ReplicationRequest`] stay pending.
+    ///
+    /// Errors: as [`Self::add_have_objects`].
+    pub fn remove_have_objects(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        start: u64,
+        end: u64,
+    ) -> Result<(), GroupError> {
+        self.replication_op(now, g, |group, io| {
+            group.replication.update_have(io.now, start, end, false)
+        })
+    }
+
+    /// Flash `addWantObjects(startIndex, endIndex)` (digest §9): the engine fetches these
+    /// indices from neighbours that hold them ([`GroupEvent::ReplicationFetchSendNotify`],
+    /// then `...FetchResult` or `...FetchFailed`), in [`ReplicationStrategy`] order, at most
+    /// `GroupConfig::max_fetches_in_flight` at a time.
+    ///
+    /// Errors: as [`Self::add_have_objects`].
+    pub fn add_want_objects(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        start: u64,
+        end: u64,
+    ) -> Result<(), GroupError> {
+        self.replication_op(now, g, |group, io| {
+            group
+                .replication
+                .update_want(io.now, start, end, true, io.events, io.rng)
+        })
+    }
+
+    /// Flash `removeWantObjects(startIndex, endIndex)` (digest §9): also abandons fetches in
+    /// flight for these indices (an object arriving later is dropped as unsolicited).
+    ///
+    /// Errors: as [`Self::add_have_objects`].
+    pub fn remove_want_objects(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        start: u64,
+        end: u64,
+    ) -> Result<(), GroupError> {
+        self.replication_op(now, g, |group, io| {
+            group
+                .replication
+                .update_want(io.now, start, end, false, io.events, io.rng)
+        })
+    }
+
+    /// Flash `writeRequestedObject(requestID, object)` (digest §9): answers a
+    /// [`GroupEvent::ReplicationRequest`] with the object's bytes (the application's
+    /// serialization; 64 KB objects are the convention).
+    ///
+    /// Errors: [`GroupError::UnknownGroup`], [`GroupError::ReplicationDisabled`],
+    /// [`GroupError::TooLarge`] (over `GroupConfig::max_object_bytes`; the request stays
+    /// pending), [`GroupError::UnknownRequest`] (answered already, or the neighbour left).
+    pub fn write_requested_object(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        request_id: u64,
+        object: Bytes,
+    ) -> Result<(), GroupError> {
+        self.replication_op(now, g, |group, _| {
+            group.replication.write(request_id, object)
+        })
+    }
+
+    /// Flash `denyRequestedObject(requestID)` (digest §9): the requester may ask again, and
+    /// asks other holders first.
+    ///
+    /// Errors: [`GroupError::UnknownGroup`], [`GroupError::ReplicationDisabled`],
+    /// [`GroupError::UnknownRequest`].
+    pub fn deny_requested_object(
+        &mut self,
+        now: Instant,
+        g: GroupHandle,
+        request_id: u64,
+    ) -> Result<(), GroupError> {
+        self.replication_op(now, g, |group, _| group.replication.deny(request_id))
+    }
+
+    /// Flash `replicationStrategy` setter (digest §9); the default is
+    /// [`ReplicationStrategy::LowestFirst`]. Applies from the next request sent.
+    ///
+    /// Errors: [`GroupError::UnknownGroup`], [`GroupError::ReplicationDisabled`].
+    pub fn set_replication_strategy(
+        &mut self,
+        g: GroupHandle,
+        strategy: ReplicationStrategy,
+    ) -> Result<(), GroupError> {
+        self.groups
+            .get_mut(&g)
+            .ok_or(GroupError::UnknownGroup)?
+            .replication
+            .set_strategy(strategy)
+    }
+
+    /// Flash `replicationStrategy`.
+    pub fn replication_strategy(&self, g: GroupHandle) -> Option<ReplicationStrategy> {
+        Some(self.groups.get(&g)?.replication.strategy())
+    }
+
+    /// The have set (inclusive ranges, ascending).
+    pub fn have_objects(&self, g: GroupHandle) -> Option<RangeSet> {
+        Some(self.groups.get(&g)?.replication.have().clone())
+    }
+
+    /// The want set (inclusive ranges, ascending): shrinks as results arrive.
+    pub fn want_objects(&self, g: GroupHandle) -> Option<RangeSet> {
+        Some(self.groups.get(&g)?.replication.want().clone())
+    }
+
+    /// Object replication counters.
+    pub fn replication_counters(&self, g: GroupHandle) -> Option<ReplicationCounters> {
+        Some(self.groups.get(&g)?.replication.counters)
     }
 
     /// Sends a raw frame on our extension flow to neighbour `peer`, bypassing every check:

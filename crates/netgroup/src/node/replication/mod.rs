@@ -1,0 +1,600 @@
+//! Object replication (netgroup digest §9): have/want sets, requests served by the
+//! application, and fetch scheduling, for one group.
+//!
+//! - [`ranges`]: [`RangeSet`], the inclusive index ranges of the Flash API;
+//! - [`frames`]: the HAVE / FETCH / OBJECT / DENY frames on the `GR\x60` extension flow
+//!   (our own wire, `docs/wire-netgroup.md`);
+//! - [`scheduler`]: strategy ordering and holder choice.
+//!
+//! [`Replication`] is sans-IO and knows nothing of sessions: frames to send are queued in an
+//! outbox that the group drains onto its neighbours' extension flows, and events go to the
+//! node's event queue. Have-set changes are coalesced: neighbours get one HAVE per
+//! `GroupConfig::have_update_delay` however many `add_have_objects` calls happened.
+
+pub mod frames;
+pub mod ranges;
+pub mod scheduler;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand_core::RngCore;
+use rtmfp::Instant;
+
+pub use frames::{Frame, FrameError, FrameLimits};
+pub use ranges::{RangeSet, MAX_OBJECT_INDEX};
+pub use scheduler::ReplicationStrategy;
+
+use crate::id::PeerId;
+use crate::node::config::GroupConfig;
+use crate::node::events::{GroupError, GroupEvent, GroupHandle};
+use crate::node::membership::Events;
+use scheduler::{candidates, choose_holder, holder_segments, HolderLoad};
+
+/// Most wanted indices examined per scheduling pass.
+const SCAN_LIMIT: usize = 4096;
+/// Most (index, holder) failure records kept; the oldest indices are forgotten first.
+const MAX_FAILED_RECORDS: usize = 4096;
+
+/// Object replication counters of one group (drops by reason, and traffic).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplicationCounters {
+    /// Replication frames that did not decode.
+    pub malformed: u64,
+    /// Frames over a bound: more than `max_have_ranges` ranges, an object over
+    /// `max_object_bytes`.
+    pub oversized: u64,
+    /// OBJECT or DENY frames for no request of ours in flight to that neighbour: dropped.
+    pub unsolicited: u64,
+    /// Replication frames in a group without `objectReplicationEnabled`: dropped.
+    pub disabled: u64,
+    /// Incoming FETCHes denied because of `max_pending_requests_per_neighbor` /
+    /// `max_pending_requests`.
+    pub requests_refused: u64,
+    /// Incoming FETCHes denied because the index is not in our have set.
+    pub requests_not_held: u64,
+    /// Incoming FETCHes passed to the application (`ReplicationRequest`).
+    pub requests: u64,
+    /// FETCHes sent.
+    pub fetches_sent: u64,
+    /// Fetches that timed out (`fetch_timeout`).
+    pub fetch_timeouts: u64,
+    /// Fetches answered with DENY.
+    pub fetch_denied: u64,
+    /// Fetches lost because the holder disconnected.
+    pub fetch_lost: u64,
+    /// Objects received for our requests (`ReplicationFetchResult`).
+    pub objects_received: u64,
+    /// Objects sent (`write_requested_object`).
+    pub objects_sent: u64,
+    /// DENY frames sent.
+    pub denies_sent: u64,
+    /// HAVE frames sent / received.
+    pub have_sent: u64,
+    /// HAVE frames received.
+    pub have_received: u64,
+}
+
+/// Replication settings taken from [`GroupConfig`].
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    frames: FrameLimits,
+    max_in_flight: usize,
+    max_per_neighbor: usize,
+    fetch_timeout: Duration,
+    retry_after: Duration,
+    have_delay: Duration,
+    max_pending: usize,
+    max_pending_per_neighbor: usize,
+}
+
+impl Limits {
+    fn from(c: &GroupConfig) -> Self {
+        Limits {
+            frames: FrameLimits {
+                max_ranges: c.max_have_ranges,
+                max_object_bytes: c.max_object_bytes,
+            },
+            max_in_flight: c.max_fetches_in_flight.max(1),
+            max_per_neighbor: c.max_fetches_per_neighbor.max(1),
+            fetch_timeout: c.fetch_timeout,
+            retry_after: c.fetch_retry_after,
+            have_delay: c.have_update_delay,
+            max_pending: c.max_pending_requests,
+            max_pending_per_neighbor: c.max_pending_requests_per_neighbor,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct PeerState {
+    /// Its last advertised have set.
+    have: RangeSet,
+    /// Our fetches in flight to it.
+    in_flight: usize,
+    /// Fetches to it that timed out since the last object it sent.
+    strikes: u32,
+    /// Its requests waiting for the application.
+    pending: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fetch {
+    peer: PeerId,
+    deadline: Instant,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    peer: PeerId,
+    index: u64,
+}
+
+/// Replication state of one group (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Replication {
+    group: GroupHandle,
+    enabled: bool,
+    limits: Limits,
+    strategy: ReplicationStrategy,
+    have: RangeSet,
+    want: RangeSet,
+    peers: BTreeMap<PeerId, PeerState>,
+    fetches: BTreeMap<u64, Fetch>,
+    /// (index, holder) -> until when that holder is not asked for that index again.
+    failed: BTreeMap<(u64, PeerId), Instant>,
+    requests: BTreeMap<u64, Request>,
+    next_request_id: u64,
+    have_flush_at: Option<Instant>,
+    outbox: Vec<(PeerId, Bytes)>,
+    pub counters: ReplicationCounters,
+}
+
+/// Validates an API range (digest §9).
+fn check_range(start: u64, end: u64) -> Result<(), GroupError> {
+    if start > end || end > MAX_OBJECT_INDEX {
+        return Err(GroupError::InvalidRange { start, end });
+    }
+    Ok(())
+}
+
+impl Replication {
+    pub fn new(group: GroupHandle, enabled: bool, config: &GroupConfig) -> Self {
+        Replication {
+            group,
+            enabled,
+            limits: Limits::from(config),
+            strategy: ReplicationStrategy::default(),
+            have: RangeSet::new(),
+            want: RangeSet::new(),
+            peers: BTreeMap::new(),
+            fetches: BTreeMap::new(),
+            failed: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            next_request_id: 1,
+            have_flush_at: None,
+            outbox: Vec::new(),
+            counters: ReplicationCounters::default(),
+        }
+    }
+
+    fn check(&self) -> Result<(), GroupError> {
+        if self.enabled {
+            Ok(())
+        } else {
+            Err(GroupError::ReplicationDisabled)
+        }
+    }
+
+    /// Frames to send, as (neighbour, frame).
+    pub fn take_outbox(&mut self) -> Vec<(PeerId, Bytes)> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    pub fn have(&self) -> &RangeSet {
+        &self.have
+    }
+
+    pub fn want(&self) -> &RangeSet {
+        &self.want
+    }
+
+    pub fn strategy(&self) -> ReplicationStrategy {
+        self.strategy
+    }
+
+    pub fn set_strategy(&mut self, s: ReplicationStrategy) -> Result<(), GroupError> {
+        self.check()?;
+        self.strategy = s;
+        Ok(())
+    }
+
+    fn have_changed(&mut self, now: Instant) {
+        let at = now + self.limits.have_delay;
+        self.have_flush_at = Some(self.have_flush_at.map_or(at, |t| t.min(at)));
+    }
+
+    /// `addHaveObjects` / `removeHaveObjects` (`add = false`).
+    pub fn update_have(
+        &mut self,
+        now: Instant,
+        start: u64,
+        end: u64,
+        add: bool,
+    ) -> Result<(), GroupError> {
+        self.check()?;
+        check_range(start, end)?;
+        let changed = if add {
+            self.have.insert(start, end)
+        } else {
+            self.have.remove(start, end)
+        };
+        if changed {
+            self.have_changed(now);
+        }
+        Ok(())
+    }
+
+    /// `addWantObjects` / `removeWantObjects` (`add = false`). Removing cancels fetches in
+    /// flight for those indices (a late object is then unsolicited).
+    pub fn update_want(
+        &mut self,
+        now: Instant,
+        start: u64,
+        end: u64,
+        add: bool,
+        events: &mut Events,
+        rng: &mut impl RngCore,
+    ) -> Result<(), GroupError> {
+        self.check()?;
+        check_range(start, end)?;
+        if add {
+            if self.want.insert(start, end) {
+                self.schedule(now, events, rng);
+            }
+        } else if self.want.remove(start, end) {
+            let cancel: Vec<u64> = self.fetches.range(start..=end).map(|(i, _)| *i).collect();
+            for i in cancel {
+                if let Some(f) = self.fetches.remove(&i) {
+                    self.release(&f.peer);
+                }
+            }
+            self.schedule(now, events, rng);
+        }
+        Ok(())
+    }
+
+    fn release(&mut self, peer: &PeerId) {
+        if let Some(p) = self.peers.get_mut(peer) {
+            p.in_flight = p.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// `writeRequestedObject(requestID, object)`.
+    pub fn write(&mut self, request_id: u64, object: Bytes) -> Result<(), GroupError> {
+        self.check()?;
+        if object.len() > self.limits.frames.max_object_bytes {
+            return Err(GroupError::TooLarge {
+                size: object.len(),
+                limit: self.limits.frames.max_object_bytes,
+            });
+        }
+        let r = self.take_request(request_id)?;
+        self.counters.objects_sent += 1;
+        let frame = Frame::Object {
+            index: r.index,
+            object,
+        }
+        .encode(0);
+        self.outbox.push((r.peer, frame));
+        Ok(())
+    }
+
+    /// `denyRequestedObject(requestID)`.
+    pub fn deny(&mut self, request_id: u64) -> Result<(), GroupError> {
+        self.check()?;
+        let r = self.take_request(request_id)?;
+        self.send_deny(r.peer, r.index);
+        Ok(())
+    }
+
+    fn take_request(&mut self, id: u64) -> Result<Request, GroupError> {
+        let r = self
+            .requests
+            .remove(&id)
+            .ok_or(GroupError::UnknownRequest { request_id: id })?;
+        if let Some(p) = self.peers.get_mut(&r.peer) {
+            p.pending = p.pending.saturating_sub(1);
+        }
+        Ok(r)
+    }
+
+    fn send_deny(&mut self, peer: PeerId, index: u64) {
+        self.counters.denies_sent += 1;
+        self.outbox.push((peer, Frame::Deny(index).encode(0)));
+    }
+
+    fn have_frame(&self) -> Bytes {
+        Frame::Have(self.have.clone()).encode(self.limits.frames.max_ranges)
+    }
+
+    /// A neighbour completed the handshake: it gets our have set.
+    pub fn neighbor_up(&mut self, peer: PeerId) {
+        if !self.enabled {
+            return;
+        }
+        self.peers.entry(peer).or_default();
+        if !self.have.is_empty() {
+            self.counters.have_sent += 1;
+            let f = self.have_frame();
+            self.outbox.push((peer, f));
+        }
+    }
+
+    /// A neighbour left: its fetches fail (and are retried elsewhere), its requests are
+    /// forgotten (their IDs become unknown).
+    pub fn neighbor_down(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        events: &mut Events,
+        rng: &mut impl RngCore,
+    ) {
+        if self.peers.remove(&peer).is_none() {
+            return;
+        }
+        self.requests.retain(|_, r| r.peer != peer);
+        self.outbox.retain(|(p, _)| *p != peer);
+        let lost: Vec<u64> = self
+            .fetches
+            .iter()
+            .filter(|(_, f)| f.peer == peer)
+            .map(|(i, _)| *i)
+            .collect();
+        for i in lost {
+            self.fetches.remove(&i);
+            self.counters.fetch_lost += 1;
+            events.push(GroupEvent::ReplicationFetchFailed {
+                group: self.group,
+                index: i,
+            });
+        }
+        self.failed.retain(|(_, p), _| *p != peer);
+        self.schedule(now, events, rng);
+    }
+
+    /// A replication frame (type byte in [`Frame::is_replication`]) from connected `peer`.
+    pub fn on_frame(
+        &mut self,
+        now: Instant,
+        peer: PeerId,
+        data: &Bytes,
+        events: &mut Events,
+        rng: &mut impl RngCore,
+    ) {
+        if !self.enabled {
+            self.counters.disabled += 1;
+            return;
+        }
+        let frame = match Frame::decode(data, &self.limits.frames) {
+            Ok(f) => f,
+            Err(FrameError::Malformed) => {
+                self.counters.malformed += 1;
+                tracing::debug!(?peer, "malformed replication frame");
+                return;
+            }
+            Err(FrameError::Oversized) => {
+                self.counters.oversized += 1;
+                tracing::debug!(?peer, "oversized replication frame");
+                // An oversized answer still ends our request to it.
+                if let Some(i) = frames::object_index(data) {
+                    if self.fetches.get(&i).is_some_and(|f| f.peer == peer) {
+                        self.fail(now, i, peer, events);
+                        self.schedule(now, events, rng);
+                    }
+                }
+                return;
+            }
+        };
+        self.peers.entry(peer).or_default();
+        match frame {
+            Frame::Have(set) => {
+                self.counters.have_received += 1;
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.have = set;
+                }
+                self.schedule(now, events, rng);
+            }
+            Frame::Fetch(index) => self.on_fetch(peer, index, events),
+            Frame::Object { index, object } => {
+                if self.fetches.get(&index).is_none_or(|f| f.peer != peer) {
+                    self.counters.unsolicited += 1;
+                    return;
+                }
+                self.fetches.remove(&index);
+                self.release(&peer);
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.strikes = 0;
+                }
+                self.counters.objects_received += 1;
+                self.want.remove(index, index);
+                self.failed.retain(|(i, _), _| *i != index);
+                events.push(GroupEvent::ReplicationFetchResult {
+                    group: self.group,
+                    index,
+                    object,
+                    from: peer,
+                });
+                self.schedule(now, events, rng);
+            }
+            Frame::Deny(index) => {
+                if self.fetches.get(&index).is_none_or(|f| f.peer != peer) {
+                    self.counters.unsolicited += 1;
+                    return;
+                }
+                self.counters.fetch_denied += 1;
+                self.fail(now, index, peer, events);
+                self.schedule(now, events, rng);
+            }
+        }
+    }
+
+    fn on_fetch(&mut self, peer: PeerId, index: u64, events: &mut Events) {
+        if !self.have.contains(index) {
+            self.counters.requests_not_held += 1;
+            self.send_deny(peer, index);
+            return;
+        }
+        let dup = self
+            .requests
+            .values()
+            .any(|r| r.peer == peer && r.index == index);
+        if dup {
+            return;
+        }
+        let pending = self.peers.get(&peer).map_or(0, |p| p.pending);
+        if pending >= self.limits.max_pending_per_neighbor
+            || self.requests.len() >= self.limits.max_pending
+        {
+            self.counters.requests_refused += 1;
+            self.send_deny(peer, index);
+            return;
+        }
+        let id = self.next_request_id;
+        self.next_request_id += 1;
+        self.requests.insert(id, Request { peer, index });
+        if let Some(p) = self.peers.get_mut(&peer) {
+            p.pending += 1;
+        }
+        self.counters.requests += 1;
+        events.push(GroupEvent::ReplicationRequest {
+            group: self.group,
+            index,
+            request_id: id,
+        });
+    }
+
+    /// Ends the fetch of `index` from `peer` as failed and remembers not to ask it again soon.
+    fn fail(&mut self, now: Instant, index: u64, peer: PeerId, events: &mut Events) {
+        self.fetches.remove(&index);
+        self.release(&peer);
+        if self.failed.len() >= MAX_FAILED_RECORDS {
+            if let Some(k) = self.failed.keys().next().copied() {
+                self.failed.remove(&k);
+            }
+        }
+        self.failed
+            .insert((index, peer), now + self.limits.retry_after);
+        events.push(GroupEvent::ReplicationFetchFailed {
+            group: self.group,
+            index,
+        });
+    }
+
+    /// Sends FETCHes while the in-flight budget allows (module docs, [`scheduler`]).
+    fn schedule(&mut self, now: Instant, events: &mut Events, rng: &mut impl RngCore) {
+        let room = self.limits.max_in_flight.saturating_sub(self.fetches.len());
+        if room == 0 || self.want.is_empty() || self.peers.is_empty() {
+            return;
+        }
+        let segments = holder_segments(self.peers.values().map(|p| &p.have));
+        let fetches = &self.fetches;
+        let order = candidates(
+            &self.want,
+            &segments,
+            self.strategy,
+            usize::MAX,
+            SCAN_LIMIT,
+            |i| fetches.contains_key(&i),
+        );
+        let mut sent = 0usize;
+        for index in order {
+            if sent >= room {
+                break;
+            }
+            let per = self.limits.max_per_neighbor;
+            let holders: Vec<HolderLoad<PeerId>> = self
+                .peers
+                .iter()
+                .filter(|(p, s)| {
+                    s.have.contains(index)
+                        && s.in_flight < if s.strikes > 0 { 1 } else { per }
+                        && self.failed.get(&(index, **p)).is_none_or(|t| *t <= now)
+                })
+                .map(|(p, s)| HolderLoad {
+                    peer: *p,
+                    strikes: s.strikes,
+                    in_flight: s.in_flight,
+                })
+                .collect();
+            let Some(peer) = choose_holder(&holders, rng) else {
+                continue;
+            };
+            if let Some(s) = self.peers.get_mut(&peer) {
+                s.in_flight += 1;
+            }
+            self.fetches.insert(
+                index,
+                Fetch {
+                    peer,
+                    deadline: now + self.limits.fetch_timeout,
+                },
+            );
+            self.counters.fetches_sent += 1;
+            events.push(GroupEvent::ReplicationFetchSendNotify {
+                group: self.group,
+                index,
+            });
+            self.outbox.push((peer, Frame::Fetch(index).encode(0)));
+            sent += 1;
+        }
+    }
+
+    /// The next instant [`Self::on_timeout`] has work: a HAVE to send, a fetch deadline, a
+    /// failed holder that may be asked again.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        let deadline = self.fetches.values().map(|f| f.deadline).min();
+        let retry = if self.want.is_empty() {
+            None
+        } else {
+            self.failed.values().min().copied()
+        };
+        [self.have_flush_at, deadline, retry]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Sends the coalesced HAVE, fails the fetches past their deadline, forgets expired
+    /// failures and schedules.
+    pub fn on_timeout(&mut self, now: Instant, events: &mut Events, rng: &mut impl RngCore) {
+        if !self.enabled {
+            return;
+        }
+        if self.have_flush_at.is_some_and(|t| t <= now) {
+            self.have_flush_at = None;
+            let f = self.have_frame();
+            let peers: Vec<PeerId> = self.peers.keys().copied().collect();
+            for p in peers {
+                self.counters.have_sent += 1;
+                self.outbox.push((p, f.clone()));
+            }
+        }
+        let expired: Vec<(u64, PeerId)> = self
+            .fetches
+            .iter()
+            .filter(|(_, f)| f.deadline <= now)
+            .map(|(i, f)| (*i, f.peer))
+            .collect();
+        for (i, p) in expired {
+            self.counters.fetch_timeouts += 1;
+            if let Some(s) = self.peers.get_mut(&p) {
+                s.strikes = s.strikes.saturating_add(1);
+            }
+            self.fail(now, i, p, events);
+        }
+        self.failed.retain(|_, t| *t > now);
+        self.schedule(now, events, rng);
+    }
+}

@@ -1,0 +1,685 @@
+//! Object replication (netgroup digest §9) in the in-memory network with real Flash crypto:
+//! eight members, 64 objects of 64 KB, both strategies, a holder leaving mid-transfer, a
+//! neighbour that advertises everything and never answers, denied requests, hostile frames.
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rtmfp::{FlashProfile, Instant, SansIo, Transmit};
+use rtmfp_flash::{FlashNode, NodeEvent};
+use rtmfp_netgroup::server::{RendezvousConfig, RendezvousServer};
+use rtmfp_netgroup::{
+    GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode, GroupSpecifier,
+    ReplicationStrategy, MAX_OBJECT_INDEX,
+};
+use support::{seed, Net};
+
+#[allow(clippy::large_enum_variant)]
+enum M {
+    Server(RendezvousServer),
+    Node(GroupNode),
+    /// A bare Flash node driven by hand (a misbehaving peer).
+    Raw(FlashNode),
+}
+
+#[allow(dead_code)]
+#[derive(Debug, Clone)]
+enum Ev {
+    Server,
+    Group(GroupEvent),
+    Raw(NodeEvent),
+}
+
+impl SansIo for M {
+    type Event = Ev;
+    fn handle_datagram(&mut self, now: Instant, from: SocketAddr, d: &[u8]) {
+        match self {
+            M::Server(s) => s.handle_datagram(now, from, d),
+            M::Node(n) => n.handle_datagram(now, from, d),
+            M::Raw(r) => r.handle_datagram(now, from, d),
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        match self {
+            M::Server(s) => s.handle_timeout(now),
+            M::Node(n) => n.handle_timeout(now),
+            M::Raw(r) => r.handle_timeout(now),
+        }
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        match self {
+            M::Server(s) => s.poll_transmit(),
+            M::Node(n) => n.poll_transmit(),
+            M::Raw(r) => r.poll_transmit(),
+        }
+    }
+    fn poll_event(&mut self) -> Option<Ev> {
+        match self {
+            M::Server(s) => s.poll_event().map(|_| Ev::Server),
+            M::Node(n) => n.poll_event().map(Ev::Group),
+            M::Raw(r) => r.poll_event().map(Ev::Raw),
+        }
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        match self {
+            M::Server(s) => s.poll_timeout(),
+            M::Node(n) => n.poll_timeout(),
+            M::Raw(r) => r.poll_timeout(),
+        }
+    }
+}
+
+const URL: &str = "rtmfp://10.0.0.1/app";
+
+fn config() -> GroupConfig {
+    GroupConfig::scaled(10)
+}
+
+fn node(net: &mut Net<M>, i: usize) -> &mut GroupNode {
+    match &mut net.nodes[i] {
+        M::Node(n) => n,
+        _ => panic!("not a group node"),
+    }
+}
+
+fn node_ref(net: &Net<M>, i: usize) -> &GroupNode {
+    match &net.nodes[i] {
+        M::Node(n) => n,
+        _ => panic!("not a group node"),
+    }
+}
+
+/// Server at index 0, `n` group nodes at 1..=n, then `raws` bare Flash nodes.
+fn swarm(n: usize, raws: usize, seed_base: u64, config: GroupConfig) -> Net<M> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed_base);
+    let mut nodes = vec![M::Server(RendezvousServer::new(
+        RendezvousConfig::default(),
+        Box::new(FlashProfile::server(&mut rng)),
+        seed(seed_base + 1),
+    ))];
+    let mut addrs = vec![SocketAddr::from(([10, 0, 0, 1], 1935))];
+    for i in 0..n + raws {
+        let flash = FlashNode::with_flash_identity(&mut rng, seed(seed_base + 10 + i as u64));
+        if i < n {
+            nodes.push(M::Node(GroupNode::new(
+                flash,
+                config.clone(),
+                seed(seed_base + 1000 + i as u64),
+            )));
+        } else {
+            nodes.push(M::Raw(flash));
+        }
+        addrs.push(SocketAddr::from(([192, 168, 1, 10 + i as u8], 40000)));
+    }
+    let mut net = Net::new(nodes, addrs, seed_base);
+    let srv = net.addrs[0];
+    let now = net.now;
+    for i in 1..=n + raws {
+        match &mut net.nodes[i] {
+            M::Node(g) => g.connect(now, URL, &[srv]).unwrap(),
+            M::Raw(r) => r.connect(now, URL, &[srv]).unwrap(),
+            M::Server(_) => unreachable!(),
+        }
+    }
+    net
+}
+
+/// Joins nodes `ids` one after the other, 100 ms apart.
+fn join_all(net: &mut Net<M>, ids: &[usize], spec: &GroupSpecifier) -> GroupHandle {
+    let mut h = None;
+    for &i in ids {
+        let now = net.now;
+        h = Some(node(net, i).join(now, spec).unwrap());
+        net.run_until(Duration::from_millis(100), |_| false);
+    }
+    h.unwrap()
+}
+
+fn spec(name: &str) -> GroupSpecifier {
+    let mut g = GroupSpecifier::new(name).unwrap();
+    g.set_object_replication_enabled(true);
+    g.set_server_channel_enabled(true);
+    g
+}
+
+const OBJECTS: u64 = 64;
+const OBJECT_BYTES: usize = 64 * 1024;
+
+/// The reference bytes of object `i`.
+fn object(i: u64) -> Bytes {
+    (0..OBJECT_BYTES)
+        .map(|k| (i as usize * 131 + k * 7 + k / 251) as u8)
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Answers every request for an object it holds (denies others).
+    Serve,
+    /// Never answers.
+    Stall,
+    /// Denies the first request for each index, serves later ones.
+    DenyFirst,
+}
+
+/// A Flash application over one GroupNode: serves requests from its store and, as the
+/// usual replication apps do, adds every fetched object to its have set.
+#[derive(Debug)]
+struct App {
+    role: Role,
+    store: BTreeMap<u64, Bytes>,
+    cursor: usize,
+    denied: BTreeSet<u64>,
+    requests: usize,
+    failed: usize,
+    sent_notify: usize,
+    /// With `Some(d)`, requests are answered one after the other, `d` apart (a slow uplink).
+    pace: Option<Duration>,
+    queue: VecDeque<(u64, u64)>,
+    next_answer: Instant,
+}
+
+impl App {
+    fn new(role: Role) -> Self {
+        App {
+            role,
+            store: BTreeMap::new(),
+            cursor: 0,
+            denied: BTreeSet::new(),
+            requests: 0,
+            failed: 0,
+            sent_notify: 0,
+            pace: None,
+            queue: VecDeque::new(),
+            next_answer: Instant::ZERO,
+        }
+    }
+}
+
+fn answer(net: &mut Net<M>, i: usize, app: &mut App, g: GroupHandle, request_id: u64, index: u64) {
+    let now = net.now;
+    let n = node(net, i);
+    match (app.role, app.store.get(&index)) {
+        (Role::Stall, _) => {}
+        (Role::DenyFirst, _) if app.denied.insert(index) => {
+            n.deny_requested_object(now, g, request_id).unwrap();
+        }
+        (_, Some(o)) => {
+            n.write_requested_object(now, g, request_id, o.clone())
+                .unwrap();
+        }
+        (_, None) => n.deny_requested_object(now, g, request_id).unwrap(),
+    }
+}
+
+fn react(net: &mut Net<M>, apps: &mut [Option<App>], g: GroupHandle) {
+    for (i, slot) in apps.iter_mut().enumerate() {
+        let Some(app) = slot.as_mut() else {
+            continue;
+        };
+        if let Some(pace) = app.pace {
+            while net.now >= app.next_answer {
+                let Some((id, index)) = app.queue.pop_front() else {
+                    break;
+                };
+                let now = net.now;
+                app.next_answer = now + pace;
+                // The requester may have left meanwhile.
+                let _ = node(net, i).write_requested_object(
+                    now,
+                    g,
+                    id,
+                    app.store.get(&index).cloned().unwrap_or_default(),
+                );
+            }
+        }
+        while app.cursor < net.events[i].len() {
+            let e = net.events[i][app.cursor].clone();
+            app.cursor += 1;
+            let now = net.now;
+            match e {
+                Ev::Group(GroupEvent::ReplicationRequest {
+                    index, request_id, ..
+                }) => {
+                    app.requests += 1;
+                    if app.pace.is_some() {
+                        app.queue.push_back((request_id, index));
+                    } else {
+                        answer(net, i, app, g, request_id, index);
+                    }
+                }
+                Ev::Group(GroupEvent::ReplicationFetchResult { index, object, .. }) => {
+                    app.store.insert(index, object);
+                    node(net, i).add_have_objects(now, g, index, index).unwrap();
+                }
+                Ev::Group(GroupEvent::ReplicationFetchFailed { .. }) => app.failed += 1,
+                Ev::Group(GroupEvent::ReplicationFetchSendNotify { .. }) => app.sent_notify += 1,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Steps the network, letting the apps react, until `done` or `limit` of virtual time.
+fn run(
+    net: &mut Net<M>,
+    apps: &mut [Option<App>],
+    g: GroupHandle,
+    limit: Duration,
+    done: impl Fn(&Net<M>, &[Option<App>]) -> bool,
+) -> bool {
+    let end = net.now + limit;
+    while net.now < end {
+        react(net, apps, g);
+        if done(net, apps) {
+            return true;
+        }
+        let due = apps
+            .iter()
+            .flatten()
+            .filter(|a| !a.queue.is_empty())
+            .map(|a| a.next_answer.max(net.now + Duration::from_micros(1)))
+            .min()
+            .map_or(end, |d| d.min(end));
+        if !net.step_before(Some(due)) {
+            break;
+        }
+    }
+    react(net, apps, g);
+    done(net, apps)
+}
+
+fn complete(apps: &[Option<App>], ids: &[usize]) -> bool {
+    ids.iter().all(|&i| {
+        apps[i]
+            .as_ref()
+            .is_some_and(|a| a.store.len() as u64 == OBJECTS)
+    })
+}
+
+fn assert_intact(net: &Net<M>, apps: &[Option<App>], ids: &[usize], g: GroupHandle) {
+    for &i in ids {
+        let app = apps[i].as_ref().unwrap();
+        for k in 0..OBJECTS {
+            let got = app
+                .store
+                .get(&k)
+                .unwrap_or_else(|| panic!("node {i} lacks {k}"));
+            assert!(*got == object(k), "node {i}: object {k} corrupted");
+        }
+        let x = node_ref(net, i);
+        assert!(
+            x.want_objects(g).unwrap().is_empty(),
+            "node {i} still wants"
+        );
+        assert_eq!(
+            x.have_objects(g).unwrap().ranges().collect::<Vec<_>>(),
+            vec![(0, OBJECTS - 1)]
+        );
+    }
+}
+
+/// Eight members, converged; node 1 holds every object; `extra` (role) also advertises all
+/// of them; the rest want them. Returns the net, the apps, the group and the requesters.
+fn setup(
+    seed_base: u64,
+    strategy: ReplicationStrategy,
+    holder_role: Role,
+    holder_pace: Option<Duration>,
+    extra: Option<Role>,
+) -> (Net<M>, Vec<Option<App>>, GroupHandle, Vec<usize>) {
+    let n = 8;
+    let mut net = swarm(n, 0, seed_base, config());
+    let ids: Vec<usize> = (1..=n).collect();
+    let g = join_all(&mut net, &ids, &spec("replication"));
+    let ok = net.run_until(Duration::from_secs(30), |net| {
+        ids.iter()
+            .all(|&i| node_ref(net, i).neighbor_count(g) == Some(n - 1))
+    });
+    assert!(ok, "not converged");
+    let mut apps: Vec<Option<App>> = (0..=n).map(|_| None).collect();
+    let mut holder = App::new(holder_role);
+    holder.pace = holder_pace;
+    for k in 0..OBJECTS {
+        holder.store.insert(k, object(k));
+    }
+    let now = net.now;
+    node(&mut net, 1)
+        .add_have_objects(now, g, 0, OBJECTS - 1)
+        .unwrap();
+    apps[1] = Some(holder);
+    let mut wanting = Vec::new();
+    #[allow(clippy::needless_range_loop)]
+    for i in 2..=n {
+        node(&mut net, i)
+            .set_replication_strategy(g, strategy)
+            .unwrap();
+        match extra {
+            Some(role) if i == 2 => {
+                node(&mut net, i)
+                    .add_have_objects(now, g, 0, OBJECTS - 1)
+                    .unwrap();
+                apps[i] = Some(App::new(role));
+            }
+            _ => {
+                apps[i] = Some(App::new(Role::Serve));
+                wanting.push(i);
+            }
+        }
+    }
+    // Let the have sets reach the neighbours, then want everything.
+    run(
+        &mut net,
+        &mut apps,
+        g,
+        Duration::from_millis(200),
+        |_, _| false,
+    );
+    let now = net.now;
+    for &i in &wanting {
+        node(&mut net, i)
+            .add_want_objects(now, g, 0, OBJECTS - 1)
+            .unwrap();
+    }
+    (net, apps, g, wanting)
+}
+
+fn transfer_completes(strategy: ReplicationStrategy, seed_base: u64) {
+    let (mut net, mut apps, g, wanting) = setup(
+        seed_base,
+        strategy,
+        Role::Serve,
+        Some(Duration::from_millis(20)),
+        None,
+    );
+    let t0 = net.now;
+    let ok = run(&mut net, &mut apps, g, Duration::from_secs(60), |_, a| {
+        complete(a, &wanting)
+    });
+    assert!(ok, "transfer incomplete");
+    assert_intact(&net, &apps, &wanting, g);
+    let served_by_holder = apps[1].as_ref().unwrap().requests;
+    let results: u64 = wanting
+        .iter()
+        .map(|&i| {
+            node_ref(&net, i)
+                .replication_counters(g)
+                .unwrap()
+                .objects_received
+        })
+        .sum();
+    eprintln!(
+        "{strategy:?}: done in {:?}, holder served {served_by_holder} of {results}",
+        net.now.saturating_duration_since(t0)
+    );
+    assert_eq!(results, OBJECTS * wanting.len() as u64);
+    // Members re-advertised what they fetched and served each other.
+    // The holder answers one request per 20 ms (a slow uplink). Requesters that all want
+    // the same objects in the same order progress in lockstep, so the holder still serves
+    // most of them: peers serving each other is exercised by the leave test.
+    assert!(served_by_holder <= results as usize);
+    for &i in &wanting {
+        let c = node_ref(&net, i).replication_counters(g).unwrap();
+        assert_eq!(
+            c.malformed + c.oversized + c.unsolicited,
+            0,
+            "node {i}: {c:?}"
+        );
+        let info = node_ref(&net, i).info(g).unwrap();
+        assert!(info.object_replication_receive_bytes >= OBJECTS * OBJECT_BYTES as u64);
+        // One SendNotify per request sent, one result per wanted object.
+        assert_eq!(apps[i].as_ref().unwrap().sent_notify as u64, c.fetches_sent);
+    }
+}
+
+#[test]
+fn eight_members_replicate_64_objects_lowest_first() {
+    transfer_completes(ReplicationStrategy::LowestFirst, 3100);
+}
+
+#[test]
+fn eight_members_replicate_64_objects_rarest_first() {
+    transfer_completes(ReplicationStrategy::RarestFirst, 3200);
+}
+
+#[test]
+fn holder_leaving_mid_transfer_does_not_stop_it() {
+    for strategy in [
+        ReplicationStrategy::RarestFirst,
+        ReplicationStrategy::LowestFirst,
+    ] {
+        let (mut net, mut apps, g, wanting) = setup(3300, strategy, Role::Serve, None, None);
+        // Wait until every object is held by some other member.
+        let covered = |_: &Net<M>, a: &[Option<App>]| {
+            (0..OBJECTS).all(|k| {
+                wanting
+                    .iter()
+                    .any(|&i| a[i].as_ref().unwrap().store.contains_key(&k))
+            })
+        };
+        assert!(run(
+            &mut net,
+            &mut apps,
+            g,
+            Duration::from_secs(60),
+            covered
+        ));
+        let missing: usize = wanting
+            .iter()
+            .map(|&i| OBJECTS as usize - apps[i].as_ref().unwrap().store.len())
+            .sum();
+        eprintln!("{strategy:?}: holder leaves with {missing} objects still missing");
+        assert!(missing > 0, "transfer already complete");
+        let leaver = node_ref(&net, 1).peer_id();
+        let now = net.now;
+        node(&mut net, 1).leave(now, g).unwrap();
+        apps[1] = None;
+        let ok = run(&mut net, &mut apps, g, Duration::from_secs(60), |_, a| {
+            complete(a, &wanting)
+        });
+        assert!(ok, "transfer stalled after the holder left");
+        assert_intact(&net, &apps, &wanting, g);
+        for &i in &wanting {
+            assert!(node_ref(&net, i)
+                .neighbors(g)
+                .unwrap()
+                .iter()
+                .all(|(_, p)| *p != leaver));
+        }
+    }
+}
+
+#[test]
+fn a_neighbour_that_never_answers_does_not_stall_the_transfer() {
+    let cfg = config();
+    let (mut net, mut apps, g, wanting) = setup(
+        3400,
+        ReplicationStrategy::LowestFirst,
+        Role::Serve,
+        None,
+        Some(Role::Stall),
+    );
+    let t0 = net.now;
+    let ok = run(&mut net, &mut apps, g, Duration::from_secs(60), |_, a| {
+        complete(a, &wanting)
+    });
+    assert!(ok, "stalled by the silent neighbour");
+    assert_intact(&net, &apps, &wanting, g);
+    let stalled = apps[2].as_ref().unwrap().requests;
+    let timeouts: u64 = wanting
+        .iter()
+        .map(|&i| {
+            node_ref(&net, i)
+                .replication_counters(g)
+                .unwrap()
+                .fetch_timeouts
+        })
+        .sum();
+    let took = net.now.saturating_duration_since(t0);
+    eprintln!("silent neighbour asked {stalled} times, {timeouts} timeouts, done in {took:?}");
+    assert!(stalled > 0, "the silent neighbour was never asked");
+    assert!(timeouts > 0);
+    // Each requester asks it at most a few times before preferring the others: far fewer
+    // timeouts than objects.
+    assert!(timeouts < OBJECTS, "{timeouts} timeouts");
+    assert!(took < cfg.fetch_timeout * 20, "{took:?}");
+}
+
+#[test]
+fn denied_requests_are_retried() {
+    let (mut net, mut apps, g, wanting) = setup(
+        3500,
+        ReplicationStrategy::RarestFirst,
+        Role::DenyFirst,
+        None,
+        None,
+    );
+    let ok = run(&mut net, &mut apps, g, Duration::from_secs(60), |_, a| {
+        complete(a, &wanting)
+    });
+    assert!(ok, "denied objects were not fetched again");
+    assert_intact(&net, &apps, &wanting, g);
+    let denied: u64 = wanting
+        .iter()
+        .map(|&i| {
+            node_ref(&net, i)
+                .replication_counters(g)
+                .unwrap()
+                .fetch_denied
+        })
+        .sum();
+    let failed: usize = wanting
+        .iter()
+        .map(|&i| apps[i].as_ref().unwrap().failed)
+        .sum();
+    assert!(denied > 0);
+    assert_eq!(failed as u64, denied);
+    assert_eq!(
+        apps[1].as_ref().unwrap().denied.len() as u64,
+        OBJECTS.min(denied)
+    );
+}
+
+#[test]
+fn hostile_frames_are_counted_and_dropped() {
+    let (mut net, mut apps, g, wanting) = setup(
+        3600,
+        ReplicationStrategy::LowestFirst,
+        Role::Stall,
+        None,
+        None,
+    );
+    let victim = wanting[0];
+    let attacker = wanting[1];
+    let vp = node_ref(&net, victim).peer_id();
+    let now = net.now;
+    let before = node_ref(&net, victim).replication_counters(g).unwrap();
+    let a = node(&mut net, attacker);
+    // An object nobody asked the attacker for.
+    let mut obj = vec![0x54, 1];
+    obj.extend_from_slice(&[7; 100]);
+    assert!(a.send_raw_extension(now, g, vp, Bytes::from(obj)));
+    // Oversized object, too many ranges, garbage.
+    let mut big = vec![0x54, 2];
+    big.resize(config().max_object_bytes + 10, 1);
+    assert!(a.send_raw_extension(now, g, vp, Bytes::from(big)));
+    assert!(a.send_raw_extension(now, g, vp, Bytes::from(vec![0x52, 0xFF, 0xFF, 0x7F])));
+    assert!(a.send_raw_extension(now, g, vp, Bytes::from(vec![0x53])));
+    assert!(a.send_raw_extension(now, g, vp, Bytes::from(vec![0x55, 3])));
+    run(
+        &mut net,
+        &mut apps,
+        g,
+        Duration::from_millis(500),
+        |_, _| false,
+    );
+    let c = node_ref(&net, victim).replication_counters(g).unwrap();
+    assert_eq!(c.unsolicited - before.unsolicited, 2, "{c:?}");
+    assert_eq!(c.oversized - before.oversized, 2, "{c:?}");
+    assert_eq!(c.malformed - before.malformed, 1, "{c:?}");
+    assert!(apps[victim].as_ref().unwrap().store.is_empty());
+    // The victim still works: a FETCH of something it does not hold is denied.
+    let before = node_ref(&net, victim).replication_counters(g).unwrap();
+    let now = net.now;
+    assert!(node(&mut net, attacker).send_raw_extension(now, g, vp, Bytes::from(vec![0x53, 9])));
+    run(
+        &mut net,
+        &mut apps,
+        g,
+        Duration::from_millis(200),
+        |_, _| false,
+    );
+    let c = node_ref(&net, victim).replication_counters(g).unwrap();
+    assert_eq!(c.requests_not_held - before.requests_not_held, 1);
+}
+
+#[test]
+fn api_errors() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let flash = FlashNode::with_flash_identity(&mut rng, seed(2));
+    let mut n = GroupNode::new(flash, config(), seed(3));
+    let now = Instant::from_micros(1_000_000);
+    let mut plain = GroupSpecifier::new("plain").unwrap();
+    plain.set_posting_enabled(true);
+    let p = n.join(now, &plain).unwrap();
+    assert_eq!(
+        n.add_have_objects(now, p, 0, 1),
+        Err(GroupError::ReplicationDisabled)
+    );
+    assert_eq!(
+        n.set_replication_strategy(p, ReplicationStrategy::RarestFirst),
+        Err(GroupError::ReplicationDisabled)
+    );
+    let g = n.join(now, &spec("repl")).unwrap();
+    assert_eq!(
+        n.replication_strategy(g),
+        Some(ReplicationStrategy::LowestFirst)
+    );
+    assert_eq!(
+        n.add_want_objects(now, g, 5, 4),
+        Err(GroupError::InvalidRange { start: 5, end: 4 })
+    );
+    assert_eq!(
+        n.add_have_objects(now, g, 0, MAX_OBJECT_INDEX + 1),
+        Err(GroupError::InvalidRange {
+            start: 0,
+            end: MAX_OBJECT_INDEX + 1
+        })
+    );
+    assert_eq!(n.add_have_objects(now, g, 0, MAX_OBJECT_INDEX), Ok(()));
+    assert_eq!(n.remove_have_objects(now, g, 10, 20), Ok(()));
+    assert_eq!(
+        n.have_objects(g).unwrap().ranges().collect::<Vec<_>>(),
+        vec![(0, 9), (21, MAX_OBJECT_INDEX)]
+    );
+    assert_eq!(n.add_want_objects(now, g, 0, 3), Ok(()));
+    assert_eq!(n.remove_want_objects(now, g, 1, 2), Ok(()));
+    assert_eq!(
+        n.want_objects(g).unwrap().ranges().collect::<Vec<_>>(),
+        vec![(0, 0), (3, 3)]
+    );
+    assert_eq!(
+        n.write_requested_object(now, g, 7, Bytes::from_static(b"x")),
+        Err(GroupError::UnknownRequest { request_id: 7 })
+    );
+    assert_eq!(
+        n.deny_requested_object(now, g, 7),
+        Err(GroupError::UnknownRequest { request_id: 7 })
+    );
+    let big = Bytes::from(vec![0; config().max_object_bytes + 1]);
+    assert!(matches!(
+        n.write_requested_object(now, g, 7, big),
+        Err(GroupError::TooLarge { .. })
+    ));
+    assert_eq!(
+        n.add_have_objects(now, GroupHandle([9; 32]), 0, 0),
+        Err(GroupError::UnknownGroup)
+    );
+}
