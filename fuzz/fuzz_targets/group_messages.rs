@@ -1,14 +1,22 @@
 //! NetGroup decoders on arbitrary bytes: groupspec strings, GR group messages (handshake,
-//! reports with bounded member lists), LAN announcements. None may panic.
+//! reports with bounded member lists), LAN announcements, replication frames. None may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use rtmfp_netgroup::node::replication::frames::{Frame, FrameLimits};
 use rtmfp_netgroup::node::LanAnnouncement;
 use rtmfp_netgroup::wire::{GroupMessage, ReportLimits};
 use rtmfp_netgroup::GroupSpecifier;
 
 fuzz_target!(|data: &[u8]| {
     let _ = GroupMessage::decode(data, &ReportLimits::default());
+    let limits = FrameLimits {
+        max_ranges: 4096,
+        max_object_bytes: 1 << 20,
+    };
+    if let Ok(f) = Frame::decode(&bytes::Bytes::copy_from_slice(data), &limits) {
+        let _ = f.encode(limits.max_ranges);
+    }
     if let Ok(a) = LanAnnouncement::decode(data) {
         let _ = a.is_for("G:0101");
     }

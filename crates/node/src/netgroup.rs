@@ -479,6 +479,59 @@ impl NetGroup {
             .await
     }
 
+    /// Flash `addHaveObjects(start, end)` (inclusive): objects this node advertises and serves
+    /// (digest §9). Errors: as [`GroupNode::add_have_objects`].
+    pub async fn add_have_objects(&self, start: u64, end: u64) -> Result<(), NodeError> {
+        self.run(move |n, now, g| n.add_have_objects(now, g, start, end))
+            .await
+    }
+
+    /// Flash `removeHaveObjects(start, end)`. Errors: as [`GroupNode::remove_have_objects`].
+    pub async fn remove_have_objects(&self, start: u64, end: u64) -> Result<(), NodeError> {
+        self.run(move |n, now, g| n.remove_have_objects(now, g, start, end))
+            .await
+    }
+
+    /// Flash `addWantObjects(start, end)`: fetched from neighbours that have them; each
+    /// arrives as a `ReplicationFetchResult` event. Errors: as [`GroupNode::add_want_objects`].
+    pub async fn add_want_objects(&self, start: u64, end: u64) -> Result<(), NodeError> {
+        self.run(move |n, now, g| n.add_want_objects(now, g, start, end))
+            .await
+    }
+
+    /// Flash `removeWantObjects(start, end)`. Errors: as [`GroupNode::remove_want_objects`].
+    pub async fn remove_want_objects(&self, start: u64, end: u64) -> Result<(), NodeError> {
+        self.run(move |n, now, g| n.remove_want_objects(now, g, start, end))
+            .await
+    }
+
+    /// Flash `writeRequestedObject(requestID, object)`: answers a `ReplicationRequest`.
+    /// Errors: as [`GroupNode::write_requested_object`].
+    pub async fn write_requested_object(
+        &self,
+        request_id: u64,
+        object: bytes::Bytes,
+    ) -> Result<(), NodeError> {
+        self.run(move |n, now, g| n.write_requested_object(now, g, request_id, object))
+            .await
+    }
+
+    /// Flash `denyRequestedObject(requestID)`. Errors: as
+    /// [`GroupNode::deny_requested_object`].
+    pub async fn deny_requested_object(&self, request_id: u64) -> Result<(), NodeError> {
+        self.run(move |n, now, g| n.deny_requested_object(now, g, request_id))
+            .await
+    }
+
+    /// Flash `replicationStrategy`. Errors: as [`GroupNode::set_replication_strategy`].
+    pub async fn set_replication_strategy(
+        &self,
+        strategy: rtmfp_netgroup::node::ReplicationStrategy,
+    ) -> Result<(), NodeError> {
+        self.run(move |n, _, g| n.set_replication_strategy(g, strategy))
+            .await
+    }
+
     /// Flash `neighborCount`.
     pub async fn neighbor_count(&self) -> Result<usize, NodeError> {
         self.get(|n, g| n.neighbor_count(g)).await
