@@ -315,3 +315,67 @@ async fn eight_nodes_find_each_other_on_the_lan_without_a_server() {
     }
     assert_eq!(counts.get(&(n - 1)), Some(&n));
 }
+
+fn object(index: u64) -> bytes::Bytes {
+    let mut v = vec![0u8; 64 * 1024];
+    for (i, b) in v.iter_mut().enumerate() {
+        *b = (index as usize * 31 + i * 7) as u8;
+    }
+    bytes::Bytes::from(v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_replicate_over_loopback_through_the_async_api() {
+    let url = server().await;
+    let mut s = spec("objects");
+    s.set_object_replication_enabled(true);
+    let n = 4;
+    let objects = 16u64;
+    let mut nodes = Vec::new();
+    let mut groups = Vec::new();
+    for _ in 0..n {
+        let node = Node::connect_with(&url, node_config()).await.unwrap();
+        groups.push(node.join(&s).await.unwrap());
+        nodes.push(node);
+    }
+    let mut log: Log = vec![Vec::new(); n];
+    assert!(converge(&mut groups, &mut log, n - 1, Duration::from_secs(20)).await);
+    groups[0].add_have_objects(0, objects - 1).await.unwrap();
+    for g in &groups[1..] {
+        g.add_want_objects(0, objects - 1).await.unwrap();
+    }
+    let mut got: Vec<BTreeMap<u64, bytes::Bytes>> = vec![BTreeMap::new(); n];
+    let end = Instant::now() + Duration::from_secs(20);
+    while got[1..].iter().any(|m| m.len() < objects as usize) && Instant::now() < end {
+        for i in 0..n {
+            while let Some(e) = groups[i].try_next_event() {
+                match e {
+                    // Every member serves what it has (as Flash applications do).
+                    GroupEvent::ReplicationRequest {
+                        index, request_id, ..
+                    } => groups[i]
+                        .write_requested_object(request_id, object(index))
+                        .await
+                        .unwrap(),
+                    GroupEvent::ReplicationFetchResult { index, object, .. } => {
+                        groups[i].add_have_objects(index, index).await.unwrap();
+                        assert!(got[i].insert(index, object).is_none(), "twice");
+                    }
+                    _ => {}
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for (i, m) in got.iter().enumerate().skip(1) {
+        assert_eq!(
+            m.len(),
+            objects as usize,
+            "node {i} has {} objects",
+            m.len()
+        );
+        for (index, bytes) in m {
+            assert_eq!(*bytes, object(*index), "node {i} object {index} corrupted");
+        }
+    }
+}
