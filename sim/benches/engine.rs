@@ -3,11 +3,10 @@
 //!
 //! `CARGO_TARGET_DIR=/work/target-sim cargo bench -p rtmfp-sim --bench engine`
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::time::{Duration, Instant as Wall};
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use rtmfp_sim::ceiling::bare_heap;
 use rtmfp_sim::runner::{run, RunOptions};
 use rtmfp_sim::scenario::Scenario;
 
@@ -37,30 +36,6 @@ interval_ms = 100
 /// Events of one run (to size criterion's throughput).
 fn events(s: &Scenario) -> u64 {
     run(s, RunOptions::default()).expect("runs").engine.events
-}
-
-/// A heap loop with the same entry shape as the engine's queue: each popped event schedules
-/// one successor a pseudo-random delay later.
-fn bare_heap(n_events: u64, width: u64) -> u64 {
-    let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for i in 0..width {
-        heap.push(Reverse((i, i, i as u32)));
-    }
-    let mut seq = width;
-    let mut done = 0;
-    while let Some(Reverse((t, _, slot))) = heap.pop() {
-        done += 1;
-        if done >= n_events {
-            break;
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        seq += 1;
-        heap.push(Reverse((t + 1 + (x & 0xffff), seq, slot)));
-    }
-    done
 }
 
 fn bench(c: &mut Criterion) {

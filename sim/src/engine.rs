@@ -134,7 +134,7 @@ struct Core {
     hash: RunHash,
     stats: EngineStats,
     churn: Churn,
-    wakeups: Vec<(Instant, u64)>,
+    wakeups: Vec<(NodeId, Instant, u64)>,
     arrivals: Vec<Arrival>,
     tap: Option<Tap>,
 }
@@ -506,21 +506,33 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
                 break;
             }
         }
-        for (at, token) in std::mem::take(&mut core.wakeups) {
-            core.push(
-                at,
-                Ev::Wake {
-                    node: id.0,
-                    inc,
-                    token,
-                },
-            );
+        let timeout = l.node.poll_timeout();
+        if !self.core.wakeups.is_empty() {
+            let mut wakeups = std::mem::take(&mut self.core.wakeups);
+            for (node, at, token) in wakeups.drain(..) {
+                let inc = match self.slots.get(node.idx()) {
+                    Some(s) if s.live.is_some() => s.inc,
+                    _ => continue,
+                };
+                self.core.push(
+                    at,
+                    Ev::Wake {
+                        node: node.0,
+                        inc,
+                        token,
+                    },
+                );
+            }
+            self.core.wakeups = wakeups;
         }
-        if let Some(t) = l.node.poll_timeout() {
-            let t = t.max(core.now);
+        if let Some(t) = timeout {
+            let t = t.max(self.core.now);
+            let Some(l) = self.slots[id.idx()].live.as_mut() else {
+                return;
+            };
             if l.armed.is_none_or(|a| t < a) {
                 l.armed = Some(t);
-                core.push(t, Ev::Timer { node: id.0, inc });
+                self.core.push(t, Ev::Timer { node: id.0, inc });
             }
         }
     }

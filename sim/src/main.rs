@@ -14,10 +14,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rtmfp_sim::pcap::PcapWriter;
 use rtmfp_sim::report::{self, HostStats};
 use rtmfp_sim::runner::{self, RunOptions, RunResult};
-use rtmfp_sim::scenario::{expand_sweep, Scenario, ScenarioError};
+use rtmfp_sim::scenario::{apply_overrides, expand_sweep, Scenario, ScenarioError};
 
 /// The scenario `rtmfp-sim run` runs without arguments.
-const DEFAULT_SCENARIO: &str = include_str!("../scenarios/default.toml");
+const DEFAULT_SCENARIO: &str = include_str!("../scenarios/group-small.toml");
 
 #[derive(Parser)]
 #[command(
@@ -41,11 +41,19 @@ struct Common {
     /// No progress bar, no summary on stdout.
     #[arg(long, short)]
     quiet: bool,
+    /// Overrides a scenario field, `path=value` in TOML syntax (repeatable), e.g.
+    /// `--set population.nodes=1001 --set network.loss=0.05`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    overrides: Vec<String>,
+    /// After each run, times the bare-heap ceiling loop with the same number of events and
+    /// reports the run's events/s as a fraction of it.
+    #[arg(long)]
+    ceiling: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Runs a scenario (the built-in default one without an argument).
+    /// Runs a scenario (without an argument, the built-in `scenarios/group-small.toml`).
     Run {
         /// Scenario file (TOML).
         scenario: Option<PathBuf>,
@@ -69,7 +77,7 @@ enum Command {
 
 fn load(path: Option<&Path>) -> Result<(String, String), String> {
     match path {
-        None => Ok((DEFAULT_SCENARIO.to_string(), "default.toml".into())),
+        None => Ok((DEFAULT_SCENARIO.to_string(), "group-small.toml".into())),
         Some(p) => std::fs::read_to_string(p)
             .map(|t| (t, p.display().to_string()))
             .map_err(|e| format!("{}: {e}", p.display())),
@@ -82,6 +90,24 @@ fn rss_bytes() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
         .map_or(0, |pages| pages * 4096)
+}
+
+/// Peak resident set size (`VmHWM` in /proc/self/status, Linux), bytes; 0 elsewhere.
+fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// Events per second of the bare-heap loop over `events` events, `width` pending.
+fn ceiling_events_per_s(events: u64, width: u64) -> f64 {
+    let start = WallClock::now();
+    let done = std::hint::black_box(rtmfp_sim::ceiling::bare_heap(events.max(1), width));
+    done as f64 / start.elapsed().as_secs_f64().max(1e-9)
 }
 
 fn progress_bar(quiet: bool, label: &str) -> ProgressBar {
@@ -102,14 +128,27 @@ type PcapSink = Rc<RefCell<Option<PcapWriter<BufWriter<File>>>>>;
 
 fn run_one(
     s: &Scenario,
-    seed: Option<u64>,
-    quiet: bool,
+    common: &Common,
     pcap: Option<(&Path, &BTreeSet<u32>)>,
 ) -> Result<(RunResult, HostStats), String> {
+    let (seed, quiet) = (common.seed, common.quiet);
     let pb = progress_bar(quiet, &s.name);
+    // Without a terminal (logs, CI), a line on stderr every 10 % of virtual time.
+    let log_lines = !quiet && !std::io::stderr().is_terminal();
+    let started = WallClock::now();
+    let mut next_line = 0.1;
     let mut on_progress = |f: f64, events: u64| {
         pb.set_position((f * 1000.0) as u64);
         pb.set_message(format!("{events} events"));
+        if log_lines && f + 1e-9 >= next_line {
+            next_line += 0.1;
+            eprintln!(
+                "{}: {:.0} % of virtual time, {events} events, {:.0} s wall",
+                s.name,
+                100.0 * f,
+                started.elapsed().as_secs_f64()
+            );
+        }
     };
     let sink: PcapSink = Rc::new(RefCell::new(None));
     let mut opts = RunOptions {
@@ -139,11 +178,20 @@ fn run_one(
         w.finish().map_err(|e| e.to_string())?;
     }
     let rss = rss_bytes();
+    let peak = peak_rss_bytes();
+    let ceiling = if common.ceiling {
+        // The same width as the engine bench: five pending events per node slot.
+        ceiling_events_per_s(r.engine.events, u64::from(r.slots) * 5)
+    } else {
+        0.0
+    };
     let host = HostStats {
         wall_s,
         events_per_s: r.engine.events as f64 / wall_s.max(1e-9),
         rss_bytes: rss,
         rss_per_node_bytes: rss / u64::from(r.slots.max(1)),
+        peak_rss_bytes: peak,
+        ceiling_events_per_s: ceiling,
     };
     Ok((r, host))
 }
@@ -175,20 +223,21 @@ fn real_main() -> Result<ExitCode, String> {
             pcap_nodes,
         } => {
             let (text, origin) = load(scenario.as_deref())?;
+            let text = apply_overrides(&text, &origin, &common.overrides).map_err(|e| e.0)?;
             let s = Scenario::from_toml(&text, &origin).map_err(|e: ScenarioError| e.0)?;
             let dir = out_dir(&common, &s);
             std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             let nodes: BTreeSet<u32> = pcap_nodes.into_iter().collect();
             let pcap_path = dir.join("traffic.pcap");
             let pcap = (!nodes.is_empty()).then_some((pcap_path.as_path(), &nodes));
-            let (r, host) = run_one(&s, common.seed, common.quiet, pcap)?;
+            let (r, host) = run_one(&s, &common, pcap)?;
             report::write_outputs(&dir, &r, Some(&host)).map_err(|e| e.to_string())?;
             if !common.quiet {
                 print!("{}", report::summary(&r, Some(&host)));
                 println!("outputs     {}", dir.display());
             }
             if check_determinism {
-                let (again, _) = run_one(&s, common.seed, common.quiet, None)?;
+                let (again, _) = run_one(&s, &common, None)?;
                 let same = again.hash == r.hash && again.hash_records == r.hash_records;
                 println!(
                     "determinism {} (run 1 {} / {} records, run 2 {} / {} records)",
@@ -206,6 +255,7 @@ fn real_main() -> Result<ExitCode, String> {
         }
         Command::Sweep { scenario, common } => {
             let (text, origin) = load(Some(&scenario))?;
+            let text = apply_overrides(&text, &origin, &common.overrides).map_err(|e| e.0)?;
             let runs = expand_sweep(&text, &origin).map_err(|e| e.0)?;
             let base = &runs[0].1;
             let Some(parameter) = Scenario::from_toml(&text, &origin)
@@ -218,7 +268,7 @@ fn real_main() -> Result<ExitCode, String> {
             let dir = out_dir(&common, base);
             let mut results = Vec::new();
             for (label, s) in &runs {
-                let (r, host) = run_one(s, common.seed, common.quiet, None)?;
+                let (r, host) = run_one(s, &common, None)?;
                 let sub = dir.join(label);
                 report::write_outputs(&sub, &r, Some(&host)).map_err(|e| e.to_string())?;
                 if !common.quiet {

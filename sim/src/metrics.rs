@@ -122,6 +122,47 @@ impl Samples {
     }
 }
 
+/// Summary statistics of real-valued observations (e.g. neighbour counts, estimate ratios).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct FloatStats {
+    /// Observations.
+    pub count: u64,
+    /// Smallest.
+    pub min: f64,
+    /// 10th percentile.
+    pub p10: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// Largest.
+    pub max: f64,
+    /// Mean.
+    pub mean: f64,
+}
+
+impl FloatStats {
+    /// Statistics of `values` (NaNs ignored; nearest-rank percentiles); zeros when empty.
+    pub fn of(values: &[f64]) -> Self {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+        if v.is_empty() {
+            return FloatStats::default();
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let q = |q: f64| v[((q * n as f64).ceil() as usize).clamp(1, n) - 1];
+        FloatStats {
+            count: n as u64,
+            min: v[0],
+            p10: q(0.1),
+            p50: q(0.5),
+            p90: q(0.9),
+            max: v[n - 1],
+            mean: v.iter().sum::<f64>() / n as f64,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +186,17 @@ mod tests {
         assert_eq!(r.sorted().len(), 100);
         let m = r.quantile(0.5);
         assert!((20_000..80_000).contains(&m), "{m}");
+    }
+
+    #[test]
+    fn float_stats() {
+        let v: Vec<f64> = (1..=10).map(f64::from).chain([f64::NAN]).collect();
+        let f = FloatStats::of(&v);
+        assert_eq!(
+            (f.count, f.min, f.p10, f.p50, f.p90, f.max),
+            (10, 1.0, 1.0, 5.0, 9.0, 10.0)
+        );
+        assert_eq!(f.mean, 5.5);
+        assert_eq!(FloatStats::of(&[]), FloatStats::default());
     }
 }

@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::plot;
-use crate::runner::RunResult;
+use crate::runner::{CdfKind, RunResult, SessionReport};
 
 /// Measurements of the host process, taken by the binary (never by the engine).
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
@@ -19,6 +19,11 @@ pub struct HostStats {
     pub rss_bytes: u64,
     /// Resident memory per node slot, bytes.
     pub rss_per_node_bytes: u64,
+    /// Peak resident memory of the process (`VmHWM`), bytes (0 if unknown).
+    pub peak_rss_bytes: u64,
+    /// Events per second of the bare-heap ceiling loop ([`crate::ceiling::bare_heap`]) timed
+    /// right after the run with the same number of events (0: not measured).
+    pub ceiling_events_per_s: f64,
 }
 
 fn ms(us: u64) -> f64 {
@@ -27,8 +32,6 @@ fn ms(us: u64) -> f64 {
 
 /// The one-screen summary of a run.
 pub fn summary(r: &RunResult, host: Option<&HostStats>) -> String {
-    let s = &r.sessions;
-    let c = &s.counters;
     let n = &r.net;
     let mut o = String::new();
     let _ = writeln!(
@@ -45,6 +48,64 @@ pub fn summary(r: &RunResult, host: Option<&HostStats>) -> String {
         r.slots,
         r.duration_s
     );
+    if let Some(s) = &r.sessions {
+        session_lines(&mut o, s, n);
+    }
+    if let Some(g) = &r.group {
+        crate::group::report::summary_lines(&mut o, g, n);
+    }
+    let _ = writeln!(
+        o,
+        "drops       loss {}  burst {}  upload-queue {}  download-queue {}  nat {}  partition {}  no-route {}  dead {}",
+        n.drop_loss,
+        n.drop_burst,
+        n.drop_upload_queue,
+        n.drop_download_queue,
+        n.drop_nat,
+        n.drop_partition,
+        n.drop_no_route,
+        n.drop_dead
+    );
+    let e = &r.engine;
+    let _ = writeln!(
+        o,
+        "engine      {} events ({} timers, {} stale, {} arrivals, {} wakeups), peak queue {}, joins {}, leaves {}, crashes {}, live at end {}",
+        e.events,
+        e.timers,
+        e.stale_timers,
+        e.arrivals,
+        e.wakeups,
+        e.peak_queue,
+        e.joins,
+        e.leaves,
+        e.crashes,
+        r.live_at_end
+    );
+    if let Some(h) = host {
+        let _ = writeln!(
+            o,
+            "host        {:.2} s wall, {:.0} events/s, RSS {:.1} MiB ({:.1} KiB per node), peak {:.1} MiB",
+            h.wall_s,
+            h.events_per_s,
+            h.rss_bytes as f64 / (1 << 20) as f64,
+            h.rss_per_node_bytes as f64 / 1024.0,
+            h.peak_rss_bytes as f64 / (1 << 20) as f64
+        );
+        if h.ceiling_events_per_s > 0.0 {
+            let _ = writeln!(
+                o,
+                "ceiling     bare heap loop {:.0} events/s with the same events: the run is at {:.2} % of it",
+                h.ceiling_events_per_s,
+                100.0 * h.events_per_s / h.ceiling_events_per_s
+            );
+        }
+    }
+    let _ = writeln!(o, "run hash    {} ({} records)", r.hash, r.hash_records);
+    o
+}
+
+fn session_lines(o: &mut String, s: &SessionReport, n: &crate::net::NetStats) {
+    let c = &s.counters;
     let _ = writeln!(
         o,
         "handshakes  {} started, {} completed ({:.1} %), {} failed, {} pending, {} abandoned",
@@ -91,45 +152,6 @@ pub fn summary(r: &RunResult, host: Option<&HostStats>) -> String {
         c.app_bytes_delivered as f64 / 1e6,
         100.0 * s.control_overhead
     );
-    let _ = writeln!(
-        o,
-        "drops       loss {}  burst {}  upload-queue {}  download-queue {}  nat {}  partition {}  no-route {}  dead {}",
-        n.drop_loss,
-        n.drop_burst,
-        n.drop_upload_queue,
-        n.drop_download_queue,
-        n.drop_nat,
-        n.drop_partition,
-        n.drop_no_route,
-        n.drop_dead
-    );
-    let e = &r.engine;
-    let _ = writeln!(
-        o,
-        "engine      {} events ({} timers, {} stale, {} arrivals, {} wakeups), peak queue {}, joins {}, leaves {}, crashes {}, live at end {}",
-        e.events,
-        e.timers,
-        e.stale_timers,
-        e.arrivals,
-        e.wakeups,
-        e.peak_queue,
-        e.joins,
-        e.leaves,
-        e.crashes,
-        r.live_at_end
-    );
-    if let Some(h) = host {
-        let _ = writeln!(
-            o,
-            "host        {:.2} s wall, {:.0} events/s, RSS {:.1} MiB ({:.1} KiB per node)",
-            h.wall_s,
-            h.events_per_s,
-            h.rss_bytes as f64 / (1 << 20) as f64,
-            h.rss_per_node_bytes as f64 / 1024.0
-        );
-    }
-    let _ = writeln!(o, "run hash    {} ({} records)", r.hash, r.hash_records);
-    o
 }
 
 fn cdf_csv(points: &[(u64, f64)]) -> String {
@@ -165,90 +187,143 @@ pub fn write_outputs(
         serde_json::to_string_pretty(&Json { run: r, host }).map_err(io::Error::other)?,
     )?;
     put("summary.txt", summary(r, host))?;
-    put("latency_cdf.csv", cdf_csv(&r.latency_cdf))?;
-    put("handshake_cdf.csv", cdf_csv(&r.handshake_cdf))?;
+    for c in &r.cdfs {
+        put(&format!("{}.csv", c.file), cdf_csv(&c.points))?;
+    }
     let mut ts = String::from(
-        "t_s,live_nodes,datagrams_sent,wire_bytes,drops,messages_sent,messages_delivered\n",
+        "t_s,live_nodes,datagrams_sent,wire_bytes,drops,messages_sent,messages_delivered,mean_neighbors\n",
     );
     for row in &r.timeseries {
         let _ = writeln!(
             ts,
-            "{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{:.3}",
             row.t_s,
             row.live_nodes,
             row.datagrams_sent,
             row.wire_bytes,
             row.drops,
             row.messages_sent,
-            row.messages_delivered
+            row.messages_delivered,
+            row.mean_neighbors
         );
     }
     put("timeseries.csv", ts)?;
-    let cdf = |p: &[(u64, f64)]| p.iter().map(|&(v, f)| (ms(v), f)).collect::<Vec<_>>();
+    let curves = |kind: CdfKind| -> Vec<(&str, Vec<(f64, f64)>)> {
+        r.cdfs
+            .iter()
+            .filter(|c| c.kind == kind && !c.points.is_empty())
+            .map(|c| (c.label, c.points.iter().map(|&(v, f)| (ms(v), f)).collect()))
+            .collect()
+    };
     let svg = dir.join("latency_cdf.svg");
+    let title = if r.group.is_some() {
+        "post latency, lookup latency and join time"
+    } else {
+        "message latency and handshake time"
+    };
     plot::curves(
         &svg,
-        &format!("{}: message latency and handshake time", r.scenario),
+        &format!("{}: {title}", r.scenario),
         "milliseconds",
         "fraction",
-        &[
-            ("message latency", cdf(&r.latency_cdf)),
-            ("handshake", cdf(&r.handshake_cdf)),
-        ],
+        &curves(CdfKind::Latency),
     )
     .map_err(io::Error::other)?;
     files.push(svg);
+    let delivery = curves(CdfKind::Delivery);
+    if !delivery.is_empty() {
+        let svg = dir.join("delivery_cdf.svg");
+        plot::curves(
+            &svg,
+            &format!("{}: deliveries by time since sending", r.scenario),
+            "milliseconds",
+            "fraction of expected",
+            &delivery,
+        )
+        .map_err(io::Error::other)?;
+        files.push(svg);
+    }
     let svg = dir.join("timeseries.svg");
-    let step = |f: fn(&crate::runner::TimeRow) -> u64| {
+    let step = |f: fn(&crate::runner::TimeRow) -> f64| {
         r.timeseries
             .iter()
-            .map(|row| (row.t_s, f(row) as f64))
+            .map(|row| (row.t_s, f(row)))
             .collect::<Vec<_>>()
     };
+    let mut series = vec![
+        ("live nodes", step(|r| r.live_nodes as f64)),
+        ("messages delivered", step(|r| r.messages_delivered as f64)),
+    ];
+    if r.group.is_some() {
+        series.push(("mean neighbours", step(|r| r.mean_neighbors)));
+    }
     plot::curves(
         &svg,
         &format!("{}: over time", r.scenario),
         "seconds",
         "per interval",
-        &[
-            ("live nodes", step(|r| r.live_nodes)),
-            ("messages delivered", step(|r| r.messages_delivered)),
-        ],
+        &series,
     )
     .map_err(io::Error::other)?;
     files.push(svg);
     Ok(files)
 }
 
+/// The sweep columns of one run: delivery ratio, a second success ratio, latency p50 and p99
+/// (ms), a third figure (handshake p50 ms, or lookup p50 ms), overhead.
+fn headline(r: &RunResult) -> (f64, f64, f64, f64, f64, f64) {
+    if let Some(g) = &r.group {
+        return (
+            g.post_delivery_ratio,
+            g.lookup_success_ratio,
+            ms(g.post_latency_us.p50),
+            ms(g.post_latency_us.p99),
+            ms(g.lookup_latency_us.p50),
+            g.control_overhead,
+        );
+    }
+    match &r.sessions {
+        Some(s) => (
+            s.delivery_ratio,
+            s.handshake_success_ratio,
+            ms(s.latency_us.p50),
+            ms(s.latency_us.p99),
+            ms(s.handshake_us.p50),
+            s.control_overhead,
+        ),
+        None => (0.0, 0.0, 0.0, 0.0, 0.0, 0.0),
+    }
+}
+
 /// Writes `sweep.csv` and `sweep.svg` (delivery ratio and latency percentiles against the swept
-/// value) into `dir`.
+/// value) into `dir`. Group runs report post delivery and latency, lookup success and
+/// latency; session runs message delivery and latency, handshake success and time.
 pub fn write_sweep(dir: &Path, parameter: &str, runs: &[(String, RunResult)]) -> io::Result<()> {
     fs::create_dir_all(dir)?;
+    let group = runs.iter().any(|(_, r)| r.group.is_some());
+    let (second, third) = if group {
+        ("lookup_success", "lookup_p50_ms")
+    } else {
+        ("handshake_success", "handshake_p50_ms")
+    };
     let mut csv = format!(
-        "{parameter},delivery_ratio,handshake_success,latency_p50_ms,latency_p99_ms,handshake_p50_ms,wire_bytes,control_overhead,hash\n"
+        "{parameter},delivery_ratio,{second},latency_p50_ms,latency_p99_ms,{third},wire_bytes,control_overhead,hash\n"
     );
     let mut p50 = Vec::new();
     let mut p99 = Vec::new();
     let mut numeric = true;
     for (label, r) in runs {
         let v = label.split_once('=').map_or(label.as_str(), |x| x.1);
-        let s = &r.sessions;
+        let (d, s2, l50, l99, s3, ov) = headline(r);
         let _ = writeln!(
             csv,
-            "{v},{:.5},{:.5},{:.3},{:.3},{:.3},{},{:.4},{}",
-            s.delivery_ratio,
-            s.handshake_success_ratio,
-            ms(s.latency_us.p50),
-            ms(s.latency_us.p99),
-            ms(s.handshake_us.p50),
-            r.net.wire_bytes_sent,
-            s.control_overhead,
-            r.hash
+            "{v},{d:.5},{s2:.5},{l50:.3},{l99:.3},{s3:.3},{},{ov:.4},{}",
+            r.net.wire_bytes_sent, r.hash
         );
         match v.parse::<f64>() {
             Ok(x) => {
-                p50.push((x, ms(s.latency_us.p50)));
-                p99.push((x, ms(s.latency_us.p99)));
+                p50.push((x, l50));
+                p99.push((x, l99));
             }
             Err(_) => numeric = false,
         }
@@ -257,7 +332,10 @@ pub fn write_sweep(dir: &Path, parameter: &str, runs: &[(String, RunResult)]) ->
     if numeric {
         plot::curves(
             &dir.join("sweep.svg"),
-            &format!("message latency against {parameter}"),
+            &format!(
+                "{} latency against {parameter}",
+                if group { "post" } else { "message" }
+            ),
             parameter,
             "milliseconds",
             &[("p50", p50), ("p99", p99)],

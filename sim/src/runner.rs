@@ -5,6 +5,7 @@ use rtmfp::{Config, Endpoint, Instant};
 
 use crate::churn::{Churn, ChurnModel, SessionLength};
 use crate::engine::{Engine, EngineConfig, EngineStats, Tap};
+use crate::group::report::GroupReport;
 use crate::metrics::Percentiles;
 use crate::net::loss::GilbertElliott;
 use crate::net::nat::NatType;
@@ -12,7 +13,9 @@ use crate::net::topology::Topology;
 use crate::net::{NetParams, NetStats, Network, Partition};
 use crate::node::{NodeId, SimNode};
 use crate::rng::{derive, exponential, stream, unit};
-use crate::scenario::{ChurnAction, Scenario, ScenarioError, SessionLengthSpec, TopologySpec};
+use crate::scenario::{
+    ChurnAction, Scenario, ScenarioError, SessionLengthSpec, TopologySpec, WorkloadSpec,
+};
 use crate::sessions::{SessionCounters, SessionParams, SessionWorkload};
 use crate::workload::Workload;
 
@@ -48,6 +51,9 @@ pub struct TimeRow {
     pub messages_sent: u64,
     /// Application messages delivered (first copies) in the interval.
     pub messages_delivered: u64,
+    /// Mean neighbour count of the live group members at `t_s` (a gauge; 0 for session
+    /// workloads).
+    pub mean_neighbors: f64,
 }
 
 /// Session-workload results.
@@ -68,6 +74,29 @@ pub struct SessionReport {
     /// Fraction of wire bytes that were not delivered application payload (headers, handshakes,
     /// acks, keepalives, retransmissions): `1 − app_bytes_delivered / wire_bytes_sent`.
     pub control_overhead: f64,
+}
+
+/// What a CDF measures, which decides the plot it goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CdfKind {
+    /// Durations (latencies, handshake and join times): `latency_cdf.svg`.
+    Latency,
+    /// Deliveries completed by a time after sending, as a fraction of those expected (it
+    /// plateaus at the delivery ratio): `delivery_cdf.svg`.
+    Delivery,
+}
+
+/// One empirical CDF of a run, written to `<file>.csv` (`ms,fraction`) and plotted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cdf {
+    /// File stem, e.g. `latency_cdf`.
+    pub file: &'static str,
+    /// Curve label.
+    pub label: &'static str,
+    /// Which plot.
+    pub kind: CdfKind,
+    /// `(microseconds, fraction)` points, increasing.
+    pub points: Vec<(u64, f64)>,
 }
 
 /// Everything a run produced.
@@ -95,20 +124,29 @@ pub struct RunResult {
     pub live_at_end: u64,
     /// Engine memory (queue, network model; not the nodes), bytes.
     pub engine_memory_bytes: u64,
-    /// Workload results.
-    pub sessions: SessionReport,
+    /// Session-workload results (session scenarios).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionReport>,
+    /// Group-workload results (group scenarios).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupReport>,
     /// Time series.
     #[serde(skip)]
     pub timeseries: Vec<TimeRow>,
-    /// Message latency CDF: `(microseconds, fraction)`.
+    /// CDFs (latencies, deliveries).
     #[serde(skip)]
-    pub latency_cdf: Vec<(u64, f64)>,
-    /// Handshake time CDF: `(microseconds, fraction)`.
-    #[serde(skip)]
-    pub handshake_cdf: Vec<(u64, f64)>,
+    pub cdfs: Vec<Cdf>,
 }
 
-fn us(s: f64) -> u64 {
+impl RunResult {
+    /// The CDF written to `<file>.csv`, if the run has one.
+    pub fn cdf(&self, file: &str) -> Option<&Cdf> {
+        self.cdfs.iter().find(|c| c.file == file)
+    }
+}
+
+/// Seconds to whole microseconds.
+pub fn us(s: f64) -> u64 {
     (s * 1e6).round() as u64
 }
 
@@ -146,11 +184,12 @@ pub fn build_network(s: &Scenario, seed: u64) -> Network {
         ),
     };
     let mix = &s.population.nat;
+    let exempt = mix.exempt_first.max(s.workload.reserved_slots());
     let mut arng = derive(seed, stream::ASSIGN, 0);
     let nat: Vec<NatType> = (0..n)
         .map(|i| {
             let u = unit(&mut arng);
-            if (i as u32) < mix.exempt_first {
+            if (i as u32) < exempt {
                 return NatType::None;
             }
             let mut acc = 0.0;
@@ -213,7 +252,7 @@ pub fn churn_model(s: &Scenario) -> ChurnModel {
         }),
         offline_mean_us: c.offline_mean_s * 1e6,
         crash_fraction: c.crash_fraction,
-        exempt_below: c.exempt_first,
+        exempt_below: c.exempt_first.max(s.workload.reserved_slots()),
     }
 }
 
@@ -275,6 +314,7 @@ pub fn drive<N: SimNode, W: Workload<N>>(
             drops: cur.drops - prev.drops,
             messages_sent: cur.messages_sent - prev.messages_sent,
             messages_delivered: cur.messages_delivered - prev.messages_delivered,
+            mean_neighbors: cur.mean_neighbors,
         });
         prev = cur;
         if let Some(p) = progress.as_mut() {
@@ -285,18 +325,31 @@ pub fn drive<N: SimNode, W: Workload<N>>(
 }
 
 /// Runs scenario `s`.
-pub fn run(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, ScenarioError> {
+///
+/// Errors: none today (scenarios are validated when parsed); kept for workloads that may
+/// refuse a scenario at run time.
+pub fn run(s: &Scenario, opts: RunOptions<'_>) -> Result<RunResult, ScenarioError> {
+    match &s.workload {
+        WorkloadSpec::Sessions { .. } => run_sessions(s, opts),
+        WorkloadSpec::Group(spec) => crate::group::run::run_group(s, spec, opts),
+    }
+}
+
+fn run_sessions(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, ScenarioError> {
     let seed = opts.seed.unwrap_or(s.seed);
     let net = build_network(s, seed);
     let slots = s.slots();
-    let crate::scenario::WorkloadSpec::Sessions {
+    let WorkloadSpec::Sessions {
         pattern,
         peers,
         messages,
         message_bytes,
         interval_ms,
         start_delay_s,
-    } = s.workload.clone();
+    } = s.workload.clone()
+    else {
+        return Err(ScenarioError("not a session workload".into()));
+    };
     let params = SessionParams {
         pattern,
         peers,
@@ -326,6 +379,7 @@ pub fn run(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, Scenario
             drops: n.drops(),
             messages_sent: c.messages_sent,
             messages_delivered: c.messages_delivered,
+            mean_neighbors: 0.0,
         }
     });
     let net_stats = e.network().stats.clone();
@@ -345,6 +399,20 @@ pub fn run(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, Scenario
         control_overhead: 1.0 - ratio(c.app_bytes_delivered, net_stats.wire_bytes_sent),
         counters: c,
     };
+    let cdfs = vec![
+        Cdf {
+            file: "latency_cdf",
+            label: "message latency",
+            kind: CdfKind::Latency,
+            points: w.latency_us.cdf(200),
+        },
+        Cdf {
+            file: "handshake_cdf",
+            label: "handshake",
+            kind: CdfKind::Latency,
+            points: w.handshake_us.cdf(200),
+        },
+    ];
     Ok(RunResult {
         scenario: s.name.clone(),
         seed,
@@ -357,9 +425,9 @@ pub fn run(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, Scenario
         net: net_stats,
         live_at_end,
         engine_memory_bytes,
-        latency_cdf: w.latency_us.cdf(200),
-        handshake_cdf: w.handshake_us.cdf(200),
-        sessions,
+        sessions: Some(sessions),
+        group: None,
         timeseries,
+        cdfs,
     })
 }

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::endpoint_node::Crypto;
+pub use crate::group::params::GroupSpec;
 use crate::sessions::Pattern;
 
 /// A scenario error: the message names the file and the field.
@@ -272,33 +273,95 @@ pub enum ChurnAction {
     Crash,
 }
 
-/// The workload. Group workloads (posting, routing, replication, streaming) will be added as
-/// variants here once the NetGroup engine exists, each run by its own
-/// [`crate::workload::Workload`] over `GroupNode`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+/// The workload: `kind = "sessions"` (endpoint pairs) or `kind = "group"` (a rendezvous
+/// server in slot 0 and NetGroup members posting and routing; [`GroupSpec`]). Replication
+/// and streaming workloads would be further variants.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WorkloadSpec {
+    /// NetGroup: one group, posts and `sendToNearest` lookups (see [`GroupSpec`]).
+    Group(GroupSpec),
     /// Session level: connect, open a flow, send messages.
     Sessions {
         /// `"random"`: `peers` random others; `"star"`: node 0.
-        #[serde(default = "random")]
         pattern: Pattern,
         /// Sessions each node opens (random pattern).
-        #[serde(default = "three")]
         peers: u32,
         /// Messages per session.
-        #[serde(default = "ten")]
         messages: u32,
         /// Bytes per message (≥ 16).
-        #[serde(default = "thousand")]
         message_bytes: u32,
         /// Gap between messages, milliseconds (0: all at once).
-        #[serde(default)]
         interval_ms: f64,
         /// Delay from join to the first connect, seconds.
-        #[serde(default = "half")]
         start_delay_s: f64,
     },
+}
+
+/// The fields of [`WorkloadSpec::Sessions`], for deserializing.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionsFields {
+    #[serde(default = "random")]
+    pattern: Pattern,
+    #[serde(default = "three")]
+    peers: u32,
+    #[serde(default = "ten")]
+    messages: u32,
+    #[serde(default = "thousand")]
+    message_bytes: u32,
+    #[serde(default)]
+    interval_ms: f64,
+    #[serde(default = "half")]
+    start_delay_s: f64,
+}
+
+/// Reads the `kind` tag, then the variant's table on its own, so that type errors name the
+/// field (serde's internally tagged enums lose the path).
+impl<'de> Deserialize<'de> for WorkloadSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut t = toml::Table::deserialize(d)?;
+        let kind = match t.remove("kind") {
+            Some(toml::Value::String(k)) => k,
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "field `workload.kind`: expected a string, got {other}"
+                )))
+            }
+            None => return Err(D::Error::missing_field("kind")),
+        };
+        let rest = toml::Value::Table(t);
+        let in_workload = |e: toml::de::Error| D::Error::custom(format!("in `workload`: {e}"));
+        match kind.as_str() {
+            "sessions" => {
+                let f = SessionsFields::deserialize(rest).map_err(in_workload)?;
+                Ok(WorkloadSpec::Sessions {
+                    pattern: f.pattern,
+                    peers: f.peers,
+                    messages: f.messages,
+                    message_bytes: f.message_bytes,
+                    interval_ms: f.interval_ms,
+                    start_delay_s: f.start_delay_s,
+                })
+            }
+            "group" => GroupSpec::deserialize(rest)
+                .map(WorkloadSpec::Group)
+                .map_err(in_workload),
+            other => Err(D::Error::unknown_variant(other, &["sessions", "group"])),
+        }
+    }
+}
+
+impl WorkloadSpec {
+    /// Slots at the start of the range that the workload reserves for infrastructure: they
+    /// never churn and never sit behind a NAT (the group workload's rendezvous server, slot 0).
+    pub fn reserved_slots(&self) -> u32 {
+        match self {
+            WorkloadSpec::Sessions { .. } => 0,
+            WorkloadSpec::Group(_) => 1,
+        }
+    }
 }
 
 fn random() -> Pattern {
@@ -504,6 +567,23 @@ impl Scenario {
                 nonneg(*interval_ms, "workload.interval_ms")?;
                 nonneg(*start_delay_s, "workload.start_delay_s")?;
             }
+            WorkloadSpec::Group(g) => {
+                g.validate(self.duration_s)?;
+                check(
+                    self.population.nodes >= 2,
+                    "population.nodes",
+                    "a group scenario needs at least 2 nodes (slot 0 is the rendezvous server)",
+                )?;
+                if let Some(c) = &self.churn {
+                    for (i, e) in c.events.iter().enumerate() {
+                        check(
+                            e.node != 0,
+                            &format!("churn.events[{i}].node"),
+                            "slot 0 is the rendezvous server in a group scenario and never churns",
+                        )?;
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -546,6 +626,39 @@ pub fn expand_sweep(text: &str, origin: &str) -> Result<Vec<(String, Scenario)>,
         out.push((label, s));
     }
     Ok(out)
+}
+
+/// Applies command-line overrides `path=value` (e.g. `population.nodes=1001`, value in TOML
+/// syntax; a bare word is taken as a string) to the scenario text `text` from `origin`, and
+/// returns the new text.
+///
+/// Errors: an override without `=`, or whose path crosses a non-table; the message names the
+/// override.
+pub fn apply_overrides(
+    text: &str,
+    origin: &str,
+    overrides: &[String],
+) -> Result<String, ScenarioError> {
+    if overrides.is_empty() {
+        return Ok(text.to_string());
+    }
+    let mut table: toml::Table =
+        toml::from_str(text).map_err(|e| ScenarioError(format!("{origin}: {e}")))?;
+    for o in overrides {
+        let Some((path, raw)) = o.split_once('=') else {
+            return Err(ScenarioError(format!(
+                "override `{o}`: expected `path=value`, e.g. `population.nodes=1001`"
+            )));
+        };
+        let (path, raw) = (path.trim(), raw.trim());
+        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+        set_path(&mut table, path, value)
+            .map_err(|e| ScenarioError(format!("override `{o}`: {}", e.0)))?;
+    }
+    toml::to_string(&table).map_err(|e| ScenarioError(format!("{origin}: {e}")))
 }
 
 fn set_path(t: &mut toml::Table, path: &str, v: toml::Value) -> Result<(), ScenarioError> {
@@ -594,5 +707,17 @@ mod tests {
         assert_eq!(v.len(), 2);
         assert_eq!(v[1].1.network.loss, 0.05);
         assert_eq!(v[1].0, "network.loss=0.05");
+    }
+
+    #[test]
+    fn overrides_apply_and_are_validated() {
+        let o = ["population.nodes=7".to_string(), "name=x".to_string()];
+        let t = apply_overrides(MIN, "min.toml", &o).unwrap();
+        let s = Scenario::from_toml(&t, "min.toml").unwrap();
+        assert_eq!((s.population.nodes, s.name.as_str()), (7, "x"));
+        assert!(apply_overrides(MIN, "min.toml", &["nodes".into()]).is_err());
+        let t = apply_overrides(MIN, "min.toml", &["network.loss=2".into()]).unwrap();
+        let e = Scenario::from_toml(&t, "min.toml").unwrap_err().0;
+        assert!(e.contains("network.loss"), "{e}");
     }
 }

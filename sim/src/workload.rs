@@ -21,7 +21,7 @@ pub struct Ctx<'a> {
     pub rng: &'a mut SimRng,
     pub(crate) dir: &'a Directory,
     pub(crate) net: &'a Network,
-    pub(crate) wakeups: &'a mut Vec<(Instant, u64)>,
+    pub(crate) wakeups: &'a mut Vec<(NodeId, Instant, u64)>,
     pub(crate) hash: &'a mut RunHash,
 }
 
@@ -44,7 +44,15 @@ impl Ctx<'_> {
 
     /// Calls [`Workload::on_wake`] for this node with `token` at `at` (not before now).
     pub fn wake_at(&mut self, at: Instant, token: u64) {
-        self.wakeups.push((at.max(self.now), token));
+        self.wakeups.push((self.node, at.max(self.now), token));
+    }
+
+    /// Calls [`Workload::on_wake`] for node `node` with `token` at `at` (not before now), if
+    /// the incarnation of `node` that is up when this callback returns is still up and not
+    /// leaving then; ignored if `node` is down or not a slot. Lets a stable node (a server)
+    /// run a group-wide schedule that commands other nodes.
+    pub fn wake_node(&mut self, node: NodeId, at: Instant, token: u64) {
+        self.wakeups.push((node, at.max(self.now), token));
     }
 
     /// Mixes an application-level record into the run hash.

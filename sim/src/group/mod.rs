@@ -1,0 +1,22 @@
+//! NetGroup workloads: the real `rtmfp_netgroup::GroupNode` members and
+//! `rtmfp_netgroup::server::RendezvousServer` in virtual time.
+//!
+//! - [`node`]: [`GroupSimNode`], the server or a member behind one [`crate::SimNode`];
+//! - [`params`]: the `[workload] kind = "group"` table and the run-time parameters;
+//! - [`workload`]: [`GroupWorkload`]: joins, the group-wide post and lookup schedule,
+//!   neighbour tracking;
+//! - [`ledger`]: who should get each post, who did; where lookups ended; the member ring;
+//! - [`counters`], [`report`]: counters and the [`report::GroupReport`];
+//! - [`run`]: scenario → engine → [`crate::runner::RunResult`].
+
+pub mod counters;
+pub mod ledger;
+pub mod node;
+pub mod params;
+pub mod report;
+pub mod run;
+pub mod workload;
+
+pub use node::{GroupSimEvent, GroupSimNode};
+pub use params::{GroupParams, GroupSpec};
+pub use workload::GroupWorkload;

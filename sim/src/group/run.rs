@@ -1,0 +1,139 @@
+//! Runs a group scenario: the network, the server at t = 0, the population schedule, the
+//! engine, the report.
+
+use rtmfp::Instant;
+
+use crate::engine::{Engine, EngineConfig};
+use crate::group::node::GroupSimNode;
+use crate::group::params::{GroupParams, GroupSpec};
+use crate::group::report;
+use crate::group::workload::{GroupWorkload, SERVER};
+use crate::runner::{
+    build_network, drive, schedule_population, us, Cdf, CdfKind, RunOptions, RunResult, TimeRow,
+};
+use crate::scenario::{Scenario, ScenarioError};
+
+type GroupEngine = Engine<GroupSimNode, GroupWorkload>;
+
+/// Mean neighbour count of the live group members.
+fn mean_neighbors(e: &GroupEngine) -> f64 {
+    let g = e.workload().group();
+    let (mut sum, mut n) = (0usize, 0usize);
+    for &id in e.live() {
+        if let Some(m) = e.node(id).and_then(GroupSimNode::member) {
+            if let Some(c) = m.neighbor_count(g) {
+                sum += c;
+                n += 1;
+            }
+        }
+    }
+    if n == 0 {
+        0.0
+    } else {
+        sum as f64 / n as f64
+    }
+}
+
+/// `cdf` scaled by `ratio`: the fraction of expected deliveries done by each time.
+fn scaled(cdf: Vec<(u64, f64)>, ratio: f64) -> Vec<(u64, f64)> {
+    cdf.into_iter().map(|(v, f)| (v, f * ratio)).collect()
+}
+
+/// Builds the engine of group scenario `s` (workload `spec`) with `seed`, its population
+/// scheduled; the server joins at t = 0.
+pub fn build(s: &Scenario, spec: &GroupSpec, seed: u64) -> GroupEngine {
+    let net = build_network(s, seed);
+    let slots = s.slots();
+    let params = GroupParams::new(spec, s.crypto, s.duration_s, slots);
+    let workload = GroupWorkload::new(params, slots as usize, seed);
+    let mut e = Engine::new(EngineConfig::new(seed), net, workload);
+    e.schedule_join(Instant::ZERO, SERVER);
+    schedule_population(&mut e, s, seed);
+    e
+}
+
+/// Runs group scenario `s` with workload `spec`.
+///
+/// Errors: none today (the scenario was validated when parsed).
+pub fn run_group(
+    s: &Scenario,
+    spec: &GroupSpec,
+    mut opts: RunOptions<'_>,
+) -> Result<RunResult, ScenarioError> {
+    let seed = opts.seed.unwrap_or(s.seed);
+    let mut e = build(s, spec, seed);
+    if let Some(tap) = opts.tap.take() {
+        e.set_tap(tap);
+    }
+    let end = Instant::from_micros(us(s.duration_s));
+    let timeseries = drive(&mut e, end, &mut opts.progress, |e| {
+        let c = &e.workload().counters;
+        let n = &e.network().stats;
+        TimeRow {
+            t_s: 0.0,
+            live_nodes: e.live().len() as u64,
+            datagrams_sent: n.datagrams_sent,
+            wire_bytes: n.wire_bytes_sent,
+            drops: n.drops(),
+            messages_sent: c.posts_sent + c.lookups_sent,
+            messages_delivered: c.post_deliveries + c.lookups_delivered,
+            mean_neighbors: mean_neighbors(e),
+        }
+    });
+    let group = report::build(&mut e, s.duration_s);
+    let net_stats = e.network().stats.clone();
+    let engine_memory_bytes = e.memory_bytes() as u64;
+    let live_at_end = e.live().len() as u64;
+    let hash = *e.hash();
+    let engine_stats = e.stats().clone();
+    let w = e.workload_mut();
+    let cdfs = vec![
+        Cdf {
+            file: "latency_cdf",
+            label: "post dissemination latency",
+            kind: CdfKind::Latency,
+            points: w.post_latency_us.cdf(200),
+        },
+        Cdf {
+            file: "lookup_cdf",
+            label: "lookup latency",
+            kind: CdfKind::Latency,
+            points: w.lookup_latency_us.cdf(200),
+        },
+        Cdf {
+            file: "join_cdf",
+            label: "join to first neighbour",
+            kind: CdfKind::Latency,
+            points: w.join_us.cdf(200),
+        },
+        Cdf {
+            file: "post_delivery_cdf",
+            label: "posts: expected deliveries done",
+            kind: CdfKind::Delivery,
+            points: scaled(w.post_latency_us.cdf(200), group.post_delivery_ratio),
+        },
+        Cdf {
+            file: "lookup_delivery_cdf",
+            label: "lookups: ended at a member",
+            kind: CdfKind::Delivery,
+            points: scaled(w.lookup_latency_us.cdf(200), group.lookup_delivery_ratio),
+        },
+    ];
+    Ok(RunResult {
+        scenario: s.name.clone(),
+        seed,
+        crypto: s.crypto.name().into(),
+        slots: s.slots(),
+        duration_s: s.duration_s,
+        hash: format!("{:016x}", hash.finish()),
+        hash_records: hash.records(),
+        engine: engine_stats,
+        net: net_stats,
+        live_at_end,
+        engine_memory_bytes,
+        sessions: None,
+        group: Some(group),
+        timeseries,
+        cdfs,
+    })
+}

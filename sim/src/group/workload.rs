@@ -1,0 +1,529 @@
+//! [`GroupWorkload`]: one rendezvous server (slot 0) and NetGroup members that join one group,
+//! post, and look up random group addresses with `sendToNearest`.
+//!
+//! - Members connect their NetConnection to the server when they start and join the group
+//!   `join_delay` later, with receive mode NEAREST.
+//! - The server's slot runs the group-wide schedule: at each post (or lookup) time it picks a
+//!   random member with at least one neighbour and wakes it ([`Ctx::wake_node`]); the member
+//!   posts (or sends a lookup to a random address) from its own callback.
+//! - At each post the workload records who should get it: every other member that has a
+//!   neighbour then, with its shortest-path hop count in the overlay (from the
+//!   `Neighbor.Connect` / `.Disconnect` events the members report). A member that leaves
+//!   within the delivery deadline without the post is excused.
+//! - A lookup is correct when it ends at the member nearest its address among the live group
+//!   members (`NetGroup.Connect.Success` received) at that moment.
+
+use std::collections::BTreeMap;
+
+use rtmfp::Instant;
+use rtmfp_netgroup::{
+    GroupAddress, GroupEvent, GroupHandle, GroupNode, PeerId, SendResult, SendToNotify,
+};
+
+use crate::directory::Directory;
+use crate::group::counters::{GroupCounters, NodeTotals};
+use crate::group::ledger::{LookupDelivery, LookupLedger, MemberRing, PostDelivery, PostLedger};
+use crate::group::node::{new_member, new_server, GroupSimEvent, GroupSimNode};
+use crate::group::params::{GroupParams, Schedule};
+use crate::metrics::Samples;
+use crate::node::NodeId;
+use crate::rng::{below, exponential, seed32};
+use crate::workload::{Ctx, Workload};
+
+/// The slot of the rendezvous server.
+pub const SERVER: NodeId = NodeId(0);
+
+const TOKEN_JOIN: u64 = 1;
+const TOKEN_POST_TICK: u64 = 2;
+const TOKEN_LOOKUP_TICK: u64 = 3;
+const TOKEN_POST: u64 = 4;
+const TOKEN_LOOKUP: u64 = 5;
+const SAMPLE_CAP: usize = 1 << 20;
+
+/// What the workload knows of the incarnation in one slot.
+#[derive(Debug, Clone, Default)]
+struct Member {
+    serial: u32,
+    address: GroupAddress,
+    join_at: Option<Instant>,
+    joined: bool,
+    had_neighbor: bool,
+    /// Neighbours as `(slot, serial)`, from the member's own events.
+    neighbors: Vec<(u32, u32)>,
+}
+
+/// Progress of one kind of group-wide traffic.
+#[derive(Debug, Clone, Copy, Default)]
+struct Ticker {
+    issued: u32,
+}
+
+/// The group workload over [`GroupSimNode`]s (see the module docs).
+pub struct GroupWorkload {
+    p: GroupParams,
+    group: GroupHandle,
+    url: String,
+    members: Vec<Member>,
+    peers: BTreeMap<PeerId, (u32, u32)>,
+    next_serial: u32,
+    joined: Directory,
+    ready: Directory,
+    ring: MemberRing,
+    posts: PostLedger,
+    lookups: LookupLedger,
+    post_ticker: Ticker,
+    lookup_ticker: Ticker,
+    bfs_dist: Vec<u8>,
+    bfs_queue: Vec<u32>,
+    /// Counters.
+    pub counters: GroupCounters,
+    /// Counters of departed member incarnations (live ones are added by the runner).
+    pub departed: NodeTotals,
+    /// Post dissemination latency (post to first copy at an expected member), microseconds.
+    pub post_latency_us: Samples,
+    /// Shortest-path overlay hops from the poster at post time of each first copy.
+    pub post_hops: Samples,
+    /// Lookup latency (send to arrival at its end), microseconds.
+    pub lookup_latency_us: Samples,
+    /// Hops of each lookup (`SendTo.Notify` hop count).
+    pub lookup_hops: Samples,
+    /// Join to first neighbour, microseconds.
+    pub join_us: Samples,
+}
+
+/// The NetConnection URL members use for the server at `server`.
+pub fn server_url(server: std::net::SocketAddr) -> String {
+    format!("rtmfp://{server}/sim")
+}
+
+fn message(id: u64, now: Instant, len: u32) -> Vec<u8> {
+    let mut m = vec![0u8; len.max(16) as usize];
+    m[..8].copy_from_slice(&id.to_le_bytes());
+    m[8..16].copy_from_slice(&now.as_micros().to_le_bytes());
+    m
+}
+
+fn message_id(m: &[u8]) -> Option<u64> {
+    Some(u64::from_le_bytes(m.get(..8)?.try_into().ok()?))
+}
+
+fn after(now: Instant, us: u64) -> Instant {
+    Instant::from_micros(now.as_micros().saturating_add(us))
+}
+
+impl GroupWorkload {
+    /// A workload for `slots` node slots (slot 0 is the server); `seed` drives metric
+    /// sampling.
+    pub fn new(p: GroupParams, slots: usize, seed: u64) -> Self {
+        GroupWorkload {
+            group: GroupHandle(p.spec.group_id()),
+            url: String::new(),
+            members: vec![Member::default(); slots],
+            peers: BTreeMap::new(),
+            next_serial: 1,
+            joined: Directory::new(slots),
+            ready: Directory::new(slots),
+            ring: MemberRing::default(),
+            posts: PostLedger::default(),
+            lookups: LookupLedger::default(),
+            post_ticker: Ticker::default(),
+            lookup_ticker: Ticker::default(),
+            bfs_dist: Vec::new(),
+            bfs_queue: Vec::new(),
+            counters: GroupCounters::default(),
+            departed: NodeTotals::default(),
+            post_latency_us: Samples::new(SAMPLE_CAP, seed ^ 0x10),
+            post_hops: Samples::new(SAMPLE_CAP, seed ^ 0x11),
+            lookup_latency_us: Samples::new(SAMPLE_CAP, seed ^ 0x12),
+            lookup_hops: Samples::new(SAMPLE_CAP, seed ^ 0x13),
+            join_us: Samples::new(SAMPLE_CAP, seed ^ 0x14),
+            p,
+        }
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &GroupParams {
+        &self.p
+    }
+
+    /// The group every member joins.
+    pub fn group(&self) -> GroupHandle {
+        self.group
+    }
+
+    /// Live members that joined the group (`NetGroup.Connect.Success`).
+    pub fn members_joined(&self) -> usize {
+        self.joined.len()
+    }
+
+    /// Live joined members with at least one neighbour.
+    pub fn members_ready(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Whether the member in slot `n` joined the group and is live.
+    pub fn is_joined(&self, n: NodeId) -> bool {
+        self.joined.contains(n)
+    }
+
+    /// The post ledger.
+    pub fn posts(&self) -> &PostLedger {
+        &self.posts
+    }
+
+    /// Lookups sent.
+    pub fn lookups_recorded(&self) -> usize {
+        self.lookups.len()
+    }
+
+    /// Approximate memory of the workload's own bookkeeping, bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.posts.memory_bytes()
+            + self.members.capacity() * std::mem::size_of::<Member>()
+            + self
+                .members
+                .iter()
+                .map(|m| m.neighbors.capacity() * 8)
+                .sum::<usize>()
+            + self.peers.len() * 48
+    }
+
+    fn next_tick(&self, s: Schedule, t: &Ticker, ctx: &mut Ctx<'_>) -> Option<Instant> {
+        let at = match s {
+            Schedule::Off => return None,
+            Schedule::Rate(r) => {
+                let gap = exponential(ctx.rng, 1e6 / r).round() as u64;
+                let base = ctx.now.as_micros().max(self.p.start_us);
+                Instant::from_micros(base.saturating_add(gap.max(1)))
+            }
+            Schedule::Count { total, gap_us } => {
+                if t.issued >= total {
+                    return None;
+                }
+                Instant::from_micros(self.p.start_us + u64::from(t.issued) * gap_us)
+            }
+        };
+        (at.as_micros() < self.p.end_us).then_some(at)
+    }
+
+    fn schedule(&mut self, ctx: &mut Ctx<'_>, post: bool) {
+        let (s, t, token) = if post {
+            (self.p.posts, self.post_ticker, TOKEN_POST_TICK)
+        } else {
+            (self.p.lookups, self.lookup_ticker, TOKEN_LOOKUP_TICK)
+        };
+        if let Some(at) = self.next_tick(s, &t, ctx) {
+            ctx.wake_at(at, token);
+        }
+    }
+
+    /// The server's tick: picks a member for the next post or lookup.
+    fn tick(&mut self, ctx: &mut Ctx<'_>, post: bool) {
+        if post {
+            self.counters.posts_scheduled += 1;
+        } else {
+            self.counters.lookups_scheduled += 1;
+        }
+        let n = self.ready.len() as u64;
+        if n == 0 {
+            if post {
+                self.counters.posts_skipped += 1;
+            } else {
+                self.counters.lookups_skipped += 1;
+            }
+        } else {
+            let m = self.ready.live()[below(ctx.rng, n) as usize];
+            ctx.wake_node(m, ctx.now, if post { TOKEN_POST } else { TOKEN_LOOKUP });
+        }
+        if post {
+            self.post_ticker.issued += 1;
+        } else {
+            self.lookup_ticker.issued += 1;
+        }
+        self.schedule(ctx, post);
+    }
+
+    fn join(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupNode) {
+        match node.join(ctx.now, &self.p.spec) {
+            Ok(_) => {
+                self.counters.joins += 1;
+                self.members[ctx.node.idx()].join_at = Some(ctx.now);
+            }
+            Err(_) => self.counters.join_failed += 1,
+        }
+    }
+
+    /// Shortest-path hops from `from` over the members' neighbour lists, into `bfs_dist`.
+    fn overlay_hops(&mut self, from: u32) {
+        let n = self.members.len();
+        self.bfs_dist.clear();
+        self.bfs_dist.resize(n, u8::MAX);
+        self.bfs_queue.clear();
+        self.bfs_dist[from as usize] = 0;
+        self.bfs_queue.push(from);
+        let mut head = 0;
+        while let Some(&a) = self.bfs_queue.get(head) {
+            head += 1;
+            let d = self.bfs_dist[a as usize];
+            if d >= u8::MAX - 1 {
+                continue;
+            }
+            for &(b, serial) in &self.members[a as usize].neighbors {
+                let m = &self.members[b as usize];
+                if m.serial != serial || !self.joined.contains(NodeId(b)) {
+                    continue;
+                }
+                if self.bfs_dist[b as usize] == u8::MAX {
+                    self.bfs_dist[b as usize] = d + 1;
+                    self.bfs_queue.push(b);
+                }
+            }
+        }
+    }
+
+    fn post(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupNode) {
+        let me = ctx.node;
+        if !self.ready.contains(me) {
+            self.counters.posts_skipped += 1;
+            return;
+        }
+        let id = self.posts.len() as u64;
+        let msg = message(id, ctx.now, self.p.post_bytes);
+        if node.post(ctx.now, self.group, &msg).is_err() {
+            self.counters.post_errors += 1;
+            return;
+        }
+        self.counters.posts_sent += 1;
+        self.overlay_hops(me.0);
+        let expected: Vec<(u32, u32, u8)> = self
+            .ready
+            .live()
+            .iter()
+            .filter(|&&s| s != me)
+            .map(|s| (s.0, self.members[s.idx()].serial, self.bfs_dist[s.idx()]))
+            .collect();
+        self.posts.record(ctx.now, self.members.len(), expected);
+    }
+
+    fn lookup(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupNode) {
+        if !self.ready.contains(ctx.node) {
+            self.counters.lookups_skipped += 1;
+            return;
+        }
+        let id = self.lookups.len() as u64;
+        let msg = message(id, ctx.now, self.p.lookup_bytes);
+        let target = GroupAddress(seed32(ctx.rng));
+        match node.send_to_nearest(ctx.now, self.group, &msg, target) {
+            Ok(r) => {
+                self.lookups.record(ctx.now);
+                self.counters.lookups_sent += 1;
+                if r == SendResult::NoRoute {
+                    self.counters.lookups_no_route += 1;
+                }
+            }
+            Err(_) => self.counters.lookup_errors += 1,
+        }
+    }
+
+    fn on_neighbor(&mut self, ctx: &mut Ctx<'_>, peer: &PeerId, up: bool) {
+        let me = ctx.node.idx();
+        let Some(&(slot, serial)) = self.peers.get(peer) else {
+            return;
+        };
+        let m = &mut self.members[me];
+        if up {
+            self.counters.neighbor_connects += 1;
+            if !m.neighbors.contains(&(slot, serial)) {
+                m.neighbors.push((slot, serial));
+            }
+            if !m.had_neighbor {
+                m.had_neighbor = true;
+                if let Some(t) = m.join_at {
+                    self.join_us
+                        .push(ctx.now.as_micros().saturating_sub(t.as_micros()));
+                }
+            }
+            if m.joined {
+                self.ready.insert(ctx.node);
+            }
+        } else {
+            self.counters.neighbor_disconnects += 1;
+            m.neighbors.retain(|&x| x != (slot, serial));
+            if m.neighbors.is_empty() {
+                self.ready.remove(ctx.node);
+            }
+        }
+    }
+
+    fn on_posting(&mut self, ctx: &mut Ctx<'_>, message: &[u8]) {
+        let Some(id) = message_id(message) else {
+            self.counters.post_unknown += 1;
+            return;
+        };
+        let serial = self.members[ctx.node.idx()].serial;
+        match self.posts.deliver(id, ctx.node.0, serial, ctx.now) {
+            PostDelivery::First { latency_us, hops } => {
+                self.counters.post_deliveries += 1;
+                self.counters.app_bytes_delivered += message.len() as u64;
+                self.post_latency_us.push(latency_us);
+                if let Some(h) = hops {
+                    self.post_hops.push(u64::from(h));
+                }
+            }
+            PostDelivery::Duplicate => self.counters.post_app_duplicates += 1,
+            PostDelivery::Extra => self.counters.post_extra_deliveries += 1,
+            PostDelivery::Unknown => self.counters.post_unknown += 1,
+        }
+    }
+
+    fn on_send_to(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupNode, n: SendToNotify) {
+        let Some(dest) = n.destination else {
+            return;
+        };
+        if !n.at_destination {
+            self.counters.app_forwards += 1;
+            if !matches!(node.forward_to_nearest(ctx.now, &n), Ok(SendResult::Sent)) {
+                self.counters.app_forward_failures += 1;
+            }
+            return;
+        }
+        let Some(id) = message_id(&n.message) else {
+            return;
+        };
+        match self.lookups.deliver(id, ctx.now) {
+            LookupDelivery::First { latency_us } => {
+                self.counters.lookups_delivered += 1;
+                self.counters.app_bytes_delivered += n.message.len() as u64;
+                self.lookup_latency_us.push(latency_us);
+                self.lookup_hops.push(u64::from(n.hops));
+                let own = self.members[ctx.node.idx()].address;
+                let nearest = self.ring.nearest(&dest);
+                if nearest.is_some_and(|(a, _)| a.distance(&dest) == own.distance(&dest)) {
+                    self.counters.lookups_correct += 1;
+                }
+            }
+            LookupDelivery::Duplicate => self.counters.lookup_duplicates += 1,
+            LookupDelivery::Unknown => {}
+        }
+    }
+
+    fn member_event(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupNode, e: GroupEvent) {
+        let me = ctx.node;
+        if !ctx.is_live(me) {
+            // A leaving member's last events: it is accounted for already.
+            return;
+        }
+        match e {
+            GroupEvent::ConnectSuccess { group } if group == self.group => {
+                self.counters.join_success += 1;
+                let m = &mut self.members[me.idx()];
+                m.joined = true;
+                let (address, ready) = (m.address, !m.neighbors.is_empty());
+                self.joined.insert(me);
+                self.ring.insert(address, me.0);
+                if ready {
+                    self.ready.insert(me);
+                }
+            }
+            GroupEvent::ConnectFailed { .. } | GroupEvent::ConnectRejected { .. } => {
+                self.counters.join_failed += 1;
+            }
+            GroupEvent::NeighborConnect { peer_id, .. } => self.on_neighbor(ctx, &peer_id, true),
+            GroupEvent::NeighborDisconnect { peer_id, .. } => {
+                self.on_neighbor(ctx, &peer_id, false)
+            }
+            GroupEvent::PostingNotify { message, .. } => self.on_posting(ctx, &message),
+            GroupEvent::SendToNotify(n) => self.on_send_to(ctx, node, n),
+            _ => {}
+        }
+    }
+}
+
+impl Workload<GroupSimNode> for GroupWorkload {
+    fn create(&mut self, ctx: &mut Ctx<'_>) -> GroupSimNode {
+        if ctx.node == SERVER {
+            let s = new_server(self.p.crypto, self.p.server.clone(), ctx.rng);
+            return GroupSimNode::Server(Box::new(s));
+        }
+        let m = new_member(
+            self.p.crypto,
+            self.p.endpoint.clone(),
+            self.p.group.clone(),
+            ctx.rng,
+        );
+        let serial = self.next_serial;
+        self.next_serial = self.next_serial.wrapping_add(1).max(1);
+        self.members[ctx.node.idx()] = Member {
+            serial,
+            address: m.group_address(),
+            ..Member::default()
+        };
+        self.peers.insert(m.peer_id(), (ctx.node.0, serial));
+        GroupSimNode::Member(Box::new(m))
+    }
+
+    fn on_join(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode) {
+        let node = match node {
+            GroupSimNode::Server(_) => {
+                self.url = server_url(ctx.addr_of(SERVER));
+                self.schedule(ctx, true);
+                self.schedule(ctx, false);
+                return;
+            }
+            GroupSimNode::Member(m) => m,
+        };
+        if self.url.is_empty() {
+            self.url = server_url(ctx.addr_of(SERVER));
+        }
+        let server = ctx.addr_of(SERVER);
+        if node.connect(ctx.now, &self.url, &[server]).is_err() {
+            self.counters.connect_errors += 1;
+            return;
+        }
+        if self.p.join_delay_us == 0 {
+            self.join(ctx, node);
+        } else {
+            ctx.wake_at(after(ctx.now, self.p.join_delay_us), TOKEN_JOIN);
+        }
+    }
+
+    fn on_event(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode, event: GroupSimEvent) {
+        if let (GroupSimNode::Member(m), GroupSimEvent::Member(e)) = (node, event) {
+            self.member_event(ctx, m, e);
+        }
+    }
+
+    fn on_wake(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode, token: u64) {
+        match (node, token) {
+            (GroupSimNode::Server(_), TOKEN_POST_TICK) => self.tick(ctx, true),
+            (GroupSimNode::Server(_), TOKEN_LOOKUP_TICK) => self.tick(ctx, false),
+            (GroupSimNode::Member(m), TOKEN_JOIN) => self.join(ctx, m),
+            (GroupSimNode::Member(m), TOKEN_POST) => self.post(ctx, m),
+            (GroupSimNode::Member(m), TOKEN_LOOKUP) => self.lookup(ctx, m),
+            _ => {}
+        }
+    }
+
+    fn on_leave(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode, crash: bool) {
+        let GroupSimNode::Member(node) = node else {
+            return;
+        };
+        let me = ctx.node;
+        let m = std::mem::take(&mut self.members[me.idx()]);
+        if m.joined {
+            self.ring.remove(&m.address);
+        }
+        self.joined.remove(me);
+        self.ready.remove(me);
+        self.posts
+            .leave(me.0, m.serial, ctx.now, self.p.deadline_us);
+        self.departed.add(node, self.group);
+        // Keep the serial so late events of this incarnation are not credited to the next.
+        self.members[me.idx()].serial = m.serial;
+        if !crash {
+            let _ = node.leave(ctx.now, self.group);
+            let (ep, nc) = node.flash_mut().parts_mut();
+            nc.close(ep, ctx.now);
+        }
+    }
+}
