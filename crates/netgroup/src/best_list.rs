@@ -4,13 +4,20 @@
 //! For a target address `A` over the heard list `H` (address → peer ID, sorted on the ring):
 //! 1. if `|H| ≤ 6`: everyone;
 //! 2. else the 6 ring neighbours of `A` (2 predecessors, 4 successors, skipping `A` itself), up
-//!    to 6 lowest-latency connected peers, one random member, then "fingers": while the list is
-//!    shorter than the target count, advance `|H| / 2^missing` positions from `A` and take the
-//!    next entry not yet chosen, which places peers at about 1/2^k of the ring in index space.
+//!    to 6 lowest-latency connected peers, one random member, then "fingers" until the list has
+//!    the target count: the first member at or after `A + 2^(256-k)` for k = 1, 2, ...
 //!
-//! Two librtmfp slips are not copied: its latency loop skips the lowest-RTT peer (the digest's
-//! off-by-one), and when `A` is past the last address it starts the neighbour window one entry
-//! early (3 predecessors + 3 successors). Here the window always wraps to the first address.
+//! Where this departs from librtmfp (none of it is visible on the wire):
+//! - its latency loop skips the lowest-RTT peer (the digest's off-by-one), and when `A` is
+//!   past the last address it starts the neighbour window one entry early (3 predecessors + 3
+//!   successors); here the lowest is kept and the window always wraps to the first address;
+//! - stability, so that neighbours are not replaced on every recomputation (measured in the
+//!   simulator: with librtmfp's rules a 50-member swarm opened ~97 sessions per member in 40 s):
+//!   - RTTs are compared in [`RTT_BUCKET_US`] buckets, ties broken by ring distance, so jitter
+//!     does not reorder the low-latency picks;
+//!   - the random member is kept while it stays eligible ([`BestListRequest::keep_random`]);
+//!   - fingers sit at fixed *address* offsets (Chord-like) rather than librtmfp's index
+//!     offsets `|H| / 2^k`, which shift whenever the heard list grows or shrinks.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +35,8 @@ pub const RING_PREDECESSORS: usize = 2;
 pub const LOW_LATENCY: usize = 6;
 /// Random draws tried before the random pick falls back to a scan.
 const RANDOM_TRIES: usize = 16;
+/// Width of the RTT buckets the low-latency picks compare, microseconds (5 ms).
+pub const RTT_BUCKET_US: u64 = 5_000;
 
 /// What a best list is computed for (netgroup digest §3.6).
 #[derive(Debug, Clone, Copy)]
@@ -40,9 +49,12 @@ pub struct BestListRequest<'a> {
     pub target_peer: Option<PeerId>,
     /// Target size: [`crate::estimate::target_neighbor_count`] of *our* member estimate.
     pub target_count: usize,
-    /// Connected peers with their smoothed RTT in microseconds (any order; ties are broken by
-    /// peer ID). librtmfp uses its own RTTs even for a neighbour's list.
+    /// Connected peers with their smoothed RTT in microseconds (any order). librtmfp uses its
+    /// own RTTs even for a neighbour's list.
     pub latencies: &'a [(PeerId, u64)],
+    /// The random member of the previous list: kept if still heard and not chosen otherwise,
+    /// instead of drawing a new one.
+    pub keep_random: Option<PeerId>,
 }
 
 /// Computes the best list over the heard list `heard` (group address → peer ID; it should not
@@ -53,6 +65,16 @@ pub fn best_list<R: RngCore + ?Sized>(
     req: &BestListRequest<'_>,
     rng: &mut R,
 ) -> BTreeSet<PeerId> {
+    best_list_with_random(heard, req, rng).0
+}
+
+/// [`best_list`], also returning the member chosen as the random pick (step c), to be passed
+/// back as [`BestListRequest::keep_random`] next time.
+pub fn best_list_with_random<R: RngCore + ?Sized>(
+    heard: &BTreeMap<GroupAddress, PeerId>,
+    req: &BestListRequest<'_>,
+    rng: &mut R,
+) -> (BTreeSet<PeerId>, Option<PeerId>) {
     let mut best = BTreeSet::new();
     let ring: Vec<(&GroupAddress, &PeerId)> = heard.iter().collect();
     let n = ring.len();
@@ -62,7 +84,7 @@ pub fn best_list<R: RngCore + ?Sized>(
                 .filter(|(a, p)| **a != req.target && Some(**p) != req.target_peer)
                 .map(|(_, p)| **p),
         );
-        return best;
+        return (best, None);
     }
     let is_target = |i: usize| *ring[i].0 == req.target || Some(*ring[i].1) == req.target_peer;
 
@@ -91,13 +113,24 @@ pub fn best_list<R: RngCore + ?Sized>(
     // Equal RTTs (a LAN, a simulator with uniform delays) are broken by ring distance from the
     // target, not by peer ID: an ID order is the same for every member and would make the few
     // lowest IDs everyone's neighbours.
-    by_rtt.sort_by_cached_key(|(rtt, p)| (*rtt, p.group_address().distance(&req.target)));
+    by_rtt.sort_by_cached_key(|(rtt, p)| {
+        (
+            *rtt / RTT_BUCKET_US,
+            p.group_address().distance(&req.target),
+        )
+    });
     best.extend(by_rtt.iter().take(LOW_LATENCY).map(|(_, p)| *p));
 
     // c. One random member not selected yet.
     let eligible = |i: usize, best: &BTreeSet<PeerId>| !is_target(i) && !best.contains(ring[i].1);
-    let mut pick = None;
+    let mut pick = req.keep_random.and_then(|p| {
+        let i = ring.iter().position(|(_, q)| **q == p)?;
+        eligible(i, &best).then_some(i)
+    });
     for _ in 0..RANDOM_TRIES {
+        if pick.is_some() {
+            break;
+        }
         let i = (rng.next_u64() % n as u64) as usize;
         if eligible(i, &best) {
             pick = Some(i);
@@ -110,21 +143,18 @@ pub fn best_list<R: RngCore + ?Sized>(
             .map(|k| (start + k) % n)
             .find(|&i| eligible(i, &best));
     }
-    if let Some(i) = pick {
-        best.insert(*ring[i].1);
+    let random = pick.map(|i| *ring[i].1);
+    if let Some(p) = random {
+        best.insert(p);
     }
 
-    // d. Fingers, from lower_bound(A), at |H| / 2^missing steps.
+    // d. Fingers: the first eligible member at or after A + 2^(256-k), k = 1, 2, ...
     let available = n - (0..n).filter(|&i| is_target(i)).count();
     let target_count = req.target_count.min(available);
-    let mut cursor = successor;
-    let mut missing = target_count.saturating_sub(best.len());
-    while missing > 0 {
-        let step = u32::try_from(missing)
-            .ok()
-            .and_then(|m| 1usize.checked_shl(m))
-            .map_or(0, |d| n / d);
-        cursor = (cursor + step) % n;
+    let mut k = 1u32;
+    while best.len() < target_count && k <= 256 {
+        let point = req.target.add_pow2(256 - k);
+        let mut cursor = ring.partition_point(|(a, _)| **a < point) % n;
         let mut guard = 0;
         while !eligible(cursor, &best) && guard < n {
             cursor = (cursor + 1) % n;
@@ -134,9 +164,9 @@ pub fn best_list<R: RngCore + ?Sized>(
             break; // everyone is chosen already
         }
         best.insert(*ring[cursor].1);
-        missing = target_count.saturating_sub(best.len());
+        k += 1;
     }
-    best
+    (best, random)
 }
 
 #[cfg(test)]
@@ -167,6 +197,7 @@ mod tests {
             target_peer: None,
             target_count,
             latencies: &[],
+            keep_random: None,
         }
     }
 
@@ -248,16 +279,60 @@ mod tests {
         let lat: Vec<(PeerId, u64)> = far
             .iter()
             .enumerate()
-            .map(|(i, p)| (*p, 1000 * (i as u64 + 1)))
+            .map(|(i, p)| (*p, RTT_BUCKET_US * (i as u64 + 1)))
             .collect();
         let r = BestListRequest {
             latencies: &lat,
+            keep_random: None,
             ..req(GroupAddress([0; 32]), 13)
         };
         let b = best_list(&h, &r, &mut ChaCha8Rng::seed_from_u64(4));
         for p in &far[..LOW_LATENCY] {
             assert!(b.contains(p));
         }
+    }
+
+    #[test]
+    fn the_list_is_stable_when_members_arrive_and_rtts_jitter() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let random_member = |rng: &mut ChaCha8Rng| {
+            let mut a = [0u8; 32];
+            rng.fill_bytes(&mut a);
+            (GroupAddress(a), PeerId(a))
+        };
+        let mut h: BTreeMap<GroupAddress, PeerId> =
+            (0..300).map(|_| random_member(&mut rng)).collect();
+        let own = random_member(&mut rng).0;
+        let lat: Vec<(PeerId, u64)> = h.values().take(10).map(|p| (*p, 20_000)).collect();
+        let r = BestListRequest {
+            latencies: &lat,
+            ..req(own, 21)
+        };
+        let (before, random) = best_list_with_random(&h, &r, &mut rng);
+        assert!(random.is_some());
+        // 30 members arrive, RTTs move by ±1 ms inside their bucket.
+        for _ in 0..30 {
+            let (a, p) = random_member(&mut rng);
+            h.insert(a, p);
+        }
+        let lat2: Vec<(PeerId, u64)> = lat
+            .iter()
+            .map(|(p, _)| (*p, 20_000 + (p.0[0] as u64 % 2) * 1_000))
+            .collect();
+        let r2 = BestListRequest {
+            latencies: &lat2,
+            keep_random: random,
+            ..req(own, 21)
+        };
+        let (after, random2) = best_list_with_random(&h, &r2, &mut rng);
+        assert_eq!(random2, random, "the random member was redrawn");
+        let kept = before.intersection(&after).count();
+        // Only ring neighbours and fingers that a newcomer now precedes may change.
+        assert!(
+            kept * 4 >= before.len() * 3,
+            "kept {kept} of {}",
+            before.len()
+        );
     }
 
     #[test]

@@ -109,6 +109,16 @@ impl GroupAddress {
         u64::from_be_bytes(self.0[..8].try_into().expect("8 bytes"))
     }
 
+    /// `self + 2^e mod 2^256` (`e` in 0..=255; larger `e` wraps to adding 0): the ring point
+    /// a Chord-like finger aims at.
+    pub fn add_pow2(&self, e: u32) -> GroupAddress {
+        let mut p = [0u8; 32];
+        if e < 256 {
+            p[31 - (e / 8) as usize] = 1u8 << (e % 8);
+        }
+        GroupAddress(add_mod(&self.0, &p))
+    }
+
     /// The midpoint of the increasing arc from `self` to `other`.
     pub fn midpoint_towards(&self, other: &GroupAddress) -> GroupAddress {
         let d = sub_mod(&other.0, &self.0);

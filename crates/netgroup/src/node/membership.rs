@@ -12,7 +12,7 @@ use rand_core::RngCore;
 use rtmfp::{AddressOrigin, Instant, PeerAddress, Priority, SessionId};
 use rtmfp_flash::FlashNode;
 
-use crate::best_list::{best_list, BestListRequest};
+use crate::best_list::{best_list, best_list_with_random, BestListRequest};
 use crate::estimate::{estimated_member_count, target_neighbor_count};
 use crate::groupspec::GroupSpecifier;
 use crate::id::{GroupAddress, PeerId};
@@ -111,6 +111,8 @@ pub(crate) struct Group {
     pub neighbors: BTreeMap<PeerId, Neighbor>,
     wanted: BTreeSet<PeerId>,
     best: BTreeSet<PeerId>,
+    /// The random member of the current best list (kept while eligible).
+    random_pick: Option<PeerId>,
     next_best: Option<Instant>,
     next_report: Instant,
     next_clean: Instant,
@@ -160,6 +162,7 @@ impl Group {
             neighbors: BTreeMap::new(),
             wanted: BTreeSet::new(),
             best: BTreeSet::new(),
+            random_pick: None,
             next_best: None,
             next_report: after(now, config.report_delay),
             next_clean: after(now, config.clean_delay),
@@ -620,6 +623,7 @@ impl Group {
                 target_peer: Some(peer),
                 target_count,
                 latencies: &latencies,
+                keep_random: None,
             },
             io.rng,
         );
@@ -791,16 +795,19 @@ impl Group {
     pub fn manage_best_list(&mut self, io: &mut Io<'_>) {
         let latencies = self.latencies(io);
         let target_count = target_neighbor_count(self.estimated_member_count());
-        self.best = best_list(
+        let (best, random) = best_list_with_random(
             &self.ring,
             &BestListRequest {
                 target: self.own_addr,
                 target_peer: None,
                 target_count,
                 latencies: &latencies,
+                keep_random: self.random_pick,
             },
             io.rng,
         );
+        self.best = best;
+        self.random_pick = random;
         let missing: Vec<PeerId> = self
             .best
             .iter()
