@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod members;
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::SocketAddr;
