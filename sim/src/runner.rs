@@ -324,6 +324,69 @@ pub fn drive<N: SimNode, W: Workload<N>>(
     out
 }
 
+/// A time-series row (cumulative) of the network's counters, with the workload's message
+/// counts and mean neighbour count; `t_s` is filled in by [`drive`].
+pub fn net_row<N: SimNode, W: Workload<N>>(
+    e: &Engine<N, W>,
+    messages_sent: u64,
+    messages_delivered: u64,
+    mean_neighbors: f64,
+) -> TimeRow {
+    let n = &e.network().stats;
+    TimeRow {
+        t_s: 0.0,
+        live_nodes: e.live().len() as u64,
+        datagrams_sent: n.datagrams_sent,
+        wire_bytes: n.wire_bytes_sent,
+        drops: n.drops(),
+        messages_sent,
+        messages_delivered,
+        mean_neighbors,
+    }
+}
+
+/// What a workload reports at the end of a run, beside the engine's own state.
+pub struct WorkloadOutcome {
+    /// Node slots of the run.
+    pub slots: u32,
+    /// Session-workload report, if that is the workload.
+    pub sessions: Option<SessionReport>,
+    /// Group-workload report, if that is the workload.
+    pub group: Option<GroupReport>,
+    /// Time series from [`drive`].
+    pub timeseries: Vec<TimeRow>,
+    /// The CDFs to write and plot.
+    pub cdfs: Vec<Cdf>,
+}
+
+/// The [`RunResult`] of scenario `s` run with `seed`: the engine's end state (hash, stats,
+/// network, live nodes, memory) and the workload's `outcome`.
+pub fn run_result<N: SimNode, W: Workload<N>>(
+    e: &Engine<N, W>,
+    s: &Scenario,
+    seed: u64,
+    outcome: WorkloadOutcome,
+) -> RunResult {
+    let hash = e.hash();
+    RunResult {
+        scenario: s.name.clone(),
+        seed,
+        crypto: s.crypto.name().into(),
+        slots: outcome.slots,
+        duration_s: s.duration_s,
+        hash: format!("{:016x}", hash.finish()),
+        hash_records: hash.records(),
+        engine: e.stats().clone(),
+        net: e.network().stats.clone(),
+        live_at_end: e.live().len() as u64,
+        engine_memory_bytes: e.memory_bytes() as u64,
+        sessions: outcome.sessions,
+        group: outcome.group,
+        timeseries: outcome.timeseries,
+        cdfs: outcome.cdfs,
+    }
+}
+
 /// Runs scenario `s`.
 ///
 /// Errors: none today (scenarios are validated when parsed); kept for workloads that may
@@ -370,23 +433,9 @@ fn run_sessions(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, Sce
     let end = Instant::from_micros(us(s.duration_s));
     let timeseries = drive(&mut e, end, &mut opts.progress, |e| {
         let c = &e.workload().counters;
-        let n = &e.network().stats;
-        TimeRow {
-            t_s: 0.0,
-            live_nodes: e.live().len() as u64,
-            datagrams_sent: n.datagrams_sent,
-            wire_bytes: n.wire_bytes_sent,
-            drops: n.drops(),
-            messages_sent: c.messages_sent,
-            messages_delivered: c.messages_delivered,
-            mean_neighbors: 0.0,
-        }
+        net_row(e, c.messages_sent, c.messages_delivered, 0.0)
     });
-    let net_stats = e.network().stats.clone();
-    let engine_memory_bytes = e.memory_bytes() as u64;
-    let live_at_end = e.live().len() as u64;
-    let hash = *e.hash();
-    let engine_stats = e.stats().clone();
+    let wire_bytes_sent = e.network().stats.wire_bytes_sent;
     let w = e.workload_mut();
     let c = w.counters.clone();
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
@@ -396,7 +445,7 @@ fn run_sessions(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, Sce
         handshake_success_ratio: ratio(c.handshakes_completed, c.handshakes_started),
         latency_us: w.latency_us.percentiles(),
         handshake_us: w.handshake_us.percentiles(),
-        control_overhead: 1.0 - ratio(c.app_bytes_delivered, net_stats.wire_bytes_sent),
+        control_overhead: 1.0 - ratio(c.app_bytes_delivered, wire_bytes_sent),
         counters: c,
     };
     let cdfs = vec![
@@ -413,21 +462,12 @@ fn run_sessions(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, Sce
             points: w.handshake_us.cdf(200),
         },
     ];
-    Ok(RunResult {
-        scenario: s.name.clone(),
-        seed,
-        crypto: s.crypto.name().into(),
+    let outcome = WorkloadOutcome {
         slots,
-        duration_s: s.duration_s,
-        hash: format!("{:016x}", hash.finish()),
-        hash_records: hash.records(),
-        engine: engine_stats,
-        net: net_stats,
-        live_at_end,
-        engine_memory_bytes,
         sessions: Some(sessions),
         group: None,
         timeseries,
         cdfs,
-    })
+    };
+    Ok(run_result(&e, s, seed, outcome))
 }

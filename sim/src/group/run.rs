@@ -9,7 +9,8 @@ use crate::group::params::{GroupParams, GroupSpec};
 use crate::group::report;
 use crate::group::workload::{GroupWorkload, SERVER};
 use crate::runner::{
-    build_network, drive, schedule_population, us, Cdf, CdfKind, RunOptions, RunResult, TimeRow,
+    build_network, drive, net_row, run_result, schedule_population, us, Cdf, CdfKind, RunOptions,
+    RunResult, WorkloadOutcome,
 };
 use crate::scenario::{Scenario, ScenarioError};
 
@@ -68,24 +69,14 @@ pub fn run_group(
     let end = Instant::from_micros(us(s.duration_s));
     let timeseries = drive(&mut e, end, &mut opts.progress, |e| {
         let c = &e.workload().counters;
-        let n = &e.network().stats;
-        TimeRow {
-            t_s: 0.0,
-            live_nodes: e.live().len() as u64,
-            datagrams_sent: n.datagrams_sent,
-            wire_bytes: n.wire_bytes_sent,
-            drops: n.drops(),
-            messages_sent: c.posts_sent + c.lookups_sent,
-            messages_delivered: c.post_deliveries + c.lookups_delivered,
-            mean_neighbors: mean_neighbors(e),
-        }
+        net_row(
+            e,
+            c.posts_sent + c.lookups_sent,
+            c.post_deliveries + c.lookups_delivered,
+            mean_neighbors(e),
+        )
     });
     let group = report::build(&mut e, s.duration_s);
-    let net_stats = e.network().stats.clone();
-    let engine_memory_bytes = e.memory_bytes() as u64;
-    let live_at_end = e.live().len() as u64;
-    let hash = *e.hash();
-    let engine_stats = e.stats().clone();
     let w = e.workload_mut();
     let cdfs = vec![
         Cdf {
@@ -119,21 +110,12 @@ pub fn run_group(
             points: scaled(w.lookup_latency_us.cdf(200), group.lookup_delivery_ratio),
         },
     ];
-    Ok(RunResult {
-        scenario: s.name.clone(),
-        seed,
-        crypto: s.crypto.name().into(),
+    let outcome = WorkloadOutcome {
         slots: s.slots(),
-        duration_s: s.duration_s,
-        hash: format!("{:016x}", hash.finish()),
-        hash_records: hash.records(),
-        engine: engine_stats,
-        net: net_stats,
-        live_at_end,
-        engine_memory_bytes,
         sessions: None,
         group: Some(group),
         timeseries,
         cdfs,
-    })
+    };
+    Ok(run_result(&e, s, seed, outcome))
 }
