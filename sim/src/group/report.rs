@@ -208,19 +208,26 @@ fn post_lines(o: &mut String, g: &GroupReport) {
         c.post_extra_deliveries,
         g.duplicates_per_delivery
     );
-    let l = &g.post_latency_us;
     let h = &g.post_overlay_hops;
+    let hops = [h.p50, h.p90, h.max];
+    latency_hops_line(o, &g.post_latency_us, "overlay hops", hops, h.mean);
+}
+
+/// `  latency ms p50 .. p90 .. p99 .. max ..; <hops> p50 .. p90 .. max .. mean ..`
+fn latency_hops_line<T: std::fmt::Display>(
+    o: &mut String,
+    l: &Percentiles,
+    hops_label: &str,
+    [p50, p90, max]: [T; 3],
+    mean: f64,
+) {
     let _ = writeln!(
         o,
-        "  latency ms p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}; overlay hops p50 {} p90 {} max {} mean {:.2}",
+        "  latency ms p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}; {hops_label} p50 {p50} p90 {p90} max {max} mean {mean:.2}",
         ms(l.p50),
         ms(l.p90),
         ms(l.p99),
         ms(l.max),
-        h.p50,
-        h.p90,
-        h.max,
-        h.mean
     );
 }
 
@@ -239,20 +246,9 @@ fn lookup_lines(o: &mut String, g: &GroupReport) {
         100.0 * g.lookup_success_ratio,
         c.lookup_duplicates
     );
-    let l = &g.lookup_latency_us;
     let h = &g.lookup_hops;
-    let _ = writeln!(
-        o,
-        "  latency ms p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}; hops p50 {} p90 {} max {} mean {:.2}",
-        ms(l.p50),
-        ms(l.p90),
-        ms(l.p99),
-        ms(l.max),
-        h.p50,
-        h.p90,
-        h.max,
-        g.lookup_hops_mean
-    );
+    let hops = [h.p50, h.p90, h.max];
+    latency_hops_line(o, &g.lookup_latency_us, "hops", hops, g.lookup_hops_mean);
 }
 
 fn wire_lines(o: &mut String, g: &GroupReport, net: &NetStats) {
