@@ -17,7 +17,7 @@ use rtmfp_netgroup::{
     group_connect_key, GroupAddress, GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode,
     GroupSpecifier, PeerId, ReceiveMode, SendResult,
 };
-use support::members::{node, node_ref, raw, swarm, Ev, M};
+use support::members::{join_all, node, node_ref, raw, swarm, Ev, M};
 use support::{seed, Net};
 
 fn config() -> GroupConfig {
@@ -34,17 +34,6 @@ fn spec(name: &str) -> GroupSpecifier {
     g.set_routing_enabled(true);
     g.set_server_channel_enabled(true);
     g
-}
-
-/// Joins nodes `ids` one after the other, 100 ms apart.
-fn join_all(net: &mut Net<M>, ids: &[usize], spec: &GroupSpecifier) -> GroupHandle {
-    let mut h = None;
-    for &i in ids {
-        let now = net.now;
-        h = Some(node(net, i).join(now, spec).unwrap());
-        net.run_until(Duration::from_millis(100), |_| false);
-    }
-    h.unwrap()
 }
 
 fn posts(net: &Net<M>, i: usize) -> Vec<[u8; 32]> {

@@ -16,22 +16,11 @@ use rtmfp_netgroup::{
     GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode, GroupSpecifier,
     ReplicationStrategy, MAX_OBJECT_INDEX,
 };
-use support::members::{node, node_ref, swarm, Ev, M};
+use support::members::{join_all, node, node_ref, swarm, Ev, M};
 use support::{seed, Net};
 
 fn config() -> GroupConfig {
     GroupConfig::scaled(10)
-}
-
-/// Joins nodes `ids` one after the other, 100 ms apart.
-fn join_all(net: &mut Net<M>, ids: &[usize], spec: &GroupSpecifier) -> GroupHandle {
-    let mut h = None;
-    for &i in ids {
-        let now = net.now;
-        h = Some(node(net, i).join(now, spec).unwrap());
-        net.run_until(Duration::from_millis(100), |_| false);
-    }
-    h.unwrap()
 }
 
 fn spec(name: &str) -> GroupSpecifier {

@@ -2,13 +2,14 @@
 //! (misbehaving peers) in one [`Net`], and the swarm they start from.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rtmfp::{FlashProfile, Instant, SansIo, Transmit};
 use rtmfp_flash::{FlashNode, NodeEvent};
 use rtmfp_netgroup::server::{RendezvousConfig, RendezvousServer};
-use rtmfp_netgroup::{GroupConfig, GroupEvent, GroupNode};
+use rtmfp_netgroup::{GroupConfig, GroupEvent, GroupHandle, GroupNode, GroupSpecifier};
 
 use super::{seed, Net};
 
@@ -123,4 +124,15 @@ pub fn swarm(n: usize, raws: usize, seed_base: u64, config: GroupConfig) -> Net<
         }
     }
     net
+}
+
+/// Joins nodes `ids` one after the other, 100 ms apart.
+pub fn join_all(net: &mut Net<M>, ids: &[usize], spec: &GroupSpecifier) -> GroupHandle {
+    let mut h = None;
+    for &i in ids {
+        let now = net.now;
+        h = Some(node(net, i).join(now, spec).unwrap());
+        net.run_until(Duration::from_millis(100), |_| false);
+    }
+    h.unwrap()
 }
