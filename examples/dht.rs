@@ -11,9 +11,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rand::{Rng, RngCore, SeedableRng};
-use rtmfp::FlashProfile;
-use rtmfp_netgroup::server::{RendezvousConfig, RendezvousServer};
+use rand::{Rng, SeedableRng};
 use rtmfp_netgroup::{GroupAddress, GroupConfig, GroupEvent, GroupSpecifier, ReceiveMode};
 use rtmfp_node::{NetGroup, Node, NodeConfig};
 use sha2::{Digest, Sha256};
@@ -92,17 +90,7 @@ async fn member(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
-    let mut seed = [0u8; 32];
-    rng.fill_bytes(&mut seed);
-    let server = RendezvousServer::new(
-        RendezvousConfig::default(),
-        Box::new(FlashProfile::server(&mut rng)),
-        seed,
-    );
-    let (server, mut server_events) =
-        rtmfp_node::spawn_machine("127.0.0.1:0".parse()?, server, 1024).await?;
-    tokio::spawn(async move { while server_events.recv().await.is_some() {} });
-    let url = format!("rtmfp://{}/dht", server.local_addr());
+    let (url, _server) = rtmfp_node::spawn_embedded_server("127.0.0.1:0".parse()?, "dht").await?;
 
     let mut spec = GroupSpecifier::new("dht example")?;
     spec.set_routing_enabled(true);

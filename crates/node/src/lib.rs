@@ -14,8 +14,10 @@ mod endpoint;
 pub mod identity;
 pub mod lan;
 pub mod netgroup;
+mod server;
 
 pub use driver::{spawn_lan_machine, spawn_machine, DriverError, Events, Handle};
 pub use endpoint::{spawn, EndpointHandle};
 pub use lan::LanOptions;
 pub use netgroup::{resolve_url, url_authority, NetGroup, Node, NodeConfig, NodeError};
+pub use server::{spawn_embedded_server, spawn_rendezvous_server};

@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use rand::{Rng, RngCore, SeedableRng};
-use rtmfp::FlashProfile;
-use rtmfp_netgroup::server::{RendezvousConfig, RendezvousServer};
+use rand::{Rng, RngCore};
 use rtmfp_netgroup::{
     GroupAddress, GroupConfig, GroupError, GroupEvent, GroupSpecifier, PeerId, ReceiveMode,
     SendResult,
@@ -37,22 +35,12 @@ fn node_config() -> NodeConfig {
 }
 
 async fn server() -> String {
-    let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
-    let mut seed = [0u8; 32];
-    rng.fill_bytes(&mut seed);
-    let s = RendezvousServer::new(
-        RendezvousConfig::default(),
-        Box::new(FlashProfile::server(&mut rng)),
-        seed,
-    );
-    let (h, mut ev) = rtmfp_node::spawn_machine(loopback(), s, 1024)
+    let (url, handle) = rtmfp_node::spawn_embedded_server(loopback(), "test")
         .await
         .unwrap();
-    tokio::spawn(async move { while ev.recv().await.is_some() {} });
-    // Keep the server running for the whole test: leak its handle.
-    let addr = h.local_addr();
-    std::mem::forget(h);
-    format!("rtmfp://{addr}/test")
+    // Keep the server for the whole test.
+    std::mem::forget(handle);
+    url
 }
 
 fn spec(name: &str) -> GroupSpecifier {

@@ -12,7 +12,6 @@ use rand::{Rng, RngCore, SeedableRng};
 use rtmfp::{Config, FlashProfile};
 use rtmfp_flash::netconnection::ClientConfig;
 use rtmfp_flash::FlashNode;
-use rtmfp_netgroup::server::{RendezvousConfig, RendezvousServer};
 use rtmfp_netgroup::{
     GroupAddress, GroupConfig, GroupEvent, GroupHandle, GroupNode, GroupSpecifier, PeerId,
     ReceiveMode, SendResult,
@@ -59,16 +58,8 @@ pub async fn run(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     let n = args.nodes.max(2);
     let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
     let loopback: SocketAddr = "127.0.0.1:0".parse()?;
-    let server = RendezvousServer::new(
-        RendezvousConfig::default(),
-        Box::new(FlashProfile::server(&mut rng)),
-        seed(&mut rng),
-    );
-    let (server_handle, mut server_events) =
-        rtmfp_node::spawn_machine(loopback, server, 4096).await?;
-    tokio::spawn(async move { while server_events.recv().await.is_some() {} });
+    let (url, server_handle) = rtmfp_node::spawn_embedded_server(loopback, "demo").await?;
     let server_addr = server_handle.local_addr();
-    let url = format!("rtmfp://{server_addr}/demo");
     let mut spec = GroupSpecifier::new("demo")?;
     spec.set_posting_enabled(true);
     spec.set_routing_enabled(true);

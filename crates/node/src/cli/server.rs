@@ -4,9 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Args;
-use rand::SeedableRng;
-use rtmfp::FlashProfile;
-use rtmfp_netgroup::server::{RendezvousConfig, RendezvousEvent, RendezvousServer};
+use rtmfp_netgroup::server::{RendezvousConfig, RendezvousEvent};
 
 /// Options of `rtmfp server`.
 #[derive(Args)]
@@ -35,12 +33,8 @@ pub async fn run(args: ServerArgs) -> Result<(), Box<dyn std::error::Error>> {
     if !args.apps.is_empty() {
         config.net_connection.applications = Some(args.apps.clone());
     }
-    let mut rng = rand_chacha::ChaCha20Rng::from_entropy();
-    let mut seed = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rng, &mut seed);
-    let server = RendezvousServer::new(config, Box::new(FlashProfile::server(&mut rng)), seed);
-    let peer_id = server.peer_id();
-    let (handle, mut events) = rtmfp_node::spawn_machine(args.bind, server, 4096).await?;
+    let (handle, mut events) = rtmfp_node::spawn_rendezvous_server(args.bind, config, 4096).await?;
+    let peer_id = handle.call(|s, _| s.peer_id()).await?;
     // Machine-readable first line: tests and scripts read the bound address from it.
     println!("listening {} peer-id {}", handle.local_addr(), peer_id);
     tracing::info!(addr = %handle.local_addr(), %peer_id, "rendezvous server listening");
