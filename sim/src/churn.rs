@@ -46,6 +46,9 @@ pub struct ChurnModel {
     pub crash_fraction: f64,
     /// Nodes with an index below this never churn (e.g. a central server).
     pub exempt_below: u32,
+    /// No departure happens after this time, microseconds (`u64::MAX`: churn never stops);
+    /// departed nodes still come back.
+    pub until_us: u64,
 }
 
 impl ChurnModel {
@@ -56,6 +59,7 @@ impl ChurnModel {
             offline_mean_us: 0.0,
             crash_fraction: 0.0,
             exempt_below: 0,
+            until_us: u64::MAX,
         }
     }
 }
@@ -81,14 +85,16 @@ impl Churn {
         Self::new(ChurnModel::none(), 0)
     }
 
-    /// `node` joined at `now`: when it will leave and whether by crashing, if ever.
+    /// `node` joined at `now`: when it will leave and whether by crashing, if ever (never
+    /// after [`ChurnModel::until_us`]).
     pub fn on_join(&mut self, now: Instant, node: NodeId) -> Option<(Instant, bool)> {
         if node.0 < self.model.exempt_below {
             return None;
         }
         let len = self.model.session?.draw(&mut self.rng);
         let crash = chance(&mut self.rng, self.model.crash_fraction);
-        Some((Instant::from_micros(now.as_micros() + len as u64), crash))
+        let at = now.as_micros() + len as u64;
+        (at <= self.model.until_us).then(|| (Instant::from_micros(at), crash))
     }
 
     /// `node` left at `now`: when it comes back, if ever.

@@ -5,6 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::group::replication::ReplicationReport;
 use crate::plot;
 use crate::runner::{CdfKind, RunResult, SessionReport};
 
@@ -208,6 +209,10 @@ pub fn write_outputs(
         );
     }
     put("timeseries.csv", ts)?;
+    let replication = r.group.as_ref().and_then(|g| g.replication.as_ref());
+    if let Some(rep) = replication {
+        put("replication.csv", replication_csv(rep))?;
+    }
     let curves = |kind: CdfKind| -> Vec<(&str, Vec<(f64, f64)>)> {
         r.cdfs
             .iter()
@@ -243,6 +248,11 @@ pub fn write_outputs(
         .map_err(io::Error::other)?;
         files.push(svg);
     }
+    if let Some(rep) = replication {
+        let svg = dir.join("replication_progress.svg");
+        replication_plot(&svg, &r.scenario, rep)?;
+        files.push(svg);
+    }
     let svg = dir.join("timeseries.svg");
     let step = |f: fn(&crate::runner::TimeRow) -> f64| {
         r.timeseries
@@ -267,6 +277,65 @@ pub fn write_outputs(
     .map_err(io::Error::other)?;
     files.push(svg);
     Ok(files)
+}
+
+fn replication_csv(rep: &ReplicationReport) -> String {
+    let mut s =
+        String::from("t_s,since_start_s,members,fraction_held,members_complete,objects_received\n");
+    for p in &rep.progress {
+        let _ = writeln!(
+            s,
+            "{},{:.3},{},{:.5},{},{}",
+            p.t_s,
+            p.t_s - rep.start_s,
+            p.members,
+            p.fraction_held,
+            p.members_complete,
+            p.objects_received
+        );
+    }
+    s
+}
+
+/// `replication_progress.svg`: fraction of objects held and of members complete against the
+/// time since the start, with the lower bound `T_min` as a vertical line.
+fn replication_plot(path: &Path, scenario: &str, rep: &ReplicationReport) -> io::Result<()> {
+    let after: Vec<_> = rep
+        .progress
+        .iter()
+        .filter(|p| p.t_s >= rep.start_s)
+        .collect();
+    let held = after
+        .iter()
+        .map(|p| (p.t_s - rep.start_s, p.fraction_held))
+        .collect();
+    let complete = after
+        .iter()
+        .map(|p| {
+            let f = if p.members == 0 {
+                0.0
+            } else {
+                p.members_complete as f64 / p.members as f64
+            };
+            (p.t_s - rep.start_s, f)
+        })
+        .collect();
+    let mut series = vec![
+        ("fraction of objects held", held),
+        ("fraction of members complete", complete),
+    ];
+    let t = rep.bound.t_min_s;
+    if t > 0.0 {
+        series.push(("lower bound T_min", vec![(t, 0.0), (t, 1.0)]));
+    }
+    plot::curves(
+        path,
+        &format!("{scenario}: replication progress"),
+        "seconds since the start",
+        "fraction",
+        &series,
+    )
+    .map_err(io::Error::other)
 }
 
 /// The sweep columns of one run: delivery ratio, a second success ratio, latency p50 and p99

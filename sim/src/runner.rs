@@ -182,6 +182,20 @@ pub fn build_network(s: &Scenario, seed: u64) -> Network {
             us(access_max_ms / 1e3),
             &mut trng,
         ),
+        TopologySpec::TransitStub {
+            access_min_ms,
+            access_max_ms,
+            ..
+        } => Topology::transit_stub(
+            n,
+            &s.network
+                .topology
+                .transit_stub_params()
+                .expect("a transit-stub topology"),
+            us(access_min_ms / 1e3),
+            us(access_max_ms / 1e3),
+            &mut trng,
+        ),
     };
     let mix = &s.population.nat;
     let exempt = mix.exempt_first.max(s.workload.reserved_slots());
@@ -232,7 +246,19 @@ pub fn build_network(s: &Scenario, seed: u64) -> Network {
             })
             .collect(),
     };
-    Network::new(n, topo, params, &nat, seed)
+    let mut net = Network::new(n, topo, params, &nat, seed);
+    if let Some(max_kbps) = s.population.upload_max_kbps {
+        // Its own stream, so that the NAT assignment above stays what it was without a range.
+        let mut crng = derive(seed, stream::ASSIGN, 1);
+        let (lo, hi) = (s.population.upload_kbps, max_kbps);
+        for i in 0..n {
+            let kbps = lo + unit(&mut crng) * (hi - lo);
+            let id = NodeId(i as u32);
+            let (_, down) = net.capacity_bps(id);
+            net.set_capacity(id, (kbps * 1000.0) as u64, down);
+        }
+    }
+    net
 }
 
 /// The churn model of `s`.
@@ -253,6 +279,7 @@ pub fn churn_model(s: &Scenario) -> ChurnModel {
         offline_mean_us: c.offline_mean_s * 1e6,
         crash_fraction: c.crash_fraction,
         exempt_below: c.exempt_first.max(s.workload.reserved_slots()),
+        until_us: c.until_s.map_or(u64::MAX, us),
     }
 }
 

@@ -64,8 +64,12 @@ pub struct Population {
     pub max_nodes: Option<u32>,
     /// Initial joins are uniform over `[0, join_spread_s]` seconds.
     pub join_spread_s: f64,
-    /// Upload capacity per node, kbit/s (0: unlimited).
+    /// Upload capacity per node, kbit/s (0: unlimited); with `upload_max_kbps`, the lower end
+    /// of the range.
     pub upload_kbps: f64,
+    /// When set, each node's upload capacity is drawn uniformly in `[upload_kbps,
+    /// upload_max_kbps]` kbit/s (`upload_kbps` must then be > 0).
+    pub upload_max_kbps: Option<f64>,
     /// Download capacity per node, kbit/s (0: unlimited).
     pub download_kbps: f64,
     /// Queue limit of each access link direction, bytes.
@@ -83,6 +87,7 @@ impl Default for Population {
             max_nodes: None,
             join_spread_s: 1.0,
             upload_kbps: 0.0,
+            upload_max_kbps: None,
             download_kbps: 0.0,
             queue_bytes: 256 * 1024,
             lan_size: 0,
@@ -169,6 +174,75 @@ pub enum TopologySpec {
         /// Largest access delay, milliseconds.
         access_max_ms: f64,
     },
+    /// Transit-stub router graph (petgraph; transit domains with stub domains hanging off
+    /// them), shortest-path delays, plus access delays; nodes attach to stub routers. Every
+    /// field has a default (see `sim/README.md`); link delays are uniform in `[d, 2d]`.
+    TransitStub {
+        /// Transit domains (≥ 1). Default 4.
+        #[serde(default = "ts_transit_domains")]
+        transit_domains: u32,
+        /// Routers per transit domain (≥ 1). Default 4.
+        #[serde(default = "ts_routers_per_transit")]
+        routers_per_transit: u32,
+        /// Stub domains per transit router (≥ 1). Default 3.
+        #[serde(default = "ts_stubs_per_transit_router")]
+        stubs_per_transit_router: u32,
+        /// Routers per stub domain (≥ 1). Default 4.
+        #[serde(default = "ts_routers_per_stub")]
+        routers_per_stub: u32,
+        /// Probability of each extra link beyond the spanning trees, in [0, 1]. Default 0.3.
+        #[serde(default = "ts_extra_edge_prob")]
+        extra_edge_prob: f64,
+        /// Link delay between transit domains, milliseconds. Default 20.
+        #[serde(default = "ts_inter_transit_ms")]
+        inter_transit_ms: f64,
+        /// Link delay inside a transit domain, milliseconds. Default 5.
+        #[serde(default = "ts_intra_transit_ms")]
+        intra_transit_ms: f64,
+        /// Delay of a stub domain's link to its transit router, milliseconds. Default 3.
+        #[serde(default = "ts_stub_transit_ms")]
+        stub_transit_ms: f64,
+        /// Link delay inside a stub domain, milliseconds. Default 1.
+        #[serde(default = "ts_intra_stub_ms")]
+        intra_stub_ms: f64,
+        /// Smallest access delay, milliseconds. Default 1.
+        #[serde(default = "one")]
+        access_min_ms: f64,
+        /// Largest access delay, milliseconds. Default 5.
+        #[serde(default = "ts_access_max_ms")]
+        access_max_ms: f64,
+    },
+}
+
+fn ts_transit_domains() -> u32 {
+    4
+}
+fn ts_routers_per_transit() -> u32 {
+    4
+}
+fn ts_stubs_per_transit_router() -> u32 {
+    3
+}
+fn ts_routers_per_stub() -> u32 {
+    4
+}
+fn ts_extra_edge_prob() -> f64 {
+    0.3
+}
+fn ts_inter_transit_ms() -> f64 {
+    20.0
+}
+fn ts_intra_transit_ms() -> f64 {
+    5.0
+}
+fn ts_stub_transit_ms() -> f64 {
+    3.0
+}
+fn ts_intra_stub_ms() -> f64 {
+    1.0
+}
+fn ts_access_max_ms() -> f64 {
+    5.0
 }
 
 impl Default for TopologySpec {
@@ -227,6 +301,9 @@ pub struct ChurnSpec {
     pub exempt_first: u32,
     /// Poisson arrival rate of the slots beyond `population.nodes`, per second.
     pub arrivals_per_s: f64,
+    /// No departure after this time, seconds (absent: churn never stops); nodes that left
+    /// still come back after their offline time.
+    pub until_s: Option<f64>,
     /// Explicit joins, leaves and crashes.
     pub events: Vec<ChurnEvent>,
 }
@@ -355,11 +432,12 @@ impl<'de> Deserialize<'de> for WorkloadSpec {
 
 impl WorkloadSpec {
     /// Slots at the start of the range that the workload reserves for infrastructure: they
-    /// never churn and never sit behind a NAT (the group workload's rendezvous server, slot 0).
+    /// never churn and never sit behind a NAT (the group workload's rendezvous server, slot 0,
+    /// and its replication seeders, slots `1..=seeders`).
     pub fn reserved_slots(&self) -> u32 {
         match self {
             WorkloadSpec::Sessions { .. } => 0,
-            WorkloadSpec::Group(_) => 1,
+            WorkloadSpec::Group(g) => 1 + g.replication.as_ref().map_or(0, |r| r.seeders),
         }
     }
 }
@@ -415,6 +493,50 @@ fn nonneg(v: f64, field: &str) -> Result<(), ScenarioError> {
     )
 }
 
+/// Checks the access delays of a topology.
+fn access_range(min_ms: f64, max_ms: f64) -> Result<(), ScenarioError> {
+    nonneg(min_ms, "network.topology.access_min_ms")?;
+    check(
+        max_ms >= min_ms,
+        "network.topology.access_max_ms",
+        "must be ≥ access_min_ms",
+    )
+}
+
+impl TopologySpec {
+    /// The transit-stub generator's parameters (delays in microseconds), if this is that
+    /// topology.
+    pub fn transit_stub_params(&self) -> Option<crate::net::topology::TransitStubParams> {
+        let TopologySpec::TransitStub {
+            transit_domains,
+            routers_per_transit,
+            stubs_per_transit_router,
+            routers_per_stub,
+            extra_edge_prob,
+            inter_transit_ms,
+            intra_transit_ms,
+            stub_transit_ms,
+            intra_stub_ms,
+            ..
+        } = *self
+        else {
+            return None;
+        };
+        let us = |ms: f64| (ms * 1e3).round() as u64;
+        Some(crate::net::topology::TransitStubParams {
+            transit_domains: transit_domains as usize,
+            routers_per_transit: routers_per_transit as usize,
+            stubs_per_transit_router: stubs_per_transit_router as usize,
+            routers_per_stub: routers_per_stub as usize,
+            extra_edge_prob,
+            inter_transit_us: us(inter_transit_ms),
+            intra_transit_us: us(intra_transit_ms),
+            stub_transit_us: us(stub_transit_ms),
+            intra_stub_us: us(intra_stub_ms),
+        })
+    }
+}
+
 impl Scenario {
     /// Parses and validates a scenario; `origin` (a file name) prefixes errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ScenarioError> {
@@ -454,6 +576,18 @@ impl Scenario {
         )?;
         nonneg(p.join_spread_s, "population.join_spread_s")?;
         nonneg(p.upload_kbps, "population.upload_kbps")?;
+        if let Some(max) = p.upload_max_kbps {
+            check(
+                p.upload_kbps > 0.0,
+                "population.upload_kbps",
+                "must be > 0 when upload_max_kbps is given (0 means unlimited)",
+            )?;
+            check(
+                max.is_finite() && max >= p.upload_kbps,
+                "population.upload_max_kbps",
+                &format!("must be ≥ upload_kbps ({}), got {max}", p.upload_kbps),
+            )?;
+        }
         nonneg(p.download_kbps, "population.download_kbps")?;
         check(
             p.queue_bytes >= 1500,
@@ -500,12 +634,7 @@ impl Scenario {
                 access_max_ms,
             } => {
                 nonneg(*size_ms, "network.topology.size_ms")?;
-                nonneg(*access_min_ms, "network.topology.access_min_ms")?;
-                check(
-                    access_max_ms >= access_min_ms,
-                    "network.topology.access_max_ms",
-                    "must be ≥ access_min_ms",
-                )?;
+                access_range(*access_min_ms, *access_max_ms)?;
             }
             TopologySpec::Geometric {
                 routers,
@@ -521,18 +650,71 @@ impl Scenario {
                 )?;
                 prob(*radius, "network.topology.radius")?;
                 nonneg(*size_ms, "network.topology.size_ms")?;
-                nonneg(*access_min_ms, "network.topology.access_min_ms")?;
+                access_range(*access_min_ms, *access_max_ms)?;
+            }
+            TopologySpec::TransitStub {
+                transit_domains,
+                routers_per_transit,
+                stubs_per_transit_router,
+                routers_per_stub,
+                extra_edge_prob,
+                inter_transit_ms,
+                intra_transit_ms,
+                stub_transit_ms,
+                intra_stub_ms,
+                access_min_ms,
+                access_max_ms,
+            } => {
+                for (v, f) in [
+                    (transit_domains, "transit_domains"),
+                    (routers_per_transit, "routers_per_transit"),
+                    (stubs_per_transit_router, "stubs_per_transit_router"),
+                    (routers_per_stub, "routers_per_stub"),
+                ] {
+                    check(
+                        (1..=4096).contains(v),
+                        &format!("network.topology.{f}"),
+                        &format!("must be in 1..=4096, got {v}"),
+                    )?;
+                }
+                let routers = self
+                    .network
+                    .topology
+                    .transit_stub_params()
+                    .map(|p| p.routers());
+                let max = crate::net::topology::MAX_ROUTERS;
                 check(
-                    access_max_ms >= access_min_ms,
-                    "network.topology.access_max_ms",
-                    "must be ≥ access_min_ms",
+                    routers.is_some_and(|r| r <= max),
+                    "network.topology.routers_per_stub",
+                    &format!(
+                        "transit_domains × routers_per_transit × (1 + stubs_per_transit_router × routers_per_stub) = {} routers exceeds {max}",
+                        routers.unwrap_or(0)
+                    ),
                 )?;
+                prob(*extra_edge_prob, "network.topology.extra_edge_prob")?;
+                for (v, f) in [
+                    (inter_transit_ms, "inter_transit_ms"),
+                    (intra_transit_ms, "intra_transit_ms"),
+                    (stub_transit_ms, "stub_transit_ms"),
+                    (intra_stub_ms, "intra_stub_ms"),
+                ] {
+                    nonneg(*v, &format!("network.topology.{f}"))?;
+                    check(
+                        *v <= 10_000.0,
+                        &format!("network.topology.{f}"),
+                        "must be at most 10000 ms",
+                    )?;
+                }
+                access_range(*access_min_ms, *access_max_ms)?;
             }
         }
         if let Some(c) = &self.churn {
             nonneg(c.offline_mean_s, "churn.offline_mean_s")?;
             prob(c.crash_fraction, "churn.crash_fraction")?;
             nonneg(c.arrivals_per_s, "churn.arrivals_per_s")?;
+            if let Some(u) = c.until_s {
+                nonneg(u, "churn.until_s")?;
+            }
             match &c.session {
                 Some(SessionLengthSpec::Exponential { mean_s }) => {
                     check(*mean_s > 0.0, "churn.session.mean_s", "must be > 0")?
@@ -568,18 +750,19 @@ impl Scenario {
                 nonneg(*start_delay_s, "workload.start_delay_s")?;
             }
             WorkloadSpec::Group(g) => {
-                g.validate(self.duration_s)?;
+                g.validate(self.duration_s, self.population.nodes)?;
                 check(
                     self.population.nodes >= 2,
                     "population.nodes",
                     "a group scenario needs at least 2 nodes (slot 0 is the rendezvous server)",
                 )?;
                 if let Some(c) = &self.churn {
+                    let reserved = self.workload.reserved_slots();
                     for (i, e) in c.events.iter().enumerate() {
                         check(
-                            e.node != 0,
+                            e.node >= reserved,
                             &format!("churn.events[{i}].node"),
-                            "slot 0 is the rendezvous server in a group scenario and never churns",
+                            "slot 0 (the rendezvous server) and the replication seeders (slots 1..=seeders) never churn in a group scenario",
                         )?;
                     }
                 }

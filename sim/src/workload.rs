@@ -42,6 +42,12 @@ impl Ctx<'_> {
         self.net.addr_for(self.node, to).into()
     }
 
+    /// This node's upload and download capacities, bits per second (0 = unlimited): what an
+    /// application may be configured with.
+    pub fn capacity_bps(&self) -> (u64, u64) {
+        self.net.capacity_bps(self.node)
+    }
+
     /// Calls [`Workload::on_wake`] for this node with `token` at `at` (not before now).
     pub fn wake_at(&mut self, at: Instant, token: u64) {
         self.wakeups.push((self.node, at.max(self.now), token));

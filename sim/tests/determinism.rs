@@ -97,6 +97,41 @@ fn bad_scenarios_name_the_field() {
         "{base}[[churn.events]]\nat_s = 1\nnode = 999\naction = \"crash\"\n"
     ));
     assert!(e.contains("churn.events[0].node"), "{e}");
+    let e = err(&format!("{base}[churn]\nuntil_s = -1\n"));
+    assert!(e.contains("churn.until_s"), "{e}");
+    for (pop, field) in [
+        ("upload_max_kbps = 20", "population.upload_kbps"),
+        (
+            "upload_kbps = 30\nupload_max_kbps = 20",
+            "population.upload_max_kbps",
+        ),
+    ] {
+        let e = err(&format!("{base}[population]\n{pop}\n"));
+        assert!(e.contains(field), "{e}");
+    }
+    for (topo, field) in [
+        ("transit_domains = 0", "network.topology.transit_domains"),
+        (
+            "routers_per_stub = 5000",
+            "network.topology.routers_per_stub",
+        ),
+        (
+            "routers_per_transit = 64, stubs_per_transit_router = 64",
+            "network.topology.routers_per_stub",
+        ),
+        ("extra_edge_prob = 2", "network.topology.extra_edge_prob"),
+        ("intra_stub_ms = -1", "network.topology.intra_stub_ms"),
+        (
+            "access_min_ms = 5, access_max_ms = 1",
+            "network.topology.access_max_ms",
+        ),
+        ("stub_routers = 3", "stub_routers"),
+    ] {
+        let e = err(&format!(
+            "{base}[network]\ntopology = {{ kind = \"transit_stub\", {topo} }}\n"
+        ));
+        assert!(e.contains(field), "{topo}: {e}");
+    }
 }
 
 #[test]

@@ -131,6 +131,13 @@ posts_per_s = 2
 lookups_per_s = 5
 warmup_s = 4
 drain_s = 2
+[workload.replication]
+bytes = 40000
+object_bytes = 4096
+seeders = 2
+strategy = "rarest"
+start_s = 4
+serve_backlog_s = 0.2
 "#;
 
 #[test]
@@ -140,6 +147,8 @@ fn group_runs_are_deterministic() {
     assert_eq!((&a.hash, a.hash_records), (&b.hash, b.hash_records));
     assert!(group(&a).counters.post_deliveries > 0);
     assert!(group(&a).counters.lookups_delivered > 0);
+    let rep = group(&a).replication.as_ref().expect("replication");
+    assert!(rep.counters.objects_received > 100, "{:?}", rep.counters);
     let c = run_toml(SMALL, Some(10));
     assert_ne!(a.hash, c.hash);
 }
@@ -164,6 +173,48 @@ fn bad_group_scenarios_name_the_field() {
         ("idle_timeout_s = 0\n", "workload.idle_timeout_s"),
         ("max_heard = 2\n", "workload.max_heard"),
         ("postz = 1\n", "postz"),
+        (
+            "[workload.replication]\nbytes = 0\n",
+            "workload.replication.bytes",
+        ),
+        (
+            "[workload.replication]\nobject_bytes = 2000000\n",
+            "workload.replication.object_bytes",
+        ),
+        (
+            "[workload.replication]\nbytes = 10000000\nobject_bytes = 1\n",
+            "workload.replication.object_bytes",
+        ),
+        (
+            "[workload.replication]\nseeders = 0\n",
+            "workload.replication.seeders",
+        ),
+        (
+            "[workload.replication]\nseeders = 49\n",
+            "workload.replication.seeders",
+        ),
+        (
+            "[workload.replication]\nstart_s = 30\n",
+            "workload.replication.start_s",
+        ),
+        (
+            "[workload.replication]\nseed_upload_kbps = -1\n",
+            "workload.replication.seed_upload_kbps",
+        ),
+        (
+            "[workload.replication]\nfetches_in_flight = 0\n",
+            "workload.replication.fetches_in_flight",
+        ),
+        (
+            "[workload.replication]\nfetch_timeout_s = 0\n",
+            "workload.replication.fetch_timeout_s",
+        ),
+        (
+            "[workload.replication]\nserve_backlog_s = -2\n",
+            "workload.replication.serve_backlog_s",
+        ),
+        ("[workload.replication]\nstrategy = \"random\"\n", "random"),
+        ("[workload.replication]\nbyte = 3\n", "byte"),
         ("posts = \"many\"\n", "posts"),
     ] {
         let e = err(w);
@@ -174,9 +225,11 @@ fn bad_group_scenarios_name_the_field() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("population.nodes"), "{e}");
-    let text = "duration_s = 30\n[[churn.events]]\nat_s = 1\nnode = 0\naction = \"crash\"\n[workload]\nkind = \"group\"\n";
-    let e = Scenario::from_toml(text, "bad.toml")
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("churn.events[0].node"), "{e}");
+    for (node, extra) in [(0, ""), (2, "[workload.replication]\nseeders = 2\n")] {
+        let text = format!("duration_s = 30\n[[churn.events]]\nat_s = 1\nnode = {node}\naction = \"crash\"\n[workload]\nkind = \"group\"\n{extra}");
+        let e = Scenario::from_toml(&text, "bad.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("churn.events[0].node"), "{e}");
+    }
 }

@@ -6,6 +6,8 @@
 //! - [`workload`]: [`GroupWorkload`]: joins, the group-wide post and lookup schedule,
 //!   neighbour tracking;
 //! - [`ledger`]: who should get each post, who did; where lookups ended; the member ring;
+//! - [`replication`]: the object replication workload (`[workload.replication]`): objects,
+//!   holders, completion, the upload-capacity lower bound;
 //! - [`counters`], [`report`]: counters and the [`report::GroupReport`];
 //! - [`run`]: scenario → engine → [`crate::runner::RunResult`].
 
@@ -13,6 +15,7 @@ pub mod counters;
 pub mod ledger;
 pub mod node;
 pub mod params;
+pub mod replication;
 pub mod report;
 pub mod run;
 pub mod workload;

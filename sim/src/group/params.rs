@@ -9,6 +9,7 @@ use rtmfp_netgroup::{GroupConfig, GroupSpecifier, ReceiveMode};
 use serde::{Deserialize, Serialize};
 
 use crate::endpoint_node::Crypto;
+use crate::group::replication::{ReplicationParams, ReplicationSpec};
 use crate::scenario::ScenarioError;
 
 /// Largest post or lookup message, bytes (the engine's default `max_post_bytes` and
@@ -61,6 +62,9 @@ pub struct GroupSpec {
     pub idle_timeout_s: f64,
     /// Most members in each member's heard list (`GroupConfig::max_heard`, ≥ 8).
     pub max_heard: u32,
+    /// Object replication (`[workload.replication]`); absent: none, and the group does not
+    /// enable `objectReplicationEnabled`.
+    pub replication: Option<ReplicationSpec>,
 }
 
 impl Default for GroupSpec {
@@ -79,6 +83,7 @@ impl Default for GroupSpec {
             auto_forward: true,
             idle_timeout_s: 120.0,
             max_heard: 4096,
+            replication: None,
         }
     }
 }
@@ -100,8 +105,12 @@ fn finite_nonneg(v: f64, field: &str) -> Result<(), ScenarioError> {
 }
 
 impl GroupSpec {
-    /// Checks ranges against a run of `duration_s` seconds; errors name the field.
-    pub fn validate(&self, duration_s: f64) -> Result<(), ScenarioError> {
+    /// Checks ranges against a run of `duration_s` seconds whose population starts with
+    /// `nodes` slots; errors name the field.
+    pub fn validate(&self, duration_s: f64, nodes: u32) -> Result<(), ScenarioError> {
+        if let Some(r) = &self.replication {
+            r.validate(duration_s, nodes)?;
+        }
         finite_nonneg(self.posts_per_s, "posts_per_s")?;
         finite_nonneg(self.lookups_per_s, "lookups_per_s")?;
         check(
@@ -233,6 +242,8 @@ pub struct GroupParams {
     pub deadline_us: u64,
     /// Start → join delay, microseconds.
     pub join_delay_us: u64,
+    /// Object replication, if any.
+    pub replication: Option<ReplicationParams>,
 }
 
 fn us(s: f64) -> u64 {
@@ -249,12 +260,24 @@ impl GroupParams {
             idle_timeout: Duration::from_secs_f64(spec.idle_timeout_s),
             ..Config::default()
         };
-        let group = GroupConfig {
+        let mut group = GroupConfig {
             auto_forward: spec.auto_forward,
             receive_mode: ReceiveMode::Nearest,
             max_heard: spec.max_heard as usize,
             ..GroupConfig::scaled(spec.timer_scale)
         };
+        if let Some(r) = &spec.replication {
+            if let Some(n) = r.fetches_in_flight {
+                group.max_fetches_in_flight = n as usize;
+            }
+            if let Some(n) = r.fetches_per_neighbor {
+                group.max_fetches_per_neighbor = n as usize;
+            }
+            if let Some(t) = r.fetch_timeout_s {
+                group.fetch_timeout = Duration::from_secs_f64(t);
+                group.fetch_retry_after = Duration::from_secs_f64(t);
+            }
+        }
         let mut server = RendezvousConfig::default();
         // One session per member incarnation; crashed ones linger until the idle timeout.
         server.endpoint.max_sessions = server.endpoint.max_sessions.max(2 * slots as usize + 64);
@@ -262,6 +285,10 @@ impl GroupParams {
         gs.set_posting_enabled(true);
         gs.set_routing_enabled(true);
         gs.set_server_channel_enabled(true);
+        if spec.replication.is_some() {
+            // Only then: the option is part of the group ID.
+            gs.set_object_replication_enabled(true);
+        }
         GroupParams {
             crypto,
             endpoint,
@@ -276,6 +303,7 @@ impl GroupParams {
             end_us,
             deadline_us: us(spec.drain_s),
             join_delay_us: us(spec.join_delay_s),
+            replication: spec.replication.as_ref().map(ReplicationParams::new),
         }
     }
 }

@@ -9,9 +9,11 @@ use crate::engine::Engine;
 use crate::group::counters::{GroupCounters, NodeTotals};
 use crate::group::ledger::PostTotals;
 use crate::group::node::GroupSimNode;
+use crate::group::replication::{self, LowerBound, ProgressRow, ReplicationReport};
 use crate::group::workload::{GroupWorkload, SERVER};
 use crate::metrics::{FloatStats, Percentiles};
 use crate::net::NetStats;
+use crate::node::NodeId;
 
 /// The rendezvous server's counters at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -79,6 +81,9 @@ pub struct GroupReport {
     pub wire_bytes_per_member_s: f64,
     /// The workload's own bookkeeping, bytes (not the nodes).
     pub ledger_memory_bytes: u64,
+    /// Object replication results, if the scenario replicates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication: Option<ReplicationReport>,
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -89,8 +94,52 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
-/// Builds the report at the end of a run of `duration_s` seconds.
-pub fn build(e: &mut Engine<GroupSimNode, GroupWorkload>, duration_s: f64) -> GroupReport {
+/// The replication report at the end of the run, with the progress samples taken during it.
+fn replication_report(
+    e: &mut Engine<GroupSimNode, GroupWorkload>,
+    progress: Vec<ProgressRow>,
+) -> Option<ReplicationReport> {
+    let g = e.workload().group();
+    let l = e.workload().replication.as_ref()?;
+    let p = l.params().clone();
+    let mut engine = l.departed;
+    let mut mismatches = 0;
+    for &id in e.live() {
+        let Some(m) = e.node(id).and_then(GroupSimNode::member) else {
+            continue;
+        };
+        engine.add(m, g);
+        if l.started(id.0) {
+            let have = m.have_objects(g).map_or(0, |h| h.len());
+            if (have == p.objects) != l.holds_all(id.0) {
+                mismatches += 1;
+            }
+        }
+    }
+    let net = e.network();
+    let up = |s: u32| net.capacity_bps(NodeId(s)).0;
+    let seed_up: Vec<u64> = (1..=p.seeders).map(up).collect();
+    let cohort = l.cohort();
+    let member_up: Vec<u64> = cohort.iter().map(|&s| up(s)).collect();
+    let member_down: Vec<u64> = cohort
+        .iter()
+        .map(|&s| net.capacity_bps(NodeId(s)).1)
+        .collect();
+    let bound = LowerBound::new(p.bytes, &seed_up, &member_up, &member_down);
+    let l = e.workload_mut().replication.as_mut()?;
+    Some(ReplicationReport::build(
+        l, bound, engine, mismatches, progress,
+    ))
+}
+
+/// Builds the report at the end of a run of `duration_s` seconds; `progress` holds the
+/// replication progress samples taken during the run (empty without replication).
+pub fn build(
+    e: &mut Engine<GroupSimNode, GroupWorkload>,
+    duration_s: f64,
+    progress: Vec<ProgressRow>,
+) -> GroupReport {
+    let replication = replication_report(e, progress);
     let live: Vec<_> = e.live().to_vec();
     let g = e.workload().group();
     let truth = e.workload().members_joined() as f64;
@@ -149,6 +198,7 @@ pub fn build(e: &mut Engine<GroupSimNode, GroupWorkload>, duration_s: f64) -> Gr
         wire_bytes_per_member_s: wire as f64 / (members.max(1) as f64 * duration_s.max(1e-9)),
         ledger_memory_bytes: w.memory_bytes() as u64,
         members_at_end: members,
+        replication,
         server,
         nodes,
         posts,
@@ -186,6 +236,9 @@ pub fn summary_lines(o: &mut String, g: &GroupReport, net: &NetStats) {
     }
     if c.lookups_sent + c.lookup_errors + c.lookups_skipped > 0 {
         lookup_lines(o, g);
+    }
+    if let Some(r) = &g.replication {
+        replication::summary_lines(o, r);
     }
     wire_lines(o, g, net);
 }

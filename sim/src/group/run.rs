@@ -43,7 +43,16 @@ fn scaled(cdf: Vec<(u64, f64)>, ratio: f64) -> Vec<(u64, f64)> {
 /// Builds the engine of group scenario `s` (workload `spec`) with `seed`, its population
 /// scheduled; the server joins at t = 0.
 pub fn build(s: &Scenario, spec: &GroupSpec, seed: u64) -> GroupEngine {
-    let net = build_network(s, seed);
+    let mut net = build_network(s, seed);
+    if let Some(r) = &spec.replication {
+        if let Some(kbps) = r.seed_upload_kbps {
+            for slot in 1..=r.seeders {
+                let id = crate::node::NodeId(slot);
+                let (_, down) = net.capacity_bps(id);
+                net.set_capacity(id, (kbps * 1000.0) as u64, down);
+            }
+        }
+    }
     let slots = s.slots();
     let params = GroupParams::new(spec, s.crypto, s.duration_s, slots);
     let workload = GroupWorkload::new(params, slots as usize, seed);
@@ -67,7 +76,11 @@ pub fn run_group(
         e.set_tap(tap);
     }
     let end = Instant::from_micros(us(s.duration_s));
+    let mut progress = Vec::new();
     let timeseries = drive(&mut e, end, &mut opts.progress, |e| {
+        if let Some(l) = &e.workload().replication {
+            progress.push(l.progress(e.now()));
+        }
         let c = &e.workload().counters;
         net_row(
             e,
@@ -76,7 +89,7 @@ pub fn run_group(
             mean_neighbors(e),
         )
     });
-    let group = report::build(&mut e, s.duration_s);
+    let group = report::build(&mut e, s.duration_s, progress);
     let w = e.workload_mut();
     let cdfs = vec![
         Cdf {

@@ -12,9 +12,15 @@
 //!   within the delivery deadline without the post is excused.
 //! - A lookup is correct when it ends at the member nearest its address among the live group
 //!   members (`NetGroup.Connect.Success` received) at that moment.
+//! - Object replication ([`crate::group::replication`]): at the start time (or when it joins
+//!   the group, if later) a seeder announces every object (`add_have_objects`) and any other
+//!   member wants them all (`add_want_objects`). Members answer `Replication.Request` with the
+//!   shared object bytes, check every `Fetch.Result` against them and then announce the
+//!   object themselves.
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use rtmfp::Instant;
 use rtmfp_netgroup::{
     GroupAddress, GroupEvent, GroupHandle, GroupNode, PeerId, SendResult, SendToNotify,
@@ -25,6 +31,7 @@ use crate::group::counters::{GroupCounters, NodeTotals};
 use crate::group::ledger::{LookupDelivery, LookupLedger, MemberRing, PostDelivery, PostLedger};
 use crate::group::node::{new_member, new_server, GroupSimEvent, GroupSimNode};
 use crate::group::params::{GroupParams, Schedule};
+use crate::group::replication::{Objects, Receipt, ReplicationLedger};
 use crate::metrics::Samples;
 use crate::node::NodeId;
 use crate::rng::{below, exponential, seed32};
@@ -38,6 +45,7 @@ const TOKEN_POST_TICK: u64 = 2;
 const TOKEN_LOOKUP_TICK: u64 = 3;
 const TOKEN_POST: u64 = 4;
 const TOKEN_LOOKUP: u64 = 5;
+const TOKEN_REPLICATION: u64 = 6;
 const SAMPLE_CAP: usize = 1 << 20;
 
 /// What the workload knows of the incarnation in one slot.
@@ -50,6 +58,8 @@ struct Member {
     had_neighbor: bool,
     /// Neighbours as `(slot, serial)`, from the member's own events.
     neighbors: Vec<(u32, u32)>,
+    /// The replication start has come for this incarnation (it starts once it joined).
+    replication_due: bool,
 }
 
 /// Progress of one kind of group-wide traffic.
@@ -89,6 +99,10 @@ pub struct GroupWorkload {
     pub lookup_hops: Samples,
     /// Join to first neighbour, microseconds.
     pub join_us: Samples,
+    /// The replicated objects, if the scenario replicates.
+    objects: Option<Objects>,
+    /// Replication bookkeeping, if the scenario replicates.
+    pub replication: Option<ReplicationLedger>,
 }
 
 /// The NetConnection URL members use for the server at `server`.
@@ -137,6 +151,11 @@ impl GroupWorkload {
             lookup_latency_us: Samples::new(SAMPLE_CAP, seed ^ 0x12),
             lookup_hops: Samples::new(SAMPLE_CAP, seed ^ 0x13),
             join_us: Samples::new(SAMPLE_CAP, seed ^ 0x14),
+            objects: p.replication.as_ref().map(Objects::new),
+            replication: p
+                .replication
+                .clone()
+                .map(|r| ReplicationLedger::new(r, slots, seed)),
             p,
         }
     }
@@ -186,6 +205,8 @@ impl GroupWorkload {
                 .map(|m| m.neighbors.capacity() * 8)
                 .sum::<usize>()
             + self.peers.len() * 48
+            + self.replication.as_ref().map_or(0, |r| r.memory_bytes())
+            + self.objects.as_ref().map_or(0, |o| o.memory_bytes())
     }
 
     fn next_tick(&self, s: Schedule, t: &Ticker, ctx: &mut Ctx<'_>) -> Option<Instant> {
@@ -424,6 +445,7 @@ impl GroupWorkload {
                 if ready {
                     self.ready.insert(me);
                 }
+                self.start_replication(ctx, node);
             }
             GroupEvent::ConnectFailed { .. } | GroupEvent::ConnectRejected { .. } => {
                 self.counters.join_failed += 1;
@@ -434,7 +456,126 @@ impl GroupWorkload {
             }
             GroupEvent::PostingNotify { message, .. } => self.on_posting(ctx, &message),
             GroupEvent::SendToNotify(n) => self.on_send_to(ctx, node, n),
+            GroupEvent::ReplicationRequest {
+                index, request_id, ..
+            } => self.on_replication_request(ctx, node, index, request_id),
+            GroupEvent::ReplicationFetchResult {
+                index,
+                object,
+                from,
+                ..
+            } => self.on_fetch_result(ctx, node, index, object, &from),
+            GroupEvent::ReplicationFetchFailed { .. } => {
+                if let Some(l) = &mut self.replication {
+                    l.counters.fetches_failed += 1;
+                }
+            }
+            GroupEvent::ReplicationFetchSendNotify { .. } => {
+                if let Some(l) = &mut self.replication {
+                    l.counters.fetches_notified += 1;
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// Starts replicating on this member if the start has come and it joined the group:
+    /// a seeder announces every object, any other member wants them all.
+    fn start_replication(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupNode) {
+        let me = ctx.node;
+        let m = &self.members[me.idx()];
+        let Some(l) = &mut self.replication else {
+            return;
+        };
+        if !m.replication_due || !m.joined || l.started(me.0) {
+            return;
+        }
+        let p = l.params();
+        let (g, last, seeder) = (self.group, p.objects - 1, p.is_seeder(me.0));
+        let ok = node
+            .set_replication_strategy(g, p.strategy.engine())
+            .is_ok()
+            && if seeder {
+                node.add_have_objects(ctx.now, g, 0, last).is_ok()
+            } else {
+                node.add_want_objects(ctx.now, g, 0, last).is_ok()
+            };
+        if !ok {
+            l.counters.api_errors += 1;
+        } else if seeder {
+            l.seed(me.0);
+        } else {
+            l.want(me.0, ctx.now);
+        }
+    }
+
+    /// A neighbour asks for object `index`: answer with the shared bytes (the engine only
+    /// asks for objects of our have set).
+    fn on_replication_request(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        node: &mut GroupNode,
+        index: u64,
+        request_id: u64,
+    ) {
+        let (Some(l), Some(objects)) = (&mut self.replication, &self.objects) else {
+            return;
+        };
+        let g = self.group;
+        let Some(object) = objects.get(index) else {
+            l.counters.unknown_requests += 1;
+            if node.deny_requested_object(ctx.now, g, request_id).is_err() {
+                l.counters.write_errors += 1;
+            }
+            return;
+        };
+        let len = object.len() as u64;
+        if !l.admit(ctx.node.0, ctx.capacity_bps().0, len, ctx.now) {
+            if node.deny_requested_object(ctx.now, g, request_id).is_err() {
+                l.counters.write_errors += 1;
+            }
+            return;
+        }
+        match node.write_requested_object(ctx.now, g, request_id, object.clone()) {
+            Ok(()) => {
+                let seeder = l.params().is_seeder(ctx.node.0);
+                l.served(seeder, len);
+            }
+            Err(_) => l.counters.write_errors += 1,
+        }
+    }
+
+    /// Object `index` arrived from `from`: check it against the object's bytes, then hold and
+    /// announce it (or want it again if it is wrong).
+    fn on_fetch_result(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        node: &mut GroupNode,
+        index: u64,
+        object: Bytes,
+        from: &PeerId,
+    ) {
+        let (Some(l), Some(objects)) = (&mut self.replication, &self.objects) else {
+            return;
+        };
+        let g = self.group;
+        if objects.get(index) != Some(&object) {
+            l.counters.corrupt += 1;
+            if node.add_want_objects(ctx.now, g, index, index).is_err() {
+                l.counters.api_errors += 1;
+            }
+            return;
+        }
+        let from_seeder = self
+            .peers
+            .get(from)
+            .is_some_and(|&(slot, _)| l.params().is_seeder(slot));
+        let len = object.len() as u64;
+        if l.receive(ctx.node.0, index, from_seeder, len, ctx.now) == Receipt::New {
+            self.counters.app_bytes_delivered += len;
+        }
+        if node.add_have_objects(ctx.now, g, index, index).is_err() {
+            l.counters.api_errors += 1;
         }
     }
 }
@@ -485,6 +626,9 @@ impl Workload<GroupSimNode> for GroupWorkload {
         } else {
             ctx.wake_at(after(ctx.now, self.p.join_delay_us), TOKEN_JOIN);
         }
+        if let Some(r) = &self.p.replication {
+            ctx.wake_at(Instant::from_micros(r.start_us), TOKEN_REPLICATION);
+        }
     }
 
     fn on_event(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode, event: GroupSimEvent) {
@@ -500,6 +644,10 @@ impl Workload<GroupSimNode> for GroupWorkload {
             (GroupSimNode::Member(m), TOKEN_JOIN) => self.join(ctx, m),
             (GroupSimNode::Member(m), TOKEN_POST) => self.post(ctx, m),
             (GroupSimNode::Member(m), TOKEN_LOOKUP) => self.lookup(ctx, m),
+            (GroupSimNode::Member(m), TOKEN_REPLICATION) => {
+                self.members[ctx.node.idx()].replication_due = true;
+                self.start_replication(ctx, m);
+            }
             _ => {}
         }
     }
@@ -518,6 +666,10 @@ impl Workload<GroupSimNode> for GroupWorkload {
         self.posts
             .leave(me.0, m.serial, ctx.now, self.p.deadline_us);
         self.departed.add(node, self.group);
+        if let Some(l) = &mut self.replication {
+            l.departed.add(node, self.group);
+            l.leave(me.0, ctx.now);
+        }
         // Keep the serial so late events of this incarnation are not credited to the next.
         self.members[me.idx()].serial = m.serial;
         if !crash {

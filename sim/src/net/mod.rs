@@ -235,6 +235,11 @@ impl Network {
         self.down[node.idx()].bps = download_bps;
     }
 
+    /// Node `node`'s upload and download capacities, bits per second (0 = unlimited).
+    pub fn capacity_bps(&self, node: NodeId) -> (u64, u64) {
+        (self.up[node.idx()].bps, self.down[node.idx()].bps)
+    }
+
     /// Node `node`'s NAT type.
     pub fn nat_type(&self, node: NodeId) -> NatType {
         self.nat[node.idx()]
@@ -422,5 +427,40 @@ impl Network {
         self.topo.memory_bytes()
             + self.n * (2 * std::mem::size_of::<Link>() + 8 + 1)
             + self.nat.iter().flatten().count() * std::mem::size_of::<Nat>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_capacity_spaces_departures_and_bounds_throughput() {
+        // 1 Mbit/s up: 972-byte datagrams cost 1000 wire bytes = 8 ms each.
+        let params = NetParams {
+            upload_bps: 1_000_000,
+            ..NetParams::default()
+        };
+        let mut net = Network::new(2, Topology::uniform(10_000), params, &[], 1);
+        let to: SocketAddr = private_addr(NodeId(1)).into();
+        let mut out = Vec::new();
+        for _ in 0..20 {
+            net.send(Instant::ZERO, NodeId(0), to, 972, &mut out);
+        }
+        let at: Vec<u64> = out.iter().map(|a| a.at.as_micros()).collect();
+        assert_eq!(at.len(), 20);
+        for (i, t) in at.iter().enumerate() {
+            assert_eq!(*t, 10_000 + 8_000 * (i as u64 + 1), "{at:?}");
+        }
+        // The queue holds 256 KiB: a burst beyond it is tail-dropped, not sped up.
+        for _ in 0..300 {
+            net.send(Instant::ZERO, NodeId(0), to, 972, &mut out);
+        }
+        assert!(net.stats.drop_upload_queue > 0);
+        let last = out.iter().map(|a| a.at.as_micros()).max().unwrap();
+        let bytes = net.stats.wire_bytes_sent;
+        // 1 Mbit/s is one bit per microsecond.
+        assert!(bytes * 8 <= last - 10_000, "{bytes} bytes by {last} µs");
+        assert_eq!(net.capacity_bps(NodeId(1)), (1_000_000, 0));
     }
 }
