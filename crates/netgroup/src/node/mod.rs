@@ -5,6 +5,7 @@
 //! - [`posting`]: message IDs, flooding with dedupe, the posting-password proof;
 //! - [`routing`]: `sendToNearest`, `sendToNeighbor`, receive modes, greedy next hop;
 //! - [`replication`]: object replication (have/want sets, requests, fetch scheduling);
+//! - [`multicast`]: multicast streams (publish / play, fragments, maps, push / pull);
 //! - [`events`], [`config`]: what the node reports and how it is tuned.
 //!
 //! Our own messages (posting, routing and replication frames on the `GR\x60` extension flow,
@@ -14,6 +15,8 @@ pub mod config;
 pub mod events;
 pub mod lan;
 pub mod membership;
+pub mod multicast;
+mod password;
 pub mod posting;
 pub mod replication;
 pub mod routing;
@@ -34,6 +37,9 @@ pub use events::{
 };
 pub use lan::{LanAnnouncement, LanCounters, LanDecodeError};
 pub use membership::EXTENSION_FLOW_KIND;
+pub use multicast::{
+    MediaMessage, MulticastCounters, MulticastParams, NetStreamMulticastInfo, StreamInfo, StreamKey,
+};
 pub use posting::{Posting, PostingAuth, PostingConfig, PostingCounters};
 pub use replication::{RangeSet, ReplicationCounters, ReplicationStrategy, MAX_OBJECT_INDEX};
 pub use routing::{NeighborTarget, ReceiveMode, RoutingCounters};
@@ -65,6 +71,9 @@ enum InKind {
     Gc,
     Control,
     Ext,
+    MediaControl,
+    /// Fragments; the return association names our `GR\x11` flow.
+    MediaData(Option<u64>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -89,6 +98,7 @@ pub struct GroupNode {
     connecting: BTreeMap<PeerId, SessionId>,
     in_flows: BTreeMap<(SessionId, u64), InFlow>,
     out_ctrl: BTreeMap<(SessionId, u64), GroupHandle>,
+    out_media: BTreeMap<(SessionId, u64), GroupHandle>,
     to_close: Vec<SessionId>,
     events: Events,
     counters: NodeCounters,
@@ -116,6 +126,7 @@ impl GroupNode {
             connecting: BTreeMap::new(),
             in_flows: BTreeMap::new(),
             out_ctrl: BTreeMap::new(),
+            out_media: BTreeMap::new(),
             to_close: Vec::new(),
             events: Events {
                 queue: VecDeque::new(),
@@ -188,6 +199,7 @@ impl GroupNode {
             sessions,
             connecting,
             out_ctrl,
+            out_media,
             to_close,
             events,
             now,
@@ -201,6 +213,7 @@ impl GroupNode {
             sessions,
             connecting,
             out_ctrl,
+            out_media,
             to_close,
             now: *now,
         };
@@ -392,6 +405,7 @@ impl GroupNode {
         self.lan.remove(&g);
         self.in_flows.retain(|_, f| f.group != Some(g));
         self.out_ctrl.retain(|_, h| *h != g);
+        self.out_media.retain(|_, h| *h != g);
         self.flush();
         Ok(())
     }
@@ -918,6 +932,7 @@ impl GroupNode {
                     self.session_peer.remove(&session);
                     self.in_flows.retain(|(s, _), _| *s != session);
                     self.out_ctrl.retain(|(s, _), _| *s != session);
+                    self.out_media.retain(|(s, _), _| *s != session);
                     for g in self.handles() {
                         self.with_group(&g, |group, io| group.on_session_closed(io, session));
                     }
@@ -967,6 +982,30 @@ impl GroupNode {
                         (session, flow),
                         InFlow {
                             kind: InKind::Ext,
+                            group,
+                        },
+                    );
+                }
+                Some(FlowSignature::MediaControl) if self.sessions.contains_key(&session) => {
+                    let group = return_association
+                        .and_then(|ra| self.out_ctrl.get(&(session, ra)))
+                        .copied();
+                    self.in_flows.insert(
+                        (session, flow),
+                        InFlow {
+                            kind: InKind::MediaControl,
+                            group,
+                        },
+                    );
+                }
+                Some(FlowSignature::MediaData) if self.sessions.contains_key(&session) => {
+                    let group = return_association
+                        .and_then(|ra| self.out_media.get(&(session, ra)))
+                        .copied();
+                    self.in_flows.insert(
+                        (session, flow),
+                        InFlow {
+                            kind: InKind::MediaData(return_association),
                             group,
                         },
                     );
@@ -1068,6 +1107,17 @@ impl GroupNode {
                     return;
                 };
                 self.with_group(&g, |group, io| group.on_ext(io, peer, data));
+            }
+            InKind::MediaControl | InKind::MediaData(_) => {
+                let (Some(g), Some(peer)) = (f.group, self.session_peer.get(&session).copied())
+                else {
+                    self.counters.unhandled_flows += 1;
+                    return;
+                };
+                self.with_group(&g, |group, io| match f.kind {
+                    InKind::MediaData(ours) => group.on_media_data(io, peer, ours, data),
+                    _ => group.on_media_control(io, peer, flow, &data),
+                });
             }
         }
     }
