@@ -141,6 +141,11 @@ struct Stream {
     pulls: BTreeMap<u64, (PeerId, Instant)>,
     pull_rr: u64,
     playback: Option<Playback>,
+    /// Playback picks its first fragment at this time (a fetch period after it began), from
+    /// `lowest_seen`.
+    start_decision: Instant,
+    /// Oldest fragment any neighbour's map has advertised as held.
+    lowest_seen: Option<u64>,
     next_map: Instant,
     map_rr: u64,
     next_push: Instant,
@@ -436,6 +441,8 @@ impl Multicast {
             pulls: BTreeMap::new(),
             pull_rr: 0,
             playback: None,
+            start_decision: now,
+            lowest_seen: None,
             next_map: now + params.availability_update_period,
             map_rr: 0,
             next_push: now,
@@ -688,12 +695,10 @@ impl Multicast {
                 }
             }
             MediaControl::Map(m) => {
-                if s.playing {
-                    if let Some(p) = s.playback.as_mut().filter(|p| p.next().is_none()) {
-                        let first = (m.oldest_described()..=m.last).find(|&i| m.holds(i));
-                        p.start_at(first.unwrap_or(m.last));
-                    }
-                }
+                let first = (m.oldest_described()..=m.last)
+                    .find(|&i| m.holds(i))
+                    .unwrap_or(m.last);
+                s.lowest_seen = Some(s.lowest_seen.map_or(first, |l| l.min(first)));
                 s.advertise(m.last, now);
                 if let Some(pm) = s.peers.get_mut(&peer) {
                     if pm.map.as_ref().is_none_or(|old| m.last >= old.last) {
@@ -958,6 +963,7 @@ fn start_playing(s: &mut Stream, now: Instant) {
     }
     s.playing = true;
     s.playback = Some(Playback::new());
+    s.start_decision = now + s.params.fetch_period;
     s.next_push = now;
     s.next_pull = now + PULL_PERIOD;
     s.next_map = now;
@@ -1094,8 +1100,16 @@ fn drive_playback(s: &mut Stream, group: GroupHandle, now: Instant, events: &mut
         return;
     };
     if p.next().is_none() {
-        if let Some(first) = s.store.oldest() {
-            p.start_at(first);
+        // Start at the oldest fragment anyone advertised in the first fetch period: members
+        // that play from the beginning start at fragment 1, latecomers a window back.
+        if now < s.start_decision {
+            return;
+        }
+        match (s.lowest_seen, s.store.oldest()) {
+            (Some(a), Some(b)) => p.start_at(a.min(b).max(s.store.floor())),
+            (Some(a), None) => p.start_at(a.max(s.store.floor())),
+            (None, Some(b)) => p.start_at(b),
+            (None, None) => return,
         }
     }
     while let Some(out) = p.poll(&s.store, now, s.params.window, s.end) {
