@@ -21,7 +21,7 @@ const PLAYERS: usize = 12;
 const MESSAGES: u32 = 400;
 
 fn media(i: u32) -> (u8, Bytes) {
-    let (t, n) = if i % 2 == 0 {
+    let (t, n) = if i.is_multiple_of(2) {
         (media_type::AUDIO, 300)
     } else {
         (media_type::VIDEO, 2200)
@@ -100,7 +100,7 @@ async fn a_stream_reaches_twelve_players_with_every_data_message() {
             .publish_message(key, t, i * 20, payload)
             .await
             .unwrap();
-        if i % 25 == 0 || i == MESSAGES - 1 {
+        if i.is_multiple_of(25) || i == MESSAGES - 1 {
             groups[0]
                 .send_stream_data(key, i * 20, "onCount", &[amf::Value::Number(i as f64)])
                 .await
