@@ -67,7 +67,7 @@ pub async fn run(
     let mut data_sent = 0;
     for k in 0..ticks {
         let time = (k * TICK_MS) as u32;
-        let (t, size) = if k % 2 == 0 {
+        let (t, size) = if k.is_multiple_of(2) {
             (media_type::AUDIO, avg.min(300))
         } else {
             (media_type::VIDEO, (2 * avg).saturating_sub(avg.min(300)))
@@ -76,7 +76,7 @@ pub async fn run(
         nodes[0]
             .call(move |g, now| g.publish_message(now, group, &key, t, time, payload))
             .await??;
-        if (k * TICK_MS) % 1000 == 0 || k + 1 == ticks {
+        if (k * TICK_MS).is_multiple_of(1000) || k + 1 == ticks {
             let handler = if k + 1 == ticks { "onEnd" } else { "onTick" };
             let msg = data_message(handler, &[amf::Value::Number(k as f64)]);
             nodes[0]
