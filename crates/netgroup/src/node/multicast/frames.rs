@@ -673,4 +673,18 @@ mod tests {
             assert!(Fragment::decode(&Bytes::copy_from_slice(bad)).is_err());
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_and_reencode_stably(data in proptest::collection::vec(0u8.., 0..200)) {
+            if let Ok(m) = MediaControl::decode(&data) {
+                let again = MediaControl::decode(&m.encode()).unwrap();
+                proptest::prop_assert_eq!(again, m);
+            }
+            if let Ok(f) = Fragment::decode(&Bytes::from(data)) {
+                let again = Fragment::decode(&Bytes::from(f.encode())).unwrap();
+                proptest::prop_assert_eq!(again, f);
+            }
+        }
+    }
 }
