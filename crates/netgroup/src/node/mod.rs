@@ -599,8 +599,8 @@ impl GroupNode {
 
     // ----- object replication (digest §9) -----
 
-    /// Runs a replication command on group `g`, then sends what it queued.
-    fn replication_op<R>(
+    /// Runs a command on group `g`, then sends the replication and multicast frames it queued.
+    fn group_op<R>(
         &mut self,
         now: Instant,
         g: GroupHandle,
@@ -611,6 +611,7 @@ impl GroupNode {
             .with_group(&g, |group, io| {
                 let r = f(group, io);
                 group.flush_replication(io);
+                group.flush_multicast(io);
                 r
             })
             .ok_or(GroupError::UnknownGroup)?;
@@ -631,7 +632,7 @@ impl GroupNode {
         start: u64,
         end: u64,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, io| {
+        self.group_op(now, g, |group, io| {
             group.replication.update_have(io.now, start, end, true)
         })
     }
@@ -647,7 +648,7 @@ impl GroupNode {
         start: u64,
         end: u64,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, io| {
+        self.group_op(now, g, |group, io| {
             group.replication.update_have(io.now, start, end, false)
         })
     }
@@ -665,7 +666,7 @@ impl GroupNode {
         start: u64,
         end: u64,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, io| {
+        self.group_op(now, g, |group, io| {
             group
                 .replication
                 .update_want(io.now, start, end, true, io.events, io.rng)
@@ -683,7 +684,7 @@ impl GroupNode {
         start: u64,
         end: u64,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, io| {
+        self.group_op(now, g, |group, io| {
             group
                 .replication
                 .update_want(io.now, start, end, false, io.events, io.rng)
@@ -704,7 +705,7 @@ impl GroupNode {
         request_id: u64,
         object: Bytes,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, _| {
+        self.group_op(now, g, |group, _| {
             group.replication.write(request_id, object)
         })
     }
@@ -720,7 +721,7 @@ impl GroupNode {
         g: GroupHandle,
         request_id: u64,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, _| group.replication.deny(request_id))
+        self.group_op(now, g, |group, _| group.replication.deny(request_id))
     }
 
     /// Flash `replicationStrategy` setter (digest §9); the default is
@@ -975,40 +976,20 @@ impl GroupNode {
                 Some(FlowSignature::OtherGroup(EXTENSION_FLOW_KIND))
                     if self.sessions.contains_key(&session) =>
                 {
-                    let group = return_association
-                        .and_then(|ra| self.out_ctrl.get(&(session, ra)))
-                        .copied();
-                    self.in_flows.insert(
-                        (session, flow),
-                        InFlow {
-                            kind: InKind::Ext,
-                            group,
-                        },
-                    );
+                    self.peer_flow(session, flow, InKind::Ext, return_association, false);
                 }
                 Some(FlowSignature::MediaControl) if self.sessions.contains_key(&session) => {
-                    let group = return_association
-                        .and_then(|ra| self.out_ctrl.get(&(session, ra)))
-                        .copied();
-                    self.in_flows.insert(
-                        (session, flow),
-                        InFlow {
-                            kind: InKind::MediaControl,
-                            group,
-                        },
+                    self.peer_flow(
+                        session,
+                        flow,
+                        InKind::MediaControl,
+                        return_association,
+                        false,
                     );
                 }
                 Some(FlowSignature::MediaData) if self.sessions.contains_key(&session) => {
-                    let group = return_association
-                        .and_then(|ra| self.out_media.get(&(session, ra)))
-                        .copied();
-                    self.in_flows.insert(
-                        (session, flow),
-                        InFlow {
-                            kind: InKind::MediaData(return_association),
-                            group,
-                        },
-                    );
+                    let kind = InKind::MediaData(return_association);
+                    self.peer_flow(session, flow, kind, return_association, true);
                 }
                 Some(_) => {
                     self.counters.unhandled_flows += 1;
@@ -1048,6 +1029,28 @@ impl GroupNode {
             Event::FlowFinished { .. } => {}
             other => self.events.push(GroupEvent::Session(other)),
         }
+    }
+
+    /// Records a peer's group flow; its group is the one owning the flow its return
+    /// association names (our `GR\x1C` flow, or with `media` our `GR\x11` flow).
+    fn peer_flow(
+        &mut self,
+        session: SessionId,
+        flow: u64,
+        kind: InKind,
+        return_association: Option<u64>,
+        media: bool,
+    ) {
+        let ours = if media {
+            &self.out_media
+        } else {
+            &self.out_ctrl
+        };
+        let group = return_association
+            .and_then(|ra| ours.get(&(session, ra)))
+            .copied();
+        self.in_flows
+            .insert((session, flow), InFlow { kind, group });
     }
 
     fn on_group_message(&mut self, session: SessionId, flow: u64, f: InFlow, data: Bytes) {

@@ -5,7 +5,6 @@ use bytes::Bytes;
 use rtmfp::Instant;
 
 use super::{MulticastCounters, MulticastParams, NetStreamMulticastInfo, StreamKey};
-use crate::node::membership::{Group, Io};
 use crate::node::{GroupError, GroupHandle, GroupNode};
 
 /// A stream known to a member ([`GroupNode::multicast_streams`]).
@@ -22,25 +21,6 @@ pub struct StreamInfo {
 }
 
 impl GroupNode {
-    /// Runs a multicast command on group `g`, then sends what it queued.
-    fn multicast_op<R>(
-        &mut self,
-        now: Instant,
-        g: GroupHandle,
-        f: impl FnOnce(&mut Group, &mut Io<'_>) -> Result<R, GroupError>,
-    ) -> Result<R, GroupError> {
-        self.now = now;
-        let r = self
-            .with_group(&g, |group, io| {
-                let r = f(group, io);
-                group.flush_multicast(io);
-                r
-            })
-            .ok_or(GroupError::UnknownGroup)?;
-        self.flush();
-        r
-    }
-
     /// Flash `NetStream.publish(name)` on a group NetStream (digest §6.2): announces a new
     /// stream (random key) to every neighbour, with the default [`MulticastParams`] of
     /// `GroupConfig::multicast`. Returns its key.
@@ -67,7 +47,7 @@ impl GroupNode {
         name: &str,
         params: Option<MulticastParams>,
     ) -> Result<StreamKey, GroupError> {
-        self.multicast_op(now, g, |group, io| {
+        self.group_op(now, g, |group, io| {
             group.multicast.publish(now, name, params, io.rng)
         })
     }
@@ -88,7 +68,7 @@ impl GroupNode {
         time: u32,
         payload: Bytes,
     ) -> Result<u64, GroupError> {
-        self.multicast_op(now, g, |group, _| {
+        self.group_op(now, g, |group, _| {
             group
                 .multicast
                 .publish_message(now, key, media_type, time, &payload)
@@ -105,7 +85,7 @@ impl GroupNode {
         g: GroupHandle,
         key: &StreamKey,
     ) -> Result<(), GroupError> {
-        self.multicast_op(now, g, |group, _| group.multicast.unpublish(now, key))
+        self.group_op(now, g, |group, _| group.multicast.unpublish(now, key))
     }
 
     /// Flash `NetStream.play(name)` on a group NetStream: takes part in every stream of that
@@ -114,7 +94,7 @@ impl GroupNode {
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::MulticastDisabled`].
     pub fn play(&mut self, now: Instant, g: GroupHandle, name: &str) -> Result<(), GroupError> {
-        self.multicast_op(now, g, |group, _| group.multicast.play(now, name))
+        self.group_op(now, g, |group, _| group.multicast.play(now, name))
     }
 
     /// Stops playing `name` (Flash `NetStream.close()` of a player).
@@ -126,7 +106,7 @@ impl GroupNode {
         g: GroupHandle,
         name: &str,
     ) -> Result<(), GroupError> {
-        self.multicast_op(now, g, |group, _| {
+        self.group_op(now, g, |group, _| {
             group.multicast.close_play(name);
             Ok(())
         })
