@@ -1,9 +1,11 @@
 //! NetGroup decoders on arbitrary bytes: groupspec strings, GR group messages (handshake,
-//! reports with bounded member lists), LAN announcements, replication frames. None may panic.
+//! reports with bounded member lists), LAN announcements, replication frames, multicast media
+//! messages and fragments (re-encoded, and a decoded map queried). None may panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use rtmfp_netgroup::node::replication::frames::{Frame, FrameLimits};
+use rtmfp_netgroup::multicast::{Fragment, MediaControl};
 use rtmfp_netgroup::node::LanAnnouncement;
 use rtmfp_netgroup::wire::{GroupMessage, ReportLimits};
 use rtmfp_netgroup::GroupSpecifier;
@@ -16,6 +18,15 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(f) = Frame::decode(&bytes::Bytes::copy_from_slice(data), &limits) {
         let _ = f.encode(limits.max_ranges);
+    }
+    if let Ok(m) = MediaControl::decode(data) {
+        let _ = m.encode();
+        if let MediaControl::Map(map) = m {
+            let _ = (map.holds(map.last / 2), map.oldest_described());
+        }
+    }
+    if let Ok(f) = Fragment::decode(&bytes::Bytes::copy_from_slice(data)) {
+        let _ = f.encode();
     }
     if let Ok(a) = LanAnnouncement::decode(data) {
         let _ = a.is_for("G:0101");

@@ -27,8 +27,10 @@ pub use seen::SeenCache;
 pub use wire::{FlowSignature, GroupMessage, WireError};
 pub mod node;
 pub mod server;
+pub use node::multicast;
 pub use node::{
-    GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode, NeighborTarget, NetGroupInfo,
-    RangeSet, ReceiveMode, ReplicationCounters, ReplicationStrategy, SendResult, SendToNotify,
+    GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode, MediaMessage, MulticastParams,
+    NeighborTarget, NetGroupInfo, NetStreamMulticastInfo, RangeSet, ReceiveMode,
+    ReplicationCounters, ReplicationStrategy, SendResult, SendToNotify, StreamInfo, StreamKey,
     MAX_OBJECT_INDEX,
 };

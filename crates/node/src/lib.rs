@@ -4,6 +4,7 @@
 //!
 //! - [`Node`] / [`NetGroup`]: the async NetGroup API (`Node::connect("rtmfp://host/app")`,
 //!   `Node::lan()`, `node.join(&spec)`), in [`netgroup`];
+//! - multicast streams on [`NetGroup`] (`publish`, `play`...), in [`stream`];
 //! - [`spawn_machine`] / [`spawn_lan_machine`]: the generic driver; [`lan`]: IP multicast
 //!   sockets for LAN discovery; [`identity`]: identity files.
 //!
@@ -15,6 +16,7 @@ pub mod identity;
 pub mod lan;
 pub mod netgroup;
 mod server;
+pub mod stream;
 
 pub use driver::{spawn_lan_machine, spawn_machine, DriverError, Events, Handle};
 pub use endpoint::{spawn, EndpointHandle};

@@ -42,6 +42,11 @@ enum Cmd {
     /// Join a group through a server (`--server rtmfp://host/app`) or the LAN (`--lan`), print
     /// its events and chat: stdin lines are posted, `/nearest <address> <text>` routes.
     Join(cli::join::JoinArgs),
+    /// Publish a multicast stream into a group from a file (FLV at its timestamps, anything
+    /// else at `--rate` kbit/s).
+    Publish(cli::publish::PublishArgs),
+    /// Play a multicast stream of a group into a file; prints continuity and lag.
+    Play(cli::play::PlayArgs),
 }
 
 /// Default UDP port of RTMFP servers.
@@ -85,5 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Cmd::Connect(args) => cli::connect::run(args).await,
         Cmd::Groupspec(args) => cli::groupspec::run(args),
         Cmd::Join(args) => cli::join::run(args).await,
+        Cmd::Publish(args) => cli::publish::run(args).await,
+        Cmd::Play(args) => cli::play::run(args).await,
     }
 }

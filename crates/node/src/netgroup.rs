@@ -350,7 +350,11 @@ fn event_group(e: &GroupEvent) -> Option<GroupHandle> {
         | GroupEvent::ReplicationRequest { group, .. }
         | GroupEvent::ReplicationFetchSendNotify { group, .. }
         | GroupEvent::ReplicationFetchFailed { group, .. }
-        | GroupEvent::ReplicationFetchResult { group, .. } => Some(*group),
+        | GroupEvent::ReplicationFetchResult { group, .. }
+        | GroupEvent::MulticastPublishNotify { group, .. }
+        | GroupEvent::MulticastUnpublishNotify { group, .. }
+        | GroupEvent::MulticastMessage { group, .. }
+        | GroupEvent::MulticastPlayEnded { group, .. } => Some(*group),
         GroupEvent::SendToNotify(s) => Some(s.group),
         GroupEvent::NetConnection(_) | GroupEvent::Session(_) => None,
     }
@@ -383,7 +387,7 @@ impl NetGroup {
         self.events.try_recv().ok()
     }
 
-    async fn run<R: Send + 'static>(
+    pub(crate) async fn run<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut GroupNode, rtmfp::Instant, GroupHandle) -> Result<R, GroupError>
             + Send
@@ -393,7 +397,7 @@ impl NetGroup {
         Ok(self.handle.call(move |n, now| f(n, now, g)).await??)
     }
 
-    async fn get<R: Send + 'static>(
+    pub(crate) async fn get<R: Send + 'static>(
         &self,
         f: impl FnOnce(&GroupNode, GroupHandle) -> Option<R> + Send + 'static,
     ) -> Result<R, NodeError> {

@@ -7,41 +7,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use rand::{Rng, RngCore};
-use rtmfp_netgroup::{
-    GroupAddress, GroupConfig, GroupError, GroupEvent, GroupSpecifier, PeerId, ReceiveMode,
-    SendResult,
-};
+use rtmfp_netgroup::{GroupAddress, GroupError, GroupEvent, GroupSpecifier, PeerId, SendResult};
 use rtmfp_node::{LanOptions, NetGroup, Node, NodeConfig, NodeError};
+use support::{node_config, server};
 use tokio::time::Instant;
 
-fn loopback() -> SocketAddr {
-    "127.0.0.1:0".parse().unwrap()
-}
-
-fn group_config() -> GroupConfig {
-    GroupConfig {
-        auto_forward: true,
-        receive_mode: ReceiveMode::Nearest,
-        ..GroupConfig::scaled(10)
-    }
-}
-
-fn node_config() -> NodeConfig {
-    NodeConfig {
-        bind: loopback(),
-        group: group_config(),
-        ..NodeConfig::default()
-    }
-}
-
-async fn server() -> String {
-    let (url, handle) = rtmfp_node::spawn_embedded_server(loopback(), "test")
-        .await
-        .unwrap();
-    // Keep the server for the whole test.
-    std::mem::forget(handle);
-    url
-}
+mod support;
 
 fn spec(name: &str) -> GroupSpecifier {
     let mut s = GroupSpecifier::new(name).unwrap();

@@ -1,7 +1,8 @@
 //! Loopback integration with the `rtmfp` binary as separate processes (issue 3): a server, a
 //! node B that waits, and a node A that opens a peer-to-peer session to B by peer ID through
 //! the server and exchanges messages both ways; a wrong application path is rejected; two
-//! `rtmfp join` members post and route to each other.
+//! `rtmfp join` members post and route to each other; a file published with `rtmfp publish`
+//! comes back byte for byte from `rtmfp play`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -142,6 +143,7 @@ fn peer_id_is_kept_in_the_identity_file() {
 fn the_main_job_demo_converges_posts_and_routes() {
     let out = Command::new(env!("CARGO_BIN_EXE_rtmfp"))
         .args(["demo", "--nodes", "8", "--posts", "4", "--routes", "8"])
+        .args(["--replicate-mb", "2", "--stream-secs", "4"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -158,6 +160,59 @@ fn the_main_job_demo_converges_posts_and_routes() {
         text.contains("routing: 8/8 sendToNearest delivered, 8 at the truly nearest member"),
         "{text}"
     );
+    assert!(text.contains("to 7 others in"), "{text}");
+    assert!(text.contains("every copy intact: true"), "{text}");
+    assert!(
+        text.contains("every data message delivered, the last included: true"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_file_published_as_a_stream_is_played_back_byte_for_byte() {
+    let (_server, addr) = start_server(&[]);
+    let url = format!("rtmfp://{addr}/app");
+    let spec = Command::new(env!("CARGO_BIN_EXE_rtmfp"))
+        .args([
+            "groupspec",
+            "--name",
+            "tv",
+            "--multicast",
+            "--server-channel",
+            "--unique",
+        ])
+        .output()
+        .expect("rtmfp groupspec");
+    let spec = String::from_utf8(spec.stdout).unwrap().trim().to_string();
+    let dir = std::env::temp_dir().join(format!("rtmfp-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("in.bin");
+    let output = dir.join("out.bin");
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i * 7 + i / 991) as u8).collect();
+    std::fs::write(&input, &data).unwrap();
+    let common = [
+        "--group",
+        spec.as_str(),
+        "--server",
+        url.as_str(),
+        "--timer-scale",
+        "10",
+    ];
+    let out = output.to_str().unwrap();
+    let mut play_args = vec!["play", "live", "-o", out, "--exit-after", "60"];
+    play_args.extend_from_slice(&common);
+    let player = Proc::start(&play_args);
+    let inp = input.to_str().unwrap();
+    let mut pub_args = vec![
+        "publish", "live", "--file", inp, "--rate", "400", "--linger", "3",
+    ];
+    pub_args.extend_from_slice(&common);
+    let publisher = Proc::start(&pub_args);
+    let played = player.expect("played ");
+    assert!(played.contains("continuity 1.0000"), "{played}");
+    publisher.expect("published 200000 bytes");
+    assert_eq!(std::fs::read(&output).unwrap(), data, "played bytes differ");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

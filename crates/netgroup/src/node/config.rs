@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::node::multicast::MulticastParams;
 use crate::node::routing::ReceiveMode;
 use crate::wire::ReportLimits;
 
@@ -92,6 +93,21 @@ pub struct GroupConfig {
     pub max_pending_requests: usize,
     /// Most incoming requests waiting for the application from one neighbour. Default 16.
     pub max_pending_requests_per_neighbor: usize,
+    /// Multicast (digest §6.1): the `NetStream` parameters of the streams we publish, and the
+    /// local ones (relay margin, push limit) of the streams we relay. Defaults: window 8 s,
+    /// relay margin 2 s, fetch period 2.5 s, availability update period 100 ms, send-to-all
+    /// off, push limit 4.
+    pub multicast: MulticastParams,
+    /// Most streams known per group; further announcements are dropped and counted.
+    /// Default 64.
+    pub max_streams: usize,
+    /// Most fragments held per stream (the oldest go first). Default 32 768 (about 31 MiB of
+    /// 959-byte fragments; a 500 kbit/s stream needs about 660 for its 10 s).
+    pub max_stream_fragments: usize,
+    /// Whether a member that does not hold the publish authorization takes part in streams
+    /// whose publish proof it cannot check, in a group with a publish password
+    /// (docs/wire-netgroup.md). Default `true` (members holding it always verify).
+    pub accept_unverifiable_streams: bool,
 }
 
 impl Default for GroupConfig {
@@ -128,6 +144,10 @@ impl Default for GroupConfig {
             have_update_delay: Duration::from_millis(100),
             max_pending_requests: 256,
             max_pending_requests_per_neighbor: 16,
+            multicast: MulticastParams::default(),
+            max_streams: 64,
+            max_stream_fragments: 32_768,
+            accept_unverifiable_streams: true,
         }
     }
 }

@@ -8,6 +8,7 @@ use rtmfp::EndpointError;
 use rtmfp_flash::netconnection::{NetConnectionError, NetConnectionEvent};
 
 use crate::id::{GroupAddress, PeerId};
+use crate::node::multicast::{MediaMessage, StreamKey};
 
 /// A joined group, named by its 32-byte group ID (digest §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -133,6 +134,55 @@ pub enum GroupEvent {
         object: Bytes,
         /// The neighbour that sent it.
         from: PeerId,
+    },
+    /// `NetGroup.MulticastStream.PublishNotify` (digest §6.2, §6.9): a stream was announced
+    /// to this member for the first time (each publication has its own key).
+    MulticastPublishNotify {
+        /// The group.
+        group: GroupHandle,
+        /// The stream name.
+        name: String,
+        /// The publication's key.
+        key: StreamKey,
+    },
+    /// `NetGroup.MulticastStream.UnpublishNotify` (digest §6.9): the publisher ended the stream
+    /// (or it went silent for 300 s). Playback goes on until its last fragment.
+    MulticastUnpublishNotify {
+        /// The group.
+        group: GroupHandle,
+        /// The stream name.
+        name: String,
+        /// The publication's key.
+        key: StreamKey,
+    },
+    /// A media message of a stream this member plays (`NetStream` data, audio, video), in
+    /// fragment order (digest §6.3).
+    MulticastMessage {
+        /// The group.
+        group: GroupHandle,
+        /// The stream name.
+        name: String,
+        /// The publication's key.
+        key: StreamKey,
+        /// The message.
+        message: MediaMessage,
+    },
+    /// Playback reached the end of a stream (`NetStream.Play.UnpublishNotify` for the player):
+    /// every fragment up to the announced last one was delivered or given up.
+    MulticastPlayEnded {
+        /// The group.
+        group: GroupHandle,
+        /// The stream name.
+        name: String,
+        /// The publication's key.
+        key: StreamKey,
+        /// Fragments from where playback started to the last one: the continuity index is
+        /// `1 - lost / fragments`.
+        fragments: u64,
+        /// Fragments given up (holes past the window).
+        lost: u64,
+        /// Messages delivered.
+        delivered: u64,
     },
     /// A NetConnection event (status, call results), passed through.
     NetConnection(NetConnectionEvent),
@@ -296,6 +346,25 @@ pub enum GroupError {
     UnknownRequest {
         /// The ID.
         request_id: u64,
+    },
+    /// A multicast command in a group without `multicastEnabled` (digest §6).
+    #[error("multicast is not enabled in this group")]
+    MulticastDisabled,
+    /// `publish` in a group with a publish password without a valid publish authorization
+    /// (digest §2.5).
+    #[error("publish password required: the groupspec holds no valid publish authorization")]
+    PublishNotAuthorized,
+    /// `publish` of a name this member already publishes.
+    #[error("this stream name is already published here")]
+    AlreadyPublishing,
+    /// A stream command naming a stream that is not ours (or already unpublished).
+    #[error("unknown stream")]
+    UnknownStream,
+    /// More streams than `GroupConfig::max_streams`.
+    #[error("too many streams (limit {limit})")]
+    TooManyStreams {
+        /// The bound.
+        limit: usize,
     },
     /// The NetConnection refused the command.
     #[error(transparent)]

@@ -21,6 +21,7 @@ use crate::node::config::GroupConfig;
 use crate::node::events::{
     GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo, SendResult, SendToNotify,
 };
+use crate::node::multicast::Multicast;
 use crate::node::posting::{Posting, PostingAuth, PostingConfig, POST};
 use crate::node::replication::{Frame as ReplicationFrame, Replication};
 use crate::node::routing::{self, Hop, NeighborTarget, ReceiveMode, RoutingCounters, ROUTE};
@@ -58,6 +59,8 @@ pub(crate) struct Io<'a> {
     pub sessions: &'a BTreeMap<SessionId, SocketAddr>,
     pub connecting: &'a mut BTreeMap<PeerId, SessionId>,
     pub out_ctrl: &'a mut BTreeMap<(SessionId, u64), GroupHandle>,
+    /// Our `GR\x11` flows: the fragments' return flows name them.
+    pub out_media: &'a mut BTreeMap<(SessionId, u64), GroupHandle>,
     pub to_close: &'a mut Vec<SessionId>,
     pub now: Instant,
 }
@@ -119,6 +122,7 @@ pub(crate) struct Group {
     public_addrs: Vec<PeerAddress>,
     pub posting: Posting,
     pub replication: Replication,
+    pub multicast: Multicast,
     pub routing: RoutingCounters,
     pub info: NetGroupInfo,
     pub counters: MembershipCounters,
@@ -148,6 +152,7 @@ impl Group {
         );
         let own_addr = own.group_address();
         let replication = Replication::new(handle, spec.object_replication_enabled(), &config);
+        let multicast = Multicast::new(handle, &spec, &config);
         Group {
             handle,
             txt: spec.group_txt(),
@@ -169,6 +174,7 @@ impl Group {
             public_addrs: Vec::new(),
             posting,
             replication,
+            multicast,
             routing: RoutingCounters::default(),
             info: NetGroupInfo::default(),
             counters: MembershipCounters::default(),
@@ -216,6 +222,7 @@ impl Group {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let t = self.next_report.min(self.next_clean);
         let t = self.replication.next_timeout().map_or(t, |r| r.min(t));
+        let t = self.multicast.next_timeout().map_or(t, |m| m.min(t));
         Some(self.next_best.map_or(t, |b| b.min(t)))
     }
 
@@ -421,6 +428,8 @@ impl Group {
         });
         self.replication.neighbor_up(peer);
         self.flush_replication(io);
+        self.multicast.neighbor_up(peer);
+        self.flush_multicast(io);
         if self.next_best.is_none() {
             self.next_best = Some(after(io.now, self.config.best_list_delay));
         }
@@ -445,6 +454,7 @@ impl Group {
         if let Some(f) = n.out_flow {
             io.out_ctrl.remove(&(n.session, f));
         }
+        self.close_media_flows(io, peer, n.session, close);
         if close {
             let ep = io.flash.endpoint_mut();
             for f in [n.out_flow, n.ext_out].into_iter().flatten() {
@@ -787,6 +797,10 @@ impl Group {
         if self.replication.next_timeout().is_some_and(|t| t <= now) {
             self.replication.on_timeout(now, io.events, io.rng);
             self.flush_replication(io);
+        }
+        if self.multicast.next_timeout().is_some_and(|t| t <= now) {
+            self.multicast.on_timeout(now, io.events, io.rng);
+            self.flush_multicast(io);
         }
     }
 

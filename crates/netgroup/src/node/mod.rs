@@ -5,6 +5,7 @@
 //! - [`posting`]: message IDs, flooding with dedupe, the posting-password proof;
 //! - [`routing`]: `sendToNearest`, `sendToNeighbor`, receive modes, greedy next hop;
 //! - [`replication`]: object replication (have/want sets, requests, fetch scheduling);
+//! - [`multicast`]: multicast streams (publish / play, fragments, maps, push / pull);
 //! - [`events`], [`config`]: what the node reports and how it is tuned.
 //!
 //! Our own messages (posting, routing and replication frames on the `GR\x60` extension flow,
@@ -14,6 +15,8 @@ pub mod config;
 pub mod events;
 pub mod lan;
 pub mod membership;
+pub mod multicast;
+mod password;
 pub mod posting;
 pub mod replication;
 pub mod routing;
@@ -34,6 +37,9 @@ pub use events::{
 };
 pub use lan::{LanAnnouncement, LanCounters, LanDecodeError};
 pub use membership::EXTENSION_FLOW_KIND;
+pub use multicast::{
+    MediaMessage, MulticastCounters, MulticastParams, NetStreamMulticastInfo, StreamInfo, StreamKey,
+};
 pub use posting::{Posting, PostingAuth, PostingConfig, PostingCounters};
 pub use replication::{RangeSet, ReplicationCounters, ReplicationStrategy, MAX_OBJECT_INDEX};
 pub use routing::{NeighborTarget, ReceiveMode, RoutingCounters};
@@ -65,6 +71,9 @@ enum InKind {
     Gc,
     Control,
     Ext,
+    MediaControl,
+    /// Fragments; the return association names our `GR\x11` flow.
+    MediaData(Option<u64>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -89,6 +98,7 @@ pub struct GroupNode {
     connecting: BTreeMap<PeerId, SessionId>,
     in_flows: BTreeMap<(SessionId, u64), InFlow>,
     out_ctrl: BTreeMap<(SessionId, u64), GroupHandle>,
+    out_media: BTreeMap<(SessionId, u64), GroupHandle>,
     to_close: Vec<SessionId>,
     events: Events,
     counters: NodeCounters,
@@ -116,6 +126,7 @@ impl GroupNode {
             connecting: BTreeMap::new(),
             in_flows: BTreeMap::new(),
             out_ctrl: BTreeMap::new(),
+            out_media: BTreeMap::new(),
             to_close: Vec::new(),
             events: Events {
                 queue: VecDeque::new(),
@@ -188,6 +199,7 @@ impl GroupNode {
             sessions,
             connecting,
             out_ctrl,
+            out_media,
             to_close,
             events,
             now,
@@ -201,6 +213,7 @@ impl GroupNode {
             sessions,
             connecting,
             out_ctrl,
+            out_media,
             to_close,
             now: *now,
         };
@@ -392,6 +405,7 @@ impl GroupNode {
         self.lan.remove(&g);
         self.in_flows.retain(|_, f| f.group != Some(g));
         self.out_ctrl.retain(|_, h| *h != g);
+        self.out_media.retain(|_, h| *h != g);
         self.flush();
         Ok(())
     }
@@ -585,8 +599,8 @@ impl GroupNode {
 
     // ----- object replication (digest §9) -----
 
-    /// Runs a replication command on group `g`, then sends what it queued.
-    fn replication_op<R>(
+    /// Runs a command on group `g`, then sends the replication and multicast frames it queued.
+    fn group_op<R>(
         &mut self,
         now: Instant,
         g: GroupHandle,
@@ -597,6 +611,7 @@ impl GroupNode {
             .with_group(&g, |group, io| {
                 let r = f(group, io);
                 group.flush_replication(io);
+                group.flush_multicast(io);
                 r
             })
             .ok_or(GroupError::UnknownGroup)?;
@@ -617,7 +632,7 @@ impl GroupNode {
         start: u64,
         end: u64,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, io| {
+        self.group_op(now, g, |group, io| {
             group.replication.update_have(io.now, start, end, true)
         })
     }
@@ -633,7 +648,7 @@ impl GroupNode {
         start: u64,
         end: u64,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, io| {
+        self.group_op(now, g, |group, io| {
             group.replication.update_have(io.now, start, end, false)
         })
     }
@@ -651,7 +666,7 @@ impl GroupNode {
         start: u64,
         end: u64,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, io| {
+        self.group_op(now, g, |group, io| {
             group
                 .replication
                 .update_want(io.now, start, end, true, io.events, io.rng)
@@ -669,7 +684,7 @@ impl GroupNode {
         start: u64,
         end: u64,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, io| {
+        self.group_op(now, g, |group, io| {
             group
                 .replication
                 .update_want(io.now, start, end, false, io.events, io.rng)
@@ -690,7 +705,7 @@ impl GroupNode {
         request_id: u64,
         object: Bytes,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, _| {
+        self.group_op(now, g, |group, _| {
             group.replication.write(request_id, object)
         })
     }
@@ -706,7 +721,7 @@ impl GroupNode {
         g: GroupHandle,
         request_id: u64,
     ) -> Result<(), GroupError> {
-        self.replication_op(now, g, |group, _| group.replication.deny(request_id))
+        self.group_op(now, g, |group, _| group.replication.deny(request_id))
     }
 
     /// Flash `replicationStrategy` setter (digest §9); the default is
@@ -918,6 +933,7 @@ impl GroupNode {
                     self.session_peer.remove(&session);
                     self.in_flows.retain(|(s, _), _| *s != session);
                     self.out_ctrl.retain(|(s, _), _| *s != session);
+                    self.out_media.retain(|(s, _), _| *s != session);
                     for g in self.handles() {
                         self.with_group(&g, |group, io| group.on_session_closed(io, session));
                     }
@@ -960,16 +976,20 @@ impl GroupNode {
                 Some(FlowSignature::OtherGroup(EXTENSION_FLOW_KIND))
                     if self.sessions.contains_key(&session) =>
                 {
-                    let group = return_association
-                        .and_then(|ra| self.out_ctrl.get(&(session, ra)))
-                        .copied();
-                    self.in_flows.insert(
-                        (session, flow),
-                        InFlow {
-                            kind: InKind::Ext,
-                            group,
-                        },
+                    self.peer_flow(session, flow, InKind::Ext, return_association, false);
+                }
+                Some(FlowSignature::MediaControl) if self.sessions.contains_key(&session) => {
+                    self.peer_flow(
+                        session,
+                        flow,
+                        InKind::MediaControl,
+                        return_association,
+                        false,
                     );
+                }
+                Some(FlowSignature::MediaData) if self.sessions.contains_key(&session) => {
+                    let kind = InKind::MediaData(return_association);
+                    self.peer_flow(session, flow, kind, return_association, true);
                 }
                 Some(_) => {
                     self.counters.unhandled_flows += 1;
@@ -1009,6 +1029,28 @@ impl GroupNode {
             Event::FlowFinished { .. } => {}
             other => self.events.push(GroupEvent::Session(other)),
         }
+    }
+
+    /// Records a peer's group flow; its group is the one owning the flow its return
+    /// association names (our `GR\x1C` flow, or with `media` our `GR\x11` flow).
+    fn peer_flow(
+        &mut self,
+        session: SessionId,
+        flow: u64,
+        kind: InKind,
+        return_association: Option<u64>,
+        media: bool,
+    ) {
+        let ours = if media {
+            &self.out_media
+        } else {
+            &self.out_ctrl
+        };
+        let group = return_association
+            .and_then(|ra| ours.get(&(session, ra)))
+            .copied();
+        self.in_flows
+            .insert((session, flow), InFlow { kind, group });
     }
 
     fn on_group_message(&mut self, session: SessionId, flow: u64, f: InFlow, data: Bytes) {
@@ -1068,6 +1110,17 @@ impl GroupNode {
                     return;
                 };
                 self.with_group(&g, |group, io| group.on_ext(io, peer, data));
+            }
+            InKind::MediaControl | InKind::MediaData(_) => {
+                let (Some(g), Some(peer)) = (f.group, self.session_peer.get(&session).copied())
+                else {
+                    self.counters.unhandled_flows += 1;
+                    return;
+                };
+                self.with_group(&g, |group, io| match f.kind {
+                    InKind::MediaData(ours) => group.on_media_data(io, peer, ours, data),
+                    _ => group.on_media_control(io, peer, flow, &data),
+                });
             }
         }
     }

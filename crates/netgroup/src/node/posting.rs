@@ -19,16 +19,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use rtmfp::Instant;
 use sha2::{Digest, Sha256};
 
 use crate::groupspec::GroupSpecifier;
 use crate::id::PeerId;
 use crate::keys::keys_match;
+use crate::node::password::{hmac, rights, Rights};
 use crate::seen::SeenCache;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Type byte of a post frame on the extension flow.
 pub const POST: u8 = 0x50;
@@ -69,43 +67,24 @@ impl PostingAuth {
     /// `Authorized` if authorization `17` hashes (with the salt carried in `07`) to the `07`
     /// value, else `Unauthorized`.
     pub fn from_groupspec(spec: &GroupSpecifier) -> Self {
-        let Some(hash) = spec.posting_password_hash() else {
-            return PostingAuth::Open;
-        };
-        let Some(pw) = spec.posting_authorization() else {
-            return PostingAuth::Unauthorized;
-        };
-        if hash.len() < 32 {
-            return PostingAuth::Unauthorized;
-        }
-        // SaltedSHA256: salt || SHA-256(salt || pw), or SHA-256(pw) without salt (digest §2.2).
-        let (salt, digest) = hash.split_at(hash.len() - 32);
-        let mut h = Sha256::new();
-        h.update(salt);
-        h.update(pw);
-        let ok: [u8; 32] = h.finalize().into();
-        if !keys_match(&ok, digest.try_into().expect("32 bytes")) {
-            return PostingAuth::Unauthorized;
-        }
-        PostingAuth::Authorized {
-            key: posting_key(pw, &spec.group_id()),
+        match rights(spec.posting_password_hash(), spec.posting_authorization()) {
+            Rights::Open => PostingAuth::Open,
+            Rights::Outsider => PostingAuth::Unauthorized,
+            Rights::Holder(pw) => PostingAuth::Authorized {
+                key: posting_key(pw, &spec.group_id()),
+            },
         }
     }
 }
 
 /// `HMAC-SHA256(key = password, msg = "rtmfp-groups posting v1" || group ID)`.
 pub fn posting_key(password: &[u8], group_id: &[u8; 32]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(password).expect("HMAC takes any key");
-    mac.update(KEY_LABEL);
-    mac.update(group_id);
-    mac.finalize().into_bytes().into()
+    hmac(password, &[KEY_LABEL, group_id])
 }
 
 /// `HMAC-SHA256(posting key, message ID)`: the proof carried by a post.
 pub fn post_proof(key: &[u8; 32], message_id: &[u8; 32]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key");
-    mac.update(message_id);
-    mac.finalize().into_bytes().into()
+    hmac(key, &[message_id])
 }
 
 /// Flash's message ID: SHA-256 of the message bytes (digest §7).

@@ -2,7 +2,11 @@
 
 pub mod connect;
 pub mod demo;
+pub mod flv;
+pub mod group_opts;
 pub mod groupspec;
 pub mod join;
+pub mod play;
+pub mod publish;
 pub mod server;
 pub mod transfer;

@@ -1,7 +1,12 @@
 //! `rtmfp demo`, the main job: an embedded rendezvous server and a swarm of NetGroup nodes
 //! (default 16) as tasks over real loopback UDP with Flash crypto. They join one group, post,
-//! route to the nearest member of random addresses, and the demo prints a short report: join
-//! time, neighbour counts, delivery of every post to every member, routing success and hops.
+//! route to the nearest member of random addresses, replicate a generated 16 MB file to every
+//! member ([`replicate`]) and stream one minute at 500 kbit/s through the swarm ([`stream`]);
+//! the demo prints a short report: join time, neighbour counts, delivery of every post to
+//! every member, routing success and hops, replication time, stream continuity and lag.
+
+mod replicate;
+mod stream;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -33,6 +38,15 @@ pub struct DemoArgs {
     /// Give up waiting for any phase after this many seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
+    /// Megabytes (10^6 bytes) replicated from one member to all others (0: skip).
+    #[arg(long, default_value_t = 16)]
+    replicate_mb: usize,
+    /// Seconds of the 500 kbit/s multicast stream (0: skip).
+    #[arg(long, default_value_t = 60)]
+    stream_secs: u64,
+    /// Bit rate of the stream, kbit/s.
+    #[arg(long, default_value_t = 500)]
+    stream_kbps: u64,
 }
 
 impl Default for DemoArgs {
@@ -42,11 +56,16 @@ impl Default for DemoArgs {
             posts: 8,
             routes: 16,
             timeout: 60,
+            replicate_mb: 16,
+            stream_secs: 60,
+            stream_kbps: 500,
         }
     }
 }
 
 type Handle = rtmfp_node::Handle<GroupNode>;
+/// Every node's events, tagged with the node's index.
+type Rx = mpsc::Receiver<(usize, GroupEvent)>;
 
 fn seed(rng: &mut impl RngCore) -> [u8; 32] {
     let mut s = [0u8; 32];
@@ -64,6 +83,8 @@ pub async fn run(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     spec.set_posting_enabled(true);
     spec.set_routing_enabled(true);
     spec.set_server_channel_enabled(true);
+    spec.set_object_replication_enabled(true);
+    spec.set_multicast_enabled(true);
     spec.make_unique(&mut rng);
     println!(
         "rendezvous server {server_addr}, group {}",
@@ -249,7 +270,21 @@ pub async fn run(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     if !exactly_once || correct != targets.len() {
         return Err("demo checks failed".into());
     }
+    let handles: Vec<Handle> = nodes.iter().map(|(h, ..)| h.clone()).collect();
+    if args.replicate_mb > 0 {
+        replicate::run(&handles, group, &mut rx, args.replicate_mb, deadline).await?;
+    }
+    if args.stream_secs > 0 {
+        stream::run(&handles, group, &mut rx, args.stream_secs, args.stream_kbps).await?;
+    }
     Ok(())
+}
+
+/// Waits up to `wait` for events, then takes every queued one.
+async fn drain_all(rx: &mut Rx, wait: Duration) -> Vec<(usize, GroupEvent)> {
+    let mut v = Vec::new();
+    drain(rx, wait, |i, e| v.push((i, e))).await;
+    v
 }
 
 async fn neighbor_counts(
@@ -266,11 +301,7 @@ async fn neighbor_counts(
     Ok(out)
 }
 
-async fn drain(
-    rx: &mut mpsc::Receiver<(usize, GroupEvent)>,
-    wait: Duration,
-    mut f: impl FnMut(usize, GroupEvent),
-) {
+async fn drain(rx: &mut Rx, wait: Duration, mut f: impl FnMut(usize, GroupEvent)) {
     if let Ok(Some((i, e))) = tokio::time::timeout(wait, rx.recv()).await {
         f(i, e);
         while let Ok((i, e)) = rx.try_recv() {

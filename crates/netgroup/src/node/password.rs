@@ -1,0 +1,54 @@
+//! Group passwords (netgroup digest §2.2, §2.5): whether this member holds the password a
+//! groupspec hash names, and the keys and proofs derived from it (our own scheme,
+//! docs/wire-netgroup.md). Shared by posting (`07` / `17`) and publishing (`06` / `16`).
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::keys::keys_match;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What a member may do under one password option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rights<'a> {
+    /// No password: anyone may.
+    Open,
+    /// The authorization matches the hash: this is the password.
+    Holder(&'a [u8]),
+    /// A password is set and we do not hold it.
+    Outsider,
+}
+
+/// Checks `authorization` against the groupspec's `hash` (SaltedSHA256: `salt ||
+/// SHA-256(salt || password)`, or `SHA-256(password)` without salt; digest §2.2).
+pub(crate) fn rights<'a>(hash: Option<&[u8]>, authorization: Option<&'a [u8]>) -> Rights<'a> {
+    let Some(hash) = hash else {
+        return Rights::Open;
+    };
+    let Some(pw) = authorization else {
+        return Rights::Outsider;
+    };
+    if hash.len() < 32 {
+        return Rights::Outsider;
+    }
+    let (salt, digest) = hash.split_at(hash.len() - 32);
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(pw);
+    let ok: [u8; 32] = h.finalize().into();
+    if keys_match(&ok, digest.try_into().expect("32 bytes")) {
+        Rights::Holder(pw)
+    } else {
+        Rights::Outsider
+    }
+}
+
+/// `HMAC-SHA256(key, parts...)`.
+pub(crate) fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}

@@ -1,0 +1,144 @@
+//! Multicast streams on the async [`NetGroup`] (Flash `NetStream` in a group; netgroup digest
+//! §6): publish, send media and data messages, play, statistics.
+//!
+//! ```no_run
+//! # async fn f(group: rtmfp_node::NetGroup) -> Result<(), rtmfp_node::NodeError> {
+//! use rtmfp_netgroup::multicast::media_type;
+//! let key = group.publish("live").await?;
+//! group.publish_message(key, media_type::VIDEO, 0, vec![0u8; 2000].into()).await?;
+//! group.send_stream_data(key, 40, "onCue", &[rtmfp_flash::amf::string("chapter 2")]).await?;
+//! group.unpublish(key).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Players call [`NetGroup::play`] and read `GroupEvent::MulticastMessage` from
+//! [`NetGroup::next_event`]; `GroupEvent::MulticastPlayEnded` follows the last message.
+
+use bytes::Bytes;
+use rtmfp_flash::amf::{self, Value};
+use rtmfp_netgroup::multicast::media_type;
+use rtmfp_netgroup::{MulticastParams, NetStreamMulticastInfo, StreamInfo, StreamKey};
+
+use crate::netgroup::{NetGroup, NodeError};
+
+/// The payload of a `NetStream.send(handler, args...)` data message in a multicast stream:
+/// a `0x00` byte, then AMF0 values (captured from librtmfp, digest §6.3; media type
+/// [`media_type::DATA_AMF3`]).
+pub fn data_message(handler: &str, args: &[Value]) -> Bytes {
+    let mut values = Vec::with_capacity(args.len() + 1);
+    values.push(amf::string(handler));
+    values.extend_from_slice(args);
+    let mut out = vec![0u8];
+    out.extend_from_slice(&amf::encode_values(&values));
+    Bytes::from(out)
+}
+
+/// Decodes a data message payload (see [`data_message`]): `(handler, args)`, or `None` if it
+/// is not one. At most 64 values are decoded.
+pub fn parse_data_message(payload: &[u8]) -> Option<(String, Vec<Value>)> {
+    let body = payload.strip_prefix(&[0u8]).unwrap_or(payload);
+    let mut values = amf::decode_values(body, 64).ok()?.into_iter();
+    let handler = match values.next()? {
+        Value::String(s) => s,
+        _ => return None,
+    };
+    Some((handler, values.collect()))
+}
+
+impl NetGroup {
+    /// Flash `NetStream.publish(name)` in this group: returns the new stream's key.
+    /// Errors: as `GroupNode::publish`.
+    pub async fn publish(&self, name: &str) -> Result<StreamKey, NodeError> {
+        let name = name.to_owned();
+        self.run(move |n, now, g| n.publish(now, g, &name)).await
+    }
+
+    /// [`Self::publish`] with the publisher's own [`MulticastParams`].
+    pub async fn publish_with(
+        &self,
+        name: &str,
+        params: MulticastParams,
+    ) -> Result<StreamKey, NodeError> {
+        let name = name.to_owned();
+        self.run(move |n, now, g| n.publish_with(now, g, &name, Some(params)))
+            .await
+    }
+
+    /// Publishes one media message (`media_type::AUDIO`, `VIDEO`, `DATA_AMF3`...) with its
+    /// timestamp (ms). Returns its last fragment ID. Errors: as `GroupNode::publish_message`.
+    pub async fn publish_message(
+        &self,
+        key: StreamKey,
+        media_type: u8,
+        time: u32,
+        payload: Bytes,
+    ) -> Result<u64, NodeError> {
+        self.run(move |n, now, g| n.publish_message(now, g, &key, media_type, time, payload))
+            .await
+    }
+
+    /// Flash `NetStream.send(handler, args...)` on our stream: a data message (see
+    /// [`data_message`]) at timestamp `time` (ms).
+    pub async fn send_stream_data(
+        &self,
+        key: StreamKey,
+        time: u32,
+        handler: &str,
+        args: &[Value],
+    ) -> Result<u64, NodeError> {
+        self.publish_message(
+            key,
+            media_type::DATA_AMF3,
+            time,
+            data_message(handler, args),
+        )
+        .await
+    }
+
+    /// Ends our stream `key`. Errors: as `GroupNode::unpublish`.
+    pub async fn unpublish(&self, key: StreamKey) -> Result<(), NodeError> {
+        self.run(move |n, now, g| n.unpublish(now, g, &key)).await
+    }
+
+    /// Flash `NetStream.play(name)` in this group. Errors: as `GroupNode::play`.
+    pub async fn play(&self, name: &str) -> Result<(), NodeError> {
+        let name = name.to_owned();
+        self.run(move |n, now, g| n.play(now, g, &name)).await
+    }
+
+    /// Stops playing `name`.
+    pub async fn close_play(&self, name: &str) -> Result<(), NodeError> {
+        let name = name.to_owned();
+        self.run(move |n, now, g| n.close_play(now, g, &name)).await
+    }
+
+    /// The streams this member knows.
+    pub async fn multicast_streams(&self) -> Result<Vec<StreamInfo>, NodeError> {
+        self.get(|n, g| n.multicast_streams(g)).await
+    }
+
+    /// `NetStream.multicastInfo` of stream `key`; `None` once the stream is forgotten.
+    pub async fn multicast_info(
+        &self,
+        key: StreamKey,
+    ) -> Result<Option<NetStreamMulticastInfo>, NodeError> {
+        self.get(move |n, g| Some(n.multicast_info(g, &key))).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_messages_round_trip() {
+        let p = data_message("onPost", &[amf::string("post from peer A #1")]);
+        // The captured layout (digest §6.3): 00 02 0006 "onPost" 02 0013 "post from peer A #1".
+        assert_eq!(&p[..4], &[0x00, 0x02, 0x00, 0x06]);
+        let (h, args) = parse_data_message(&p).unwrap();
+        assert_eq!(h, "onPost");
+        assert_eq!(args, vec![amf::string("post from peer A #1")]);
+        assert!(parse_data_message(&[0x00, 0x05]).is_none());
+        assert!(parse_data_message(&[0xff, 0xff]).is_none());
+    }
+}
