@@ -15,6 +15,7 @@ pub mod identity;
 pub mod lan;
 pub mod netgroup;
 mod server;
+pub mod share;
 
 pub use driver::{spawn_lan_machine, spawn_machine, DriverError, Events, Handle};
 pub use endpoint::{spawn, EndpointHandle};

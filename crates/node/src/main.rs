@@ -42,6 +42,11 @@ enum Cmd {
     /// Join a group through a server (`--server rtmfp://host/app`) or the LAN (`--lan`), print
     /// its events and chat: stdin lines are posted, `/nearest <address> <text>` routes.
     Join(cli::join::JoinArgs),
+    /// Share a file in a group (object replication): print its manifest ID and serve it.
+    Share(cli::share::ShareArgs),
+    /// Fetch a shared file by manifest ID (or manifest file), with a progress bar; exit 0
+    /// only when its SHA-256 matches.
+    Fetch(cli::fetch::FetchArgs),
 }
 
 /// Default UDP port of RTMFP servers.
@@ -85,5 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Cmd::Connect(args) => cli::connect::run(args).await,
         Cmd::Groupspec(args) => cli::groupspec::run(args),
         Cmd::Join(args) => cli::join::run(args).await,
+        Cmd::Share(args) => cli::share::run(args).await,
+        Cmd::Fetch(args) => cli::fetch::run(args).await,
     }
 }
