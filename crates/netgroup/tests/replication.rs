@@ -236,6 +236,22 @@ fn assert_intact(net: &Net<M>, apps: &[Option<App>], ids: &[usize], g: GroupHand
     }
 }
 
+/// Runs until every member of `wanting` holds every object (60 s of virtual time at most,
+/// else panics with `what`), then checks them.
+fn complete_intact(
+    net: &mut Net<M>,
+    apps: &mut [Option<App>],
+    g: GroupHandle,
+    wanting: &[usize],
+    what: &str,
+) {
+    let ok = run(net, apps, g, Duration::from_secs(60), |_, a| {
+        complete(a, wanting)
+    });
+    assert!(ok, "{what}");
+    assert_intact(net, apps, wanting, g);
+}
+
 /// Eight members, converged; node 1 holds every object; `extra` (role) also advertises all
 /// of them; the rest want them. Returns the net, the apps, the group and the requesters.
 fn setup(
@@ -310,11 +326,7 @@ fn transfer_completes(strategy: ReplicationStrategy, seed_base: u64) {
         None,
     );
     let t0 = net.now;
-    let ok = run(&mut net, &mut apps, g, Duration::from_secs(60), |_, a| {
-        complete(a, &wanting)
-    });
-    assert!(ok, "transfer incomplete");
-    assert_intact(&net, &apps, &wanting, g);
+    complete_intact(&mut net, &mut apps, g, &wanting, "transfer incomplete");
     let served_by_holder = apps[1].as_ref().unwrap().requests;
     let results: u64 = wanting
         .iter()
@@ -395,11 +407,13 @@ fn holder_leaving_mid_transfer_does_not_stop_it() {
         let now = net.now;
         node(&mut net, 1).leave(now, g).unwrap();
         apps[1] = None;
-        let ok = run(&mut net, &mut apps, g, Duration::from_secs(60), |_, a| {
-            complete(a, &wanting)
-        });
-        assert!(ok, "transfer stalled after the holder left");
-        assert_intact(&net, &apps, &wanting, g);
+        complete_intact(
+            &mut net,
+            &mut apps,
+            g,
+            &wanting,
+            "transfer stalled after the holder left",
+        );
         for &i in &wanting {
             assert!(node_ref(&net, i)
                 .neighbors(g)
@@ -421,11 +435,13 @@ fn a_neighbour_that_never_answers_does_not_stall_the_transfer() {
         Some(Role::Stall),
     );
     let t0 = net.now;
-    let ok = run(&mut net, &mut apps, g, Duration::from_secs(60), |_, a| {
-        complete(a, &wanting)
-    });
-    assert!(ok, "stalled by the silent neighbour");
-    assert_intact(&net, &apps, &wanting, g);
+    complete_intact(
+        &mut net,
+        &mut apps,
+        g,
+        &wanting,
+        "stalled by the silent neighbour",
+    );
     let stalled = apps[2].as_ref().unwrap().requests;
     let timeouts: u64 = wanting
         .iter()
@@ -458,11 +474,13 @@ fn a_neighbour_serving_corrupted_objects_is_reported_and_avoided() {
         Some(Role::Corrupt),
     );
     let liar = node_ref(&net, 2).peer_id();
-    let ok = run(&mut net, &mut apps, g, Duration::from_secs(60), |_, a| {
-        complete(a, &wanting)
-    });
-    assert!(ok, "the corrupting neighbour stalled the transfer");
-    assert_intact(&net, &apps, &wanting, g);
+    complete_intact(
+        &mut net,
+        &mut apps,
+        g,
+        &wanting,
+        "the corrupting neighbour stalled the transfer",
+    );
     let mut total = 0;
     for &i in &wanting {
         let app = apps[i].as_ref().unwrap();
@@ -541,11 +559,7 @@ fn objects_arriving_after_their_timeout_are_kept_while_wanted() {
         Some(Duration::from_millis(60)),
         None,
     );
-    let ok = run(&mut net, &mut apps, g, Duration::from_secs(60), |_, a| {
-        complete(a, &wanting)
-    });
-    assert!(ok, "transfer incomplete");
-    assert_intact(&net, &apps, &wanting, g);
+    complete_intact(&mut net, &mut apps, g, &wanting, "transfer incomplete");
     let (mut late, mut timeouts) = (0, 0);
     for &i in &wanting {
         let c = node_ref(&net, i).replication_counters(g).unwrap();
@@ -568,11 +582,13 @@ fn denied_requests_are_retried() {
         None,
         None,
     );
-    let ok = run(&mut net, &mut apps, g, Duration::from_secs(60), |_, a| {
-        complete(a, &wanting)
-    });
-    assert!(ok, "denied objects were not fetched again");
-    assert_intact(&net, &apps, &wanting, g);
+    complete_intact(
+        &mut net,
+        &mut apps,
+        g,
+        &wanting,
+        "denied objects were not fetched again",
+    );
     let denied: u64 = wanting
         .iter()
         .map(|&i| {

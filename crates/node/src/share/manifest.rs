@@ -20,6 +20,9 @@
 //! bytes), so the ID names the content. [`Manifest::decode`] never panics and allocates at
 //! most what the input itself holds, after checking the object count against
 //! [`ManifestLimits`].
+//!
+//! This file is self-contained (std, `sha2`, `thiserror`): the fuzz target
+//! `fuzz/fuzz_targets/share_manifest.rs` compiles it on its own.
 
 use std::fmt;
 use std::io::Read;
