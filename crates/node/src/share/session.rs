@@ -409,6 +409,7 @@ impl<'a> Session<'a> {
     ) -> Result<(), ShareError> {
         tokio::pin!(stop);
         let mut tick = tokio::time::interval(Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         while !done(self) {
             tokio::select! {
                 e = self.group.next_event() => match e {
