@@ -47,6 +47,11 @@ enum Cmd {
     Publish(cli::publish::PublishArgs),
     /// Play a multicast stream of a group into a file; prints continuity and lag.
     Play(cli::play::PlayArgs),
+    /// Share a file in a group (object replication): print its manifest ID and serve it.
+    Share(cli::share::ShareArgs),
+    /// Fetch a shared file by manifest ID (or manifest file), with a progress bar; exit 0
+    /// only when its SHA-256 matches.
+    Fetch(cli::fetch::FetchArgs),
 }
 
 /// Default UDP port of RTMFP servers.
@@ -92,5 +97,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Cmd::Join(args) => cli::join::run(args).await,
         Cmd::Publish(args) => cli::publish::run(args).await,
         Cmd::Play(args) => cli::play::run(args).await,
+        Cmd::Share(args) => cli::share::run(args).await,
+        Cmd::Fetch(args) => cli::fetch::run(args).await,
     }
 }

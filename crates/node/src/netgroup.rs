@@ -536,6 +536,13 @@ impl NetGroup {
             .await
     }
 
+    /// The application found object `index` from neighbour `from` bad (hash mismatch): it is
+    /// fetched again and `from` avoided. Errors: as [`GroupNode::report_faulty_object`].
+    pub async fn report_faulty_object(&self, index: u64, from: PeerId) -> Result<(), NodeError> {
+        self.run(move |n, now, g| n.report_faulty_object(now, g, index, from))
+            .await
+    }
+
     /// Flash `neighborCount`.
     pub async fn neighbor_count(&self) -> Result<usize, NodeError> {
         self.get(|n, g| n.neighbor_count(g)).await

@@ -1,8 +1,9 @@
 //! Loopback integration with the `rtmfp` binary as separate processes (issue 3): a server, a
 //! node B that waits, and a node A that opens a peer-to-peer session to B by peer ID through
 //! the server and exchanges messages both ways; a wrong application path is rejected; two
-//! `rtmfp join` members post and route to each other; a file published with `rtmfp publish`
-//! comes back byte for byte from `rtmfp play`.
+//! `rtmfp join` members post and route to each other; `rtmfp share` serves a file that
+//! `rtmfp fetch` gets with the printed command (exit status 0, same bytes); a file published
+//! with `rtmfp publish` comes back byte for byte from `rtmfp play`.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -241,4 +242,73 @@ fn two_join_processes_post_and_route_through_a_group() {
     b.expect("post hello group");
     let sent = b.expect("sendto ");
     assert!(sent.ends_with(": hello nearest"), "{sent}");
+}
+
+#[test]
+fn share_and_fetch_processes_move_a_file() {
+    let (_server, addr) = start_server(&[]);
+    let url = format!("rtmfp://{addr}/app");
+    let dir = std::env::temp_dir().join(format!("rtmfp-proc-share-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("data.bin");
+    let data: Vec<u8> = (0..1_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&src, &data).unwrap();
+    let spec = Command::new(env!("CARGO_BIN_EXE_rtmfp"))
+        .args([
+            "groupspec",
+            "--name",
+            "files",
+            "--replication",
+            "--server-channel",
+        ])
+        .arg("--unique")
+        .output()
+        .expect("rtmfp groupspec");
+    let spec = String::from_utf8(spec.stdout).unwrap().trim().to_string();
+    let src_s = src.to_str().unwrap();
+    let sharer = Proc::start(&[
+        "share",
+        src_s,
+        "--group",
+        &spec,
+        "--server",
+        &url,
+        "--timer-scale",
+        "10",
+    ]);
+    let id = sharer.expect("manifest-id ")["manifest-id ".len()..].to_string();
+    let cmd = sharer.expect("  rtmfp fetch ");
+    assert!(cmd.contains(&id) && cmd.contains("-o data.bin"), "{cmd}");
+    let out = dir.join("out.bin");
+    let fetched = Command::new(env!("CARGO_BIN_EXE_rtmfp"))
+        .args(["fetch", &id, "--group", &spec, "--server", &url])
+        .args(["--timer-scale", "10", "--timeout", "60", "-o"])
+        .arg(&out)
+        .stdin(Stdio::null())
+        .output()
+        .expect("rtmfp fetch");
+    let stdout = String::from_utf8_lossy(&fetched.stdout);
+    assert!(fetched.status.success(), "fetch failed: {stdout}");
+    assert!(stdout.contains("ok "), "{stdout}");
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    // An ID nobody serves: exit status 1 after the timeout.
+    let none = Command::new(env!("CARGO_BIN_EXE_rtmfp"))
+        .args([
+            "fetch",
+            &"ab".repeat(32),
+            "--group",
+            &spec,
+            "--server",
+            &url,
+        ])
+        .args(["--timeout", "1", "-o"])
+        .arg(dir.join("none.bin"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .expect("rtmfp fetch");
+    assert_eq!(none.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -85,6 +85,10 @@ pub struct GroupConfig {
     /// A neighbour that denied or did not answer a fetch is not asked for that index again
     /// for this long (other holders are). Default 10 s.
     pub fetch_retry_after: Duration,
+    /// A neighbour that sent this many objects the application reported faulty
+    /// (`GroupNode::report_faulty_object`) is no longer asked for an index another
+    /// neighbour holds (with fewer it is only the last choice). Default 3.
+    pub max_faults_per_neighbor: u32,
     /// Have-set changes are sent to neighbours (one HAVE each) this long after the first
     /// change, coalescing bursts. Default 100 ms.
     pub have_update_delay: Duration,
@@ -141,6 +145,7 @@ impl Default for GroupConfig {
             max_fetches_per_neighbor: 4,
             fetch_timeout: Duration::from_secs(10),
             fetch_retry_after: Duration::from_secs(10),
+            max_faults_per_neighbor: 3,
             have_update_delay: Duration::from_millis(100),
             max_pending_requests: 256,
             max_pending_requests_per_neighbor: 16,

@@ -3,14 +3,14 @@
 //! group events are printed one per line; `--post` / `--send-nearest` send once the node has
 //! neighbours (scripting).
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgGroup, Args, ValueEnum};
+use clap::{Args, ValueEnum};
 use rtmfp_netgroup::{GroupAddress, GroupConfig, GroupEvent, GroupSpecifier, ReceiveMode};
-use rtmfp_node::{LanOptions, NetGroup, Node, NodeConfig};
+use rtmfp_node::NetGroup;
 use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::member::MemberArgs;
 
 /// Receive mode of `sendToNearest` messages (Flash `NetGroupReceiveMode`).
 #[derive(Clone, Copy, ValueEnum)]
@@ -23,25 +23,11 @@ enum Mode {
 
 /// Options of `rtmfp join`.
 #[derive(Args)]
-#[command(group(ArgGroup::new("how").required(true).args(["server", "lan"])))]
 pub struct JoinArgs {
     /// The groupspec (`G:...`, see `rtmfp groupspec`).
     groupspec: String,
-    /// Bootstrap through this rendezvous server (`rtmfp://host[:port]/app`).
-    #[arg(long)]
-    server: Option<String>,
-    /// No server: find members by LAN discovery (the groupspec needs `--ip-multicast`).
-    #[arg(long)]
-    lan: bool,
-    /// IPv4 interface for LAN discovery (e.g. 127.0.0.1 for one machine).
-    #[arg(long, default_value = "0.0.0.0")]
-    interface: Ipv4Addr,
-    /// Local UDP address.
-    #[arg(long, default_value = "0.0.0.0:0")]
-    bind: SocketAddr,
-    /// Identity file (peer ID kept across runs). Default: a fresh identity.
-    #[arg(long)]
-    identity: Option<PathBuf>,
+    #[command(flatten)]
+    member: MemberArgs,
     /// Post this message once the node has neighbours (repeatable).
     #[arg(long)]
     post: Vec<String>,
@@ -58,10 +44,6 @@ pub struct JoinArgs {
     /// Exit after this many seconds (default: run until Ctrl-C or `/quit`).
     #[arg(long)]
     exit_after: Option<u64>,
-    /// Divide the group engine's maintenance timers by this factor (faster convergence for
-    /// small test groups).
-    #[arg(long, default_value_t = 1)]
-    timer_scale: u32,
 }
 
 fn parse_address(s: &str) -> Result<GroupAddress, String> {
@@ -151,33 +133,15 @@ async fn command(group: &NetGroup, line: &str) -> Result<bool, Box<dyn std::erro
 
 pub async fn run(a: JoinArgs) -> Result<(), Box<dyn std::error::Error>> {
     let spec: GroupSpecifier = a.groupspec.parse()?;
-    let config = NodeConfig {
-        bind: a.bind,
-        group: GroupConfig {
-            auto_forward: true,
-            receive_mode: match a.receive_mode {
-                Mode::Exact => ReceiveMode::Exact,
-                Mode::Nearest => ReceiveMode::Nearest,
-            },
-            ..GroupConfig::scaled(a.timer_scale)
+    let group = GroupConfig {
+        auto_forward: true,
+        receive_mode: match a.receive_mode {
+            Mode::Exact => ReceiveMode::Exact,
+            Mode::Nearest => ReceiveMode::Nearest,
         },
-        identity: match &a.identity {
-            Some(p) => Some(rtmfp_node::identity::load_or_create(Some(p))?),
-            None => None,
-        },
-        lan: (a.lan || spec.ip_multicast_member_updates_enabled()).then_some(LanOptions {
-            interface: a.interface,
-            ..LanOptions::default()
-        }),
-        ..NodeConfig::default()
+        ..a.member.group_config()
     };
-    if a.lan && spec.ip_multicast_addresses().is_empty() {
-        return Err("--lan needs a groupspec with an IP multicast address (rtmfp groupspec --ip-multicast 224.0.0.254:30000)".into());
-    }
-    let node = match &a.server {
-        Some(url) => Node::connect_with(url, config).await?,
-        None => Node::lan_with(config).await?,
-    };
+    let node = a.member.start(&spec, group).await?;
     println!("peer-id {}", node.peer_id());
     println!("group-address {}", node.group_address());
     println!("local-address {}", node.local_addr());

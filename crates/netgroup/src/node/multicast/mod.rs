@@ -141,8 +141,8 @@ struct Stream {
     pulls: BTreeMap<u64, (PeerId, Instant)>,
     pull_rr: u64,
     playback: Option<Playback>,
-    /// Playback picks its first fragment at this time (a fetch period after it began), from
-    /// `lowest_seen`.
+    /// Playback picks its first fragment at this time (a fetch period after it began, and
+    /// after the first map arrived), from `lowest_seen`.
     start_decision: Instant,
     /// Oldest fragment any neighbour's map has advertised as held.
     lowest_seen: Option<u64>,
@@ -698,6 +698,11 @@ impl Multicast {
                 let first = (m.oldest_described()..=m.last)
                     .find(|&i| m.holds(i))
                     .unwrap_or(m.last);
+                if s.lowest_seen.is_none() {
+                    // Relays advertise the oldest fragments only once they pulled them, a
+                    // fetch period after they were advertised: decide no earlier than that.
+                    s.start_decision = s.start_decision.max(now + s.params.fetch_period);
+                }
                 s.lowest_seen = Some(s.lowest_seen.map_or(first, |l| l.min(first)));
                 s.advertise(m.last, now);
                 if let Some(pm) = s.peers.get_mut(&peer) {

@@ -4,13 +4,26 @@
 //! - [`ranges`]: [`RangeSet`], the inclusive index ranges of the Flash API;
 //! - [`frames`]: the HAVE / FETCH / OBJECT / DENY frames on the `GR\x60` extension flow
 //!   (our own wire, `docs/wire-netgroup.md`);
-//! - [`scheduler`]: strategy ordering and holder choice.
+//! - [`scheduler`]: strategy ordering and holder choice;
+//! - [`api`]: the [`crate::node::GroupNode`] calls added for file sharing (faulty objects,
+//!   fault counts, neighbours' have sets).
 //!
 //! [`Replication`] is sans-IO and knows nothing of sessions: frames to send are queued in an
 //! outbox that the group drains onto its neighbours' extension flows, and events go to the
 //! node's event queue. Have-set changes are coalesced: neighbours get one HAVE per
 //! `GroupConfig::have_update_delay` however many `add_have_objects` calls happened.
+//!
+//! Faulty objects: the application checks what it receives (a hash, for file sharing) and
+//! reports a bad object with [`crate::node::GroupNode::report_faulty_object`]. The index is
+//! wanted again, the sender is not asked for it again for `fetch_retry_after`, and its fault
+//! count (kept across reconnections, bounded) makes it the last choice among holders; from
+//! `GroupConfig::max_faults_per_neighbor` faults on it is not asked at all for an index
+//! another neighbour holds.
+//!
+//! Late objects: an OBJECT whose fetch timed out is still accepted from the neighbour that
+//! was asked, within `fetch_retry_after`, if the index is still wanted (`late_objects`).
 
+pub mod api;
 pub mod frames;
 pub mod ranges;
 pub mod scheduler;
@@ -30,12 +43,17 @@ use crate::id::PeerId;
 use crate::node::config::GroupConfig;
 use crate::node::events::{GroupError, GroupEvent, GroupHandle};
 use crate::node::membership::Events;
-use scheduler::{candidates, choose_holder, holder_segments, HolderLoad};
+use scheduler::{candidates, choose_holder, holder_segments, CandidateOrder, HolderLoad};
 
 /// Most wanted indices examined per scheduling pass.
 const SCAN_LIMIT: usize = 4096;
 /// Most (index, holder) failure records kept; the oldest indices are forgotten first.
 const MAX_FAILED_RECORDS: usize = 4096;
+/// Most neighbours whose fault count is remembered; beyond it the lowest count is forgotten.
+const MAX_FAULT_RECORDS: usize = 1024;
+/// Lowest-first takes this many of its lowest candidates in random order (times the
+/// in-flight bound), so members wanting the same range do not all ask for the same index.
+const LOWEST_FIRST_SHUFFLE: usize = 2;
 
 /// Object replication counters of one group (drops by reason, and traffic).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,6 +92,11 @@ pub struct ReplicationCounters {
     pub have_sent: u64,
     /// HAVE frames received.
     pub have_received: u64,
+    /// Objects the application reported faulty (`report_faulty_object`).
+    pub faulty_objects: u64,
+    /// Objects accepted after their fetch timed out (still wanted, from the neighbour that
+    /// was asked).
+    pub late_objects: u64,
 }
 
 /// Replication settings taken from [`GroupConfig`].
@@ -87,6 +110,7 @@ struct Limits {
     have_delay: Duration,
     max_pending: usize,
     max_pending_per_neighbor: usize,
+    max_faults: u32,
 }
 
 impl Limits {
@@ -103,6 +127,7 @@ impl Limits {
             have_delay: c.have_update_delay,
             max_pending: c.max_pending_requests,
             max_pending_per_neighbor: c.max_pending_requests_per_neighbor,
+            max_faults: c.max_faults_per_neighbor.max(1),
         }
     }
 }
@@ -111,6 +136,8 @@ impl Limits {
 struct PeerState {
     /// Its last advertised have set.
     have: RangeSet,
+    /// Indices in `have`.
+    have_len: u64,
     /// Our fetches in flight to it.
     in_flight: usize,
     /// Fetches to it that timed out since the last object it sent.
@@ -144,11 +171,26 @@ pub(crate) struct Replication {
     fetches: BTreeMap<u64, Fetch>,
     /// (index, holder) -> until when that holder is not asked for that index again.
     failed: BTreeMap<(u64, PeerId), Instant>,
+    /// (index, holder) of fetches that timed out -> until when a late answer is accepted.
+    late: BTreeMap<(u64, PeerId), Instant>,
+    /// Faulty objects reported per neighbour (kept when it disconnects).
+    faults: BTreeMap<PeerId, u32>,
     requests: BTreeMap<u64, Request>,
     next_request_id: u64,
     have_flush_at: Option<Instant>,
     outbox: Vec<(PeerId, Bytes)>,
     pub counters: ReplicationCounters,
+}
+
+/// Inserts into a map of (index, holder) records bounded by [`MAX_FAILED_RECORDS`]; the
+/// lowest index is forgotten first.
+fn bounded_insert(map: &mut BTreeMap<(u64, PeerId), Instant>, key: (u64, PeerId), until: Instant) {
+    if map.len() >= MAX_FAILED_RECORDS && !map.contains_key(&key) {
+        if let Some(k) = map.keys().next().copied() {
+            map.remove(&k);
+        }
+    }
+    map.insert(key, until);
 }
 
 /// Validates an API range (digest §9).
@@ -171,6 +213,8 @@ impl Replication {
             peers: BTreeMap::new(),
             fetches: BTreeMap::new(),
             failed: BTreeMap::new(),
+            late: BTreeMap::new(),
+            faults: BTreeMap::new(),
             requests: BTreeMap::new(),
             next_request_id: 1,
             have_flush_at: None,
@@ -198,6 +242,16 @@ impl Replication {
 
     pub fn want(&self) -> &RangeSet {
         &self.want
+    }
+
+    /// Faulty objects reported per neighbour.
+    pub fn faults(&self) -> &BTreeMap<PeerId, u32> {
+        &self.faults
+    }
+
+    /// Every neighbour's last advertised have set.
+    pub fn neighbor_haves(&self) -> impl Iterator<Item = (PeerId, &RangeSet)> {
+        self.peers.iter().map(|(p, s)| (*p, &s.have))
     }
 
     pub fn strategy(&self) -> ReplicationStrategy {
@@ -361,6 +415,7 @@ impl Replication {
             });
         }
         self.failed.retain(|(_, p), _| *p != peer);
+        self.late.retain(|(_, p), _| *p != peer);
         self.schedule(now, events, rng);
     }
 
@@ -402,18 +457,30 @@ impl Replication {
             Frame::Have(set) => {
                 self.counters.have_received += 1;
                 if let Some(p) = self.peers.get_mut(&peer) {
+                    p.have_len = set.len();
                     p.have = set;
                 }
                 self.schedule(now, events, rng);
             }
             Frame::Fetch(index) => self.on_fetch(peer, index, events),
             Frame::Object { index, object } => {
-                if self.fetches.get(&index).is_none_or(|f| f.peer != peer) {
+                if self.fetches.get(&index).is_some_and(|f| f.peer == peer) {
+                    self.fetches.remove(&index);
+                    self.release(&peer);
+                } else if self.want.contains(index)
+                    && self.late.get(&(index, peer)).is_some_and(|t| *t > now)
+                {
+                    // Its fetch timed out but the index is still wanted: take it, and
+                    // abandon the retry in flight elsewhere (its answer is unsolicited).
+                    self.late.remove(&(index, peer));
+                    self.counters.late_objects += 1;
+                    if let Some(f) = self.fetches.remove(&index) {
+                        self.release(&f.peer);
+                    }
+                } else {
                     self.counters.unsolicited += 1;
                     return;
                 }
-                self.fetches.remove(&index);
-                self.release(&peer);
                 if let Some(p) = self.peers.get_mut(&peer) {
                     p.strikes = 0;
                 }
@@ -475,17 +542,47 @@ impl Replication {
         });
     }
 
+    /// `report_faulty_object`: counts the fault against `from`, wants `index` again and does
+    /// not ask `from` for it for `fetch_retry_after` (module docs).
+    pub fn report_faulty(
+        &mut self,
+        now: Instant,
+        index: u64,
+        from: PeerId,
+        events: &mut Events,
+        rng: &mut impl RngCore,
+    ) -> Result<(), GroupError> {
+        self.check()?;
+        check_range(index, index)?;
+        self.counters.faulty_objects += 1;
+        if !self.faults.contains_key(&from) && self.faults.len() >= MAX_FAULT_RECORDS {
+            let least = self.faults.iter().min_by_key(|(_, n)| **n).map(|(p, _)| *p);
+            if let Some(p) = least {
+                self.faults.remove(&p);
+            }
+        }
+        let n = self.faults.entry(from).or_insert(0);
+        *n = n.saturating_add(1);
+        self.late.remove(&(index, from));
+        bounded_insert(
+            &mut self.failed,
+            (index, from),
+            now + self.limits.retry_after,
+        );
+        self.want.insert(index, index);
+        self.schedule(now, events, rng);
+        Ok(())
+    }
+
     /// Ends the fetch of `index` from `peer` as failed and remembers not to ask it again soon.
     fn fail(&mut self, now: Instant, index: u64, peer: PeerId, events: &mut Events) {
         self.fetches.remove(&index);
         self.release(&peer);
-        if self.failed.len() >= MAX_FAILED_RECORDS {
-            if let Some(k) = self.failed.keys().next().copied() {
-                self.failed.remove(&k);
-            }
-        }
-        self.failed
-            .insert((index, peer), now + self.limits.retry_after);
+        bounded_insert(
+            &mut self.failed,
+            (index, peer),
+            now + self.limits.retry_after,
+        );
         events.push(GroupEvent::ReplicationFetchFailed {
             group: self.group,
             index,
@@ -503,17 +600,31 @@ impl Replication {
         let order = candidates(
             &self.want,
             &segments,
-            self.strategy,
-            usize::MAX,
-            SCAN_LIMIT,
+            CandidateOrder {
+                strategy: self.strategy,
+                limit: usize::MAX,
+                scan_limit: SCAN_LIMIT,
+                shuffle: self.limits.max_in_flight * LOWEST_FIRST_SHUFFLE,
+            },
+            rng,
             |i| fetches.contains_key(&i),
         );
+        // The seed-like holders: the largest have set (when not everyone's is as large).
+        let largest = self.peers.values().map(|p| p.have_len).max().unwrap_or(0);
+        let smallest = self.peers.values().map(|p| p.have_len).min().unwrap_or(0);
+        let max_faults = self.limits.max_faults;
         let mut sent = 0usize;
         for index in order {
             if sent >= room {
                 break;
             }
             let per = self.limits.max_per_neighbor;
+            let faults = |p: &PeerId| self.faults.get(p).copied().unwrap_or(0);
+            // Holders with too many faults are asked only when nobody else holds the index.
+            let trusted_holder = self
+                .peers
+                .iter()
+                .any(|(p, s)| s.have.contains(index) && faults(p) < max_faults);
             let holders: Vec<HolderLoad<PeerId>> = self
                 .peers
                 .iter()
@@ -521,11 +632,14 @@ impl Replication {
                     s.have.contains(index)
                         && s.in_flight < if s.strikes > 0 { 1 } else { per }
                         && self.failed.get(&(index, **p)).is_none_or(|t| *t <= now)
+                        && (!trusted_holder || faults(p) < max_faults)
                 })
                 .map(|(p, s)| HolderLoad {
                     peer: *p,
+                    faults: faults(p),
                     strikes: s.strikes,
                     in_flight: s.in_flight,
+                    seed: largest > smallest && s.have_len == largest,
                 })
                 .collect();
             let Some(peer) = choose_holder(&holders, rng) else {
@@ -592,9 +706,11 @@ impl Replication {
             if let Some(s) = self.peers.get_mut(&p) {
                 s.strikes = s.strikes.saturating_add(1);
             }
+            bounded_insert(&mut self.late, (i, p), now + self.limits.retry_after);
             self.fail(now, i, p, events);
         }
         self.failed.retain(|_, t| *t > now);
+        self.late.retain(|_, t| *t > now);
         self.schedule(now, events, rng);
     }
 }
