@@ -213,6 +213,14 @@ pub fn write_outputs(
     if let Some(rep) = replication {
         put("replication.csv", replication_csv(rep))?;
     }
+    let stream = r.group.as_ref().and_then(|g| g.stream.as_ref());
+    if let Some(st) = stream {
+        let mut csv = String::from("stream_s,continuity\n");
+        for (t, c) in &st.continuity_over_time {
+            let _ = writeln!(csv, "{t},{c:.5}");
+        }
+        put("stream.csv", csv)?;
+    }
     let curves = |kind: CdfKind| -> Vec<(&str, Vec<(f64, f64)>)> {
         r.cdfs
             .iter()
@@ -244,6 +252,18 @@ pub fn write_outputs(
             "milliseconds",
             "fraction of expected",
             &delivery,
+        )
+        .map_err(io::Error::other)?;
+        files.push(svg);
+    }
+    if let Some(st) = stream {
+        let svg = dir.join("continuity_over_time.svg");
+        plot::curves(
+            &svg,
+            &format!("{}: stream continuity of complete players", r.scenario),
+            "seconds of stream",
+            "fraction of messages delivered",
+            &[("continuity", st.continuity_over_time.clone())],
         )
         .map_err(io::Error::other)?;
         files.push(svg);

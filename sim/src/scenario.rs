@@ -433,11 +433,14 @@ impl<'de> Deserialize<'de> for WorkloadSpec {
 impl WorkloadSpec {
     /// Slots at the start of the range that the workload reserves for infrastructure: they
     /// never churn and never sit behind a NAT (the group workload's rendezvous server, slot 0,
-    /// and its replication seeders, slots `1..=seeders`).
+    /// its replication seeders, slots `1..=seeders`, and its stream publisher, slot 1).
     pub fn reserved_slots(&self) -> u32 {
         match self {
             WorkloadSpec::Sessions { .. } => 0,
-            WorkloadSpec::Group(g) => 1 + g.replication.as_ref().map_or(0, |r| r.seeders),
+            WorkloadSpec::Group(g) => {
+                let seeders = g.replication.as_ref().map_or(0, |r| r.seeders);
+                1 + seeders.max(u32::from(g.stream.is_some()))
+            }
         }
     }
 }
@@ -762,7 +765,7 @@ impl Scenario {
                         check(
                             e.node >= reserved,
                             &format!("churn.events[{i}].node"),
-                            "slot 0 (the rendezvous server) and the replication seeders (slots 1..=seeders) never churn in a group scenario",
+                            "slot 0 (the rendezvous server), the replication seeders (slots 1..=seeders) and the stream publisher (slot 1) never churn in a group scenario",
                         )?;
                     }
                 }

@@ -8,6 +8,8 @@
 //! - [`ledger`]: who should get each post, who did; where lookups ended; the member ring;
 //! - [`replication`]: the object replication workload (`[workload.replication]`): objects,
 //!   holders, completion, the upload-capacity lower bound;
+//! - [`stream`]: the multicast stream workload (`[workload.stream]`): a publisher, players,
+//!   continuity, start-up delay and lag;
 //! - [`counters`], [`report`]: counters and the [`report::GroupReport`];
 //! - [`run`]: scenario → engine → [`crate::runner::RunResult`].
 
@@ -18,6 +20,7 @@ pub mod params;
 pub mod replication;
 pub mod report;
 pub mod run;
+pub mod stream;
 pub mod workload;
 
 pub use node::{GroupSimEvent, GroupSimNode};

@@ -279,6 +279,44 @@ fn digest_member(e: &GroupEvent, h: &mut RunHash) {
             h.u64(object.len() as u64);
             h.bytes(&from.0);
         }
+        GroupEvent::MulticastPublishNotify { group, name, key }
+        | GroupEvent::MulticastUnpublishNotify { group, name, key } => {
+            h.u64(if matches!(e, GroupEvent::MulticastPublishNotify { .. }) {
+                26
+            } else {
+                27
+            });
+            h.bytes(&group.0);
+            h.bytes(name.as_bytes());
+            h.bytes(&key.0);
+        }
+        GroupEvent::MulticastMessage {
+            group, key, message, ..
+        } => {
+            // The payload is in the datagrams already digested.
+            h.u64(28);
+            h.bytes(&group.0);
+            h.bytes(&key.0);
+            h.u64(message.first_fragment);
+            h.u64(u64::from(message.media_type));
+            h.u64(u64::from(message.time));
+            h.u64(message.payload.len() as u64);
+        }
+        GroupEvent::MulticastPlayEnded {
+            group,
+            key,
+            fragments,
+            lost,
+            delivered,
+            ..
+        } => {
+            h.u64(29);
+            h.bytes(&group.0);
+            h.bytes(&key.0);
+            h.u64(*fragments);
+            h.u64(*lost);
+            h.u64(*delivered);
+        }
         // Unreachable today; kept for variants the group engine may add (its derived Debug
         // output is deterministic).
         #[allow(unreachable_patterns)]

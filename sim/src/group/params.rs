@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::endpoint_node::Crypto;
 use crate::group::replication::{ReplicationParams, ReplicationSpec};
+use crate::group::stream::{StreamParams, StreamSpec};
 use crate::scenario::ScenarioError;
 
 /// Largest post or lookup message, bytes (the engine's default `max_post_bytes` and
@@ -65,6 +66,9 @@ pub struct GroupSpec {
     /// Object replication (`[workload.replication]`); absent: none, and the group does not
     /// enable `objectReplicationEnabled`.
     pub replication: Option<ReplicationSpec>,
+    /// A multicast stream (`[workload.stream]`) from slot 1 to every other member; absent:
+    /// none, and the group does not enable `multicastEnabled`.
+    pub stream: Option<StreamSpec>,
 }
 
 impl Default for GroupSpec {
@@ -84,6 +88,7 @@ impl Default for GroupSpec {
             idle_timeout_s: 120.0,
             max_heard: 4096,
             replication: None,
+            stream: None,
         }
     }
 }
@@ -110,6 +115,9 @@ impl GroupSpec {
     pub fn validate(&self, duration_s: f64, nodes: u32) -> Result<(), ScenarioError> {
         if let Some(r) = &self.replication {
             r.validate(duration_s, nodes)?;
+        }
+        if let Some(s) = &self.stream {
+            s.validate(duration_s, nodes)?;
         }
         finite_nonneg(self.posts_per_s, "posts_per_s")?;
         finite_nonneg(self.lookups_per_s, "lookups_per_s")?;
@@ -244,6 +252,8 @@ pub struct GroupParams {
     pub join_delay_us: u64,
     /// Object replication, if any.
     pub replication: Option<ReplicationParams>,
+    /// The multicast stream, if any.
+    pub stream: Option<StreamParams>,
 }
 
 fn us(s: f64) -> u64 {
@@ -289,6 +299,9 @@ impl GroupParams {
             // Only then: the option is part of the group ID.
             gs.set_object_replication_enabled(true);
         }
+        if spec.stream.is_some() {
+            gs.set_multicast_enabled(true);
+        }
         GroupParams {
             crypto,
             endpoint,
@@ -304,6 +317,7 @@ impl GroupParams {
             deadline_us: us(spec.drain_s),
             join_delay_us: us(spec.join_delay_s),
             replication: spec.replication.as_ref().map(ReplicationParams::new),
+            stream: spec.stream.as_ref().map(StreamParams::new),
         }
     }
 }

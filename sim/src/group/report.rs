@@ -10,6 +10,7 @@ use crate::group::counters::{GroupCounters, NodeTotals};
 use crate::group::ledger::PostTotals;
 use crate::group::node::GroupSimNode;
 use crate::group::replication::{self, LowerBound, ProgressRow, ReplicationReport};
+use crate::group::stream::{self, StreamReport, PUBLISHER};
 use crate::group::workload::{GroupWorkload, SERVER};
 use crate::metrics::{FloatStats, Percentiles};
 use crate::net::NetStats;
@@ -84,6 +85,9 @@ pub struct GroupReport {
     /// Object replication results, if the scenario replicates.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replication: Option<ReplicationReport>,
+    /// Multicast stream results, if the scenario streams.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamReport>,
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -132,6 +136,24 @@ fn replication_report(
     ))
 }
 
+/// The stream report at the end of the run: the live members' multicast counters are added
+/// to the departed ones'.
+fn stream_report(e: &mut Engine<GroupSimNode, GroupWorkload>) -> Option<StreamReport> {
+    let g = e.workload().group();
+    let l = e.workload().stream.as_ref()?;
+    let mut engine = l.departed;
+    let live: Vec<u32> = e.live().iter().map(|id| id.0).collect();
+    if let Some(key) = l.key {
+        for &id in e.live() {
+            if let Some(m) = e.node(id).and_then(GroupSimNode::member) {
+                engine.add(m, g, &key, id.0 == PUBLISHER);
+            }
+        }
+    }
+    let l = e.workload_mut().stream.as_mut()?;
+    Some(StreamReport::build(l, engine, &live))
+}
+
 /// Builds the report at the end of a run of `duration_s` seconds; `progress` holds the
 /// replication progress samples taken during the run (empty without replication).
 pub fn build(
@@ -140,6 +162,7 @@ pub fn build(
     progress: Vec<ProgressRow>,
 ) -> GroupReport {
     let replication = replication_report(e, progress);
+    let stream = stream_report(e);
     let live: Vec<_> = e.live().to_vec();
     let g = e.workload().group();
     let truth = e.workload().members_joined() as f64;
@@ -199,6 +222,7 @@ pub fn build(
         ledger_memory_bytes: w.memory_bytes() as u64,
         members_at_end: members,
         replication,
+        stream,
         server,
         nodes,
         posts,
@@ -239,6 +263,9 @@ pub fn summary_lines(o: &mut String, g: &GroupReport, net: &NetStats) {
     }
     if let Some(r) = &g.replication {
         replication::summary_lines(o, r);
+    }
+    if let Some(s) = &g.stream {
+        stream::summary_lines(o, s);
     }
     wire_lines(o, g, net);
 }

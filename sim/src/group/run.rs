@@ -53,6 +53,11 @@ pub fn build(s: &Scenario, spec: &GroupSpec, seed: u64) -> GroupEngine {
             }
         }
     }
+    if let Some(kbps) = spec.stream.as_ref().and_then(|st| st.publisher_upload_kbps) {
+        let id = crate::node::NodeId(crate::group::stream::PUBLISHER);
+        let (_, down) = net.capacity_bps(id);
+        net.set_capacity(id, (kbps * 1000.0) as u64, down);
+    }
     let slots = s.slots();
     let params = GroupParams::new(spec, s.crypto, s.duration_s, slots);
     let workload = GroupWorkload::new(params, slots as usize, seed);

@@ -17,6 +17,9 @@
 //!   member wants them all (`add_want_objects`). Members answer `Replication.Request` with the
 //!   shared object bytes, check every `Fetch.Result` against them and then announce the
 //!   object themselves.
+//! - Multicast streaming ([`crate::group::stream`]): slot 1 publishes from the start time, one
+//!   message per `message_ms` (woken by the engine), and unpublishes after the last; every
+//!   other member plays the stream from when it joins the group.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +35,7 @@ use crate::group::ledger::{LookupDelivery, LookupLedger, MemberRing, PostDeliver
 use crate::group::node::{new_member, new_server, GroupSimEvent, GroupSimNode};
 use crate::group::params::{GroupParams, Schedule};
 use crate::group::replication::{Objects, Receipt, ReplicationLedger};
+use crate::group::stream::{StreamLedger, PUBLISHER, STREAM_NAME};
 use crate::metrics::Samples;
 use crate::node::NodeId;
 use crate::rng::{below, exponential, seed32};
@@ -46,6 +50,7 @@ const TOKEN_LOOKUP_TICK: u64 = 3;
 const TOKEN_POST: u64 = 4;
 const TOKEN_LOOKUP: u64 = 5;
 const TOKEN_REPLICATION: u64 = 6;
+const TOKEN_STREAM: u64 = 7;
 const SAMPLE_CAP: usize = 1 << 20;
 
 /// What the workload knows of the incarnation in one slot.
@@ -103,6 +108,8 @@ pub struct GroupWorkload {
     objects: Option<Objects>,
     /// Replication bookkeeping, if the scenario replicates.
     pub replication: Option<ReplicationLedger>,
+    /// Stream bookkeeping, if the scenario streams.
+    pub stream: Option<StreamLedger>,
 }
 
 /// The NetConnection URL members use for the server at `server`.
@@ -156,6 +163,10 @@ impl GroupWorkload {
                 .replication
                 .clone()
                 .map(|r| ReplicationLedger::new(r, slots, seed)),
+            stream: p
+                .stream
+                .clone()
+                .map(|s| StreamLedger::new(s, slots, seed)),
             p,
         }
     }
@@ -206,6 +217,7 @@ impl GroupWorkload {
                 .sum::<usize>()
             + self.peers.len() * 48
             + self.replication.as_ref().map_or(0, |r| r.memory_bytes())
+            + self.stream.as_ref().map_or(0, |s| s.memory_bytes())
             + self.objects.as_ref().map_or(0, |o| o.memory_bytes())
     }
 
@@ -446,6 +458,7 @@ impl GroupWorkload {
                     self.ready.insert(me);
                 }
                 self.start_replication(ctx, node);
+                self.start_playing(ctx, node);
             }
             GroupEvent::ConnectFailed { .. } | GroupEvent::ConnectRejected { .. } => {
                 self.counters.join_failed += 1;
@@ -473,6 +486,24 @@ impl GroupWorkload {
             GroupEvent::ReplicationFetchSendNotify { .. } => {
                 if let Some(l) = &mut self.replication {
                     l.counters.fetches_notified += 1;
+                }
+            }
+            GroupEvent::MulticastMessage { message, .. } => {
+                if let Some(l) = &mut self.stream {
+                    l.deliver(me.0, message.time, ctx.now);
+                    self.counters.app_bytes_delivered += message.payload.len() as u64;
+                }
+            }
+            GroupEvent::MulticastPlayEnded {
+                fragments, lost, ..
+            } => {
+                if let Some(l) = &mut self.stream {
+                    l.ended(me.0, fragments, lost);
+                }
+            }
+            GroupEvent::MulticastPublishNotify { .. } => {
+                if let Some(l) = &mut self.stream {
+                    l.counters.publish_notify += 1;
                 }
             }
             _ => {}
@@ -506,6 +537,67 @@ impl GroupWorkload {
             l.seed(me.0);
         } else {
             l.want(me.0, ctx.now);
+        }
+    }
+
+    /// Plays the stream once this member joined the group (the publisher does not play).
+    fn start_playing(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupNode) {
+        let Some(l) = &mut self.stream else {
+            return;
+        };
+        if ctx.node.0 == PUBLISHER {
+            return;
+        }
+        if node.play(ctx.now, self.group, STREAM_NAME).is_ok() {
+            l.play(ctx.node.0, ctx.now);
+        } else {
+            l.counters.api_errors += 1;
+        }
+    }
+
+    /// The publisher's tick: publish the stream (first tick), then one message per tick;
+    /// unpublish after the last.
+    fn stream_tick(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupNode) {
+        let g = self.group;
+        let joined = self.members[ctx.node.idx()].joined;
+        let Some(l) = &mut self.stream else {
+            return;
+        };
+        if !joined {
+            // Not in the group yet: try again one message later.
+            l.counters.api_errors += 1;
+            ctx.wake_at(after(ctx.now, l.params().message_us), TOKEN_STREAM);
+            return;
+        }
+        let key = match l.key {
+            Some(k) => k,
+            None => match node.publish(ctx.now, g, STREAM_NAME) {
+                Ok(k) => {
+                    l.key = Some(k);
+                    k
+                }
+                Err(_) => {
+                    l.counters.api_errors += 1;
+                    return;
+                }
+            },
+        };
+        match l.next_message() {
+            Some(k) => {
+                let (t, time, payload) = l.params().message(k);
+                if node.publish_message(ctx.now, g, &key, t, time, payload).is_ok() {
+                    l.counters.published += 1;
+                } else {
+                    l.counters.api_errors += 1;
+                }
+                let next = l.params().publish_at(k + 1).max(after(ctx.now, 1));
+                ctx.wake_at(next, TOKEN_STREAM);
+            }
+            None => {
+                if node.unpublish(ctx.now, g, &key).is_err() {
+                    l.counters.api_errors += 1;
+                }
+            }
         }
     }
 
@@ -629,6 +721,11 @@ impl Workload<GroupSimNode> for GroupWorkload {
         if let Some(r) = &self.p.replication {
             ctx.wake_at(Instant::from_micros(r.start_us), TOKEN_REPLICATION);
         }
+        if let Some(s) = &self.p.stream {
+            if ctx.node.0 == PUBLISHER {
+                ctx.wake_at(Instant::from_micros(s.start_us).max(ctx.now), TOKEN_STREAM);
+            }
+        }
     }
 
     fn on_event(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode, event: GroupSimEvent) {
@@ -644,6 +741,7 @@ impl Workload<GroupSimNode> for GroupWorkload {
             (GroupSimNode::Member(m), TOKEN_JOIN) => self.join(ctx, m),
             (GroupSimNode::Member(m), TOKEN_POST) => self.post(ctx, m),
             (GroupSimNode::Member(m), TOKEN_LOOKUP) => self.lookup(ctx, m),
+            (GroupSimNode::Member(m), TOKEN_STREAM) => self.stream_tick(ctx, m),
             (GroupSimNode::Member(m), TOKEN_REPLICATION) => {
                 self.members[ctx.node.idx()].replication_due = true;
                 self.start_replication(ctx, m);
@@ -669,6 +767,12 @@ impl Workload<GroupSimNode> for GroupWorkload {
         if let Some(l) = &mut self.replication {
             l.departed.add(node, self.group);
             l.leave(me.0, ctx.now);
+        }
+        if let Some(l) = &mut self.stream {
+            if let Some(key) = l.key {
+                l.departed.add(node, self.group, &key, me.0 == PUBLISHER);
+            }
+            l.leave(me.0);
         }
         // Keep the serial so late events of this incarnation are not credited to the next.
         self.members[me.idx()].serial = m.serial;
