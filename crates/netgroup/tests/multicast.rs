@@ -148,6 +148,15 @@ fn a_stream_reaches_every_player_in_order_with_its_last_message() {
         publisher.fragments_requested_by_peers,
         fragments
     );
+    // The statistics stay readable after the stream is forgotten (window + margin later).
+    let mut net = net;
+    net.run_until(Duration::from_secs(15), |_| false);
+    assert!(node_ref(&net, 1).multicast_streams(g).unwrap().is_empty());
+    let kept = node_ref(&net, 1).multicast_info(g, &key).unwrap();
+    assert_eq!(kept.fragments_published, publisher.fragments_published);
+    assert_eq!(kept.send_data_bytes, publisher.send_data_bytes);
+    // After the end, maps go out only when holdings grow: pruning sends nothing.
+    assert_eq!(kept.send_control_bytes, publisher.send_control_bytes);
     // Control overhead stays small at 500 kbit/s.
     for i in 1..=8 {
         let info = node_ref(&net, i).multicast_info(g, &key).unwrap();

@@ -130,7 +130,8 @@ impl GroupNode {
         )
     }
 
-    /// Flash `NetStream.multicastInfo` of stream `key` (digest §6.8).
+    /// Flash `NetStream.multicastInfo` of stream `key` (digest §6.8); still readable for the
+    /// last 256 streams after they ended and were forgotten.
     pub fn multicast_info(
         &self,
         g: GroupHandle,

@@ -114,8 +114,8 @@ pub(crate) struct PeerMedia {
     wants: u8,
     /// Residue classes we asked it to push.
     asked: u8,
-    /// (last ID, fragments held) of the last map we sent it.
-    sent_map: Option<(u64, usize)>,
+    /// (last ID, holdings version) of the last map we sent it.
+    sent_map: Option<(u64, u64)>,
     /// Pulls in flight to it.
     pulls: usize,
 }
@@ -153,6 +153,8 @@ struct Stream {
     order: u64,
     info: NetStreamMulticastInfo,
     last_activity: Instant,
+    /// Bumped by every new fragment (not by pruning): maps are re-sent when it changes.
+    version: u64,
 }
 
 impl Stream {
@@ -340,7 +342,9 @@ pub(crate) struct Multicast {
     max_streams: usize,
     max_fragments: usize,
     streams: BTreeMap<StreamKey, Stream>,
-    ended: VecDeque<StreamKey>,
+    /// Forgotten streams and their last statistics (kept readable, as Flash keeps
+    /// `multicastInfo` after the stream closed), oldest first.
+    ended: VecDeque<(StreamKey, NetStreamMulticastInfo)>,
     playing: BTreeSet<String>,
     neighbors: BTreeSet<PeerId>,
     /// Their `GR\x11` flows: (peer, its flow ID) → stream.
@@ -450,6 +454,7 @@ impl Multicast {
             order: 0,
             info: NetStreamMulticastInfo::default(),
             last_activity: now,
+            version: 0,
         }
     }
 
@@ -530,6 +535,7 @@ impl Multicast {
                 },
             );
             s.info.fragments_published += 1;
+            s.version += 1;
             s.push_new(
                 &mut self.outbox,
                 &mut self.counters,
@@ -610,15 +616,12 @@ impl Multicast {
             .collect()
     }
 
-    /// `NetStream.multicastInfo` of stream `key`.
+    /// `NetStream.multicastInfo` of stream `key` (also of the last 256 streams forgotten).
     pub fn info(&self, key: &StreamKey) -> Option<NetStreamMulticastInfo> {
-        let s = self.streams.get(key)?;
-        let mut i = s.info;
-        if let Some(p) = &s.playback {
-            i.fragments_lost = p.lost;
-            i.messages_delivered = p.delivered;
-        }
-        Some(i)
+        let Some(s) = self.streams.get(key) else {
+            return self.ended.iter().find(|(k, _)| k == key).map(|(_, i)| *i);
+        };
+        Some(stream_info(s))
     }
 
     // ----- neighbours -----
@@ -761,7 +764,7 @@ impl Multicast {
             tracing::debug!(?peer, name = %sub.name, "stream without a valid publish proof");
             return;
         }
-        if self.ended.contains(&sub.key) {
+        if self.ended.iter().any(|(k, _)| *k == sub.key) {
             return;
         }
         if let Some(k) = self.in_flows.get(&(peer, flow)) {
@@ -814,9 +817,9 @@ impl Multicast {
         // Tell a newcomer what we hold at once.
         if s.participating() {
             if let Some(map) = s.store.map() {
-                let held = s.store.len();
+                let version = s.version;
                 if let Some(pm) = s.peers.get_mut(&peer) {
-                    pm.sent_map = Some((map.last, held));
+                    pm.sent_map = Some((map.last, version));
                 }
                 s.control(&mut self.outbox, peer, &MediaControl::Map(map));
             }
@@ -872,6 +875,7 @@ impl Multicast {
                 }
             }
             Insert::New => {
+                s.version += 1;
                 if pulled {
                     s.info.bytes_requested_from_peers += data.len() as u64;
                     s.info.fragments_requested_from_peers += 1;
@@ -944,22 +948,33 @@ impl Multicast {
             }
         }
         for k in gone {
-            if let Some(s) = self.streams.remove(&k) {
-                if s.end.is_none() && !s.publisher {
-                    events.push(GroupEvent::MulticastUnpublishNotify {
-                        group: handle,
-                        name: s.name,
-                        key: k,
-                    });
-                }
-            }
+            let Some(s) = self.streams.remove(&k) else {
+                continue;
+            };
             self.in_flows.retain(|_, v| *v != k);
             if self.ended.len() >= MAX_ENDED {
                 self.ended.pop_front();
             }
-            self.ended.push_back(k);
+            self.ended.push_back((k, stream_info(&s)));
+            if s.end.is_none() && !s.publisher {
+                events.push(GroupEvent::MulticastUnpublishNotify {
+                    group: handle,
+                    name: s.name,
+                    key: k,
+                });
+            }
         }
     }
+}
+
+/// A stream's statistics with its playback figures.
+fn stream_info(s: &Stream) -> NetStreamMulticastInfo {
+    let mut i = s.info;
+    if let Some(p) = &s.playback {
+        i.fragments_lost = p.lost;
+        i.messages_delivered = p.delivered;
+    }
+    i
 }
 
 fn start_playing(s: &mut Stream, now: Instant) {
@@ -995,7 +1010,7 @@ fn send_maps(s: &mut Stream, outbox: &mut Vec<Outgoing>) {
     let Some(map) = s.store.map() else {
         return;
     };
-    let held = s.store.len();
+    let held = s.version;
     let eligible: Vec<PeerId> = s
         .peers
         .iter()
