@@ -287,6 +287,14 @@ impl Stream {
         }
     }
 
+    /// Fragments per second, from the advertisements seen (at least one second of them).
+    fn ids_per_second(&self) -> Option<f64> {
+        let (first, t0) = self.advertised.front()?;
+        let (last, t1) = self.advertised.back()?;
+        let span = t1.saturating_duration_since(*t0).as_secs_f64();
+        (span >= 1.0).then(|| (last - first) as f64 / span)
+    }
+
     /// Newest ID advertised at least a fetch period ago (or the end, soon after it is known).
     fn pullable_up_to(&self, now: Instant) -> Option<u64> {
         let by_maps = self
@@ -1116,21 +1124,29 @@ fn send_pulls(s: &mut Stream, outbox: &mut Vec<Outgoing>, now: Instant) {
 
 /// Delivers what playback can deliver.
 fn drive_playback(s: &mut Stream, group: GroupHandle, now: Instant, events: &mut Events) {
+    let recent = s.newest_advertised().map_or(0, |newest| {
+        newest.saturating_sub(s.ids_per_second().map_or(u64::MAX, |rate| {
+            (rate * s.params.window.as_secs_f64() / 2.0) as u64
+        }))
+    });
     let Some(p) = s.playback.as_mut() else {
         return;
     };
     if p.next().is_none() {
-        // Start at the oldest fragment anyone advertised in the first fetch period: members
-        // that play from the beginning start at fragment 1, latecomers a window back.
+        // Start at the oldest fragment anyone advertised in the first fetch period (members
+        // that play from the beginning start at fragment 1), but at most half a window behind
+        // the newest one: a latecomer that started at the relays' retention edge would wait a
+        // window on every hole its pulls could no longer fill, and fall further behind.
         if now < s.start_decision {
             return;
         }
-        match (s.lowest_seen, s.store.oldest()) {
-            (Some(a), Some(b)) => p.start_at(a.min(b).max(s.store.floor())),
-            (Some(a), None) => p.start_at(a.max(s.store.floor())),
-            (None, Some(b)) => p.start_at(b),
+        let oldest = match (s.lowest_seen, s.store.oldest()) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
             (None, None) => return,
-        }
+        };
+        p.start_at(oldest.max(recent).max(s.store.floor()));
     }
     while let Some(out) = p.poll(&s.store, now, s.params.window, s.end) {
         match out {
@@ -1419,5 +1435,29 @@ mod tests {
             .collect();
         assert_eq!(to, vec![peer(2)]);
         assert_eq!(m.info(&key).unwrap().fragments_pushed_from_peers, 1);
+    }
+
+    #[test]
+    fn a_latecomer_starts_half_a_window_behind_the_newest_fragment() {
+        let (mut m, mut ev, key) = player();
+        // A stream at 50 fragments per second: peer 1 advertises 10 s of it, then more.
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for step in 0..=40u64 {
+            let t = step * 100;
+            let last = 1000 + step * 5;
+            let map = FragmentsMap::build(last, 500, |_| true);
+            m.on_control(
+                at(t),
+                peer(1),
+                11,
+                &MediaControl::Map(map).encode(),
+                &mut ev,
+            );
+            m.on_timeout(at(t), &mut ev, &mut rng);
+        }
+        let next = m.streams[&key].playback.as_ref().unwrap().next().unwrap();
+        // Decided a fetch period (2.5 s) after the first map: newest 1125, 50 per second, half
+        // of the 8 s window back: 925 (not 500, the oldest fragment advertised).
+        assert!((915..=935).contains(&next), "started at {next}");
     }
 }
