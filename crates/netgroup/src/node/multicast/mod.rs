@@ -146,6 +146,8 @@ struct Stream {
     start_decision: Instant,
     /// Oldest fragment any neighbour's map has advertised as held.
     lowest_seen: Option<u64>,
+    /// When this member learned the stream or began to play it, whichever is later.
+    play_reference: Instant,
     next_map: Instant,
     map_rr: u64,
     next_push: Instant,
@@ -455,6 +457,7 @@ impl Multicast {
             playback: None,
             start_decision: now,
             lowest_seen: None,
+            play_reference: now,
             next_map: now + params.availability_update_period,
             map_rr: 0,
             next_push: now,
@@ -992,6 +995,7 @@ fn start_playing(s: &mut Stream, now: Instant) {
     s.playing = true;
     s.playback = Some(Playback::new());
     s.start_decision = now + s.params.fetch_period;
+    s.play_reference = s.play_reference.max(now);
     s.next_push = now;
     s.next_pull = now + PULL_PERIOD;
     s.next_map = now;
@@ -1124,19 +1128,27 @@ fn send_pulls(s: &mut Stream, outbox: &mut Vec<Outgoing>, now: Instant) {
 
 /// Delivers what playback can deliver.
 fn drive_playback(s: &mut Stream, group: GroupHandle, now: Instant, events: &mut Events) {
-    let recent = s.newest_advertised().map_or(0, |newest| {
-        newest.saturating_sub(s.ids_per_second().map_or(u64::MAX, |rate| {
-            (rate * s.params.window.as_secs_f64() / 2.0) as u64
-        }))
-    });
+    // The newest fragment when this member began to play (or learned the stream), estimated
+    // from the advertisements: a latecomer starts a fetch period before it, as Flash does.
+    let live_at_start = match (s.newest_advertised(), s.ids_per_second()) {
+        (Some(newest), Some(rate)) => {
+            let since = now
+                .saturating_duration_since(s.play_reference)
+                .as_secs_f64();
+            let back = rate * (since + s.params.fetch_period.as_secs_f64());
+            newest.saturating_sub(back as u64)
+        }
+        _ => 0,
+    };
     let Some(p) = s.playback.as_mut() else {
         return;
     };
     if p.next().is_none() {
         // Start at the oldest fragment anyone advertised in the first fetch period (members
-        // that play from the beginning start at fragment 1), but at most half a window behind
-        // the newest one: a latecomer that started at the relays' retention edge would wait a
-        // window on every hole its pulls could no longer fill, and fall further behind.
+        // that play from the beginning start at fragment 1), but a latecomer no earlier than
+        // a fetch period before the live edge when it began: started at the relays'
+        // retention edge it would wait a window on every hole its pulls could no longer fill,
+        // and fall further behind.
         if now < s.start_decision {
             return;
         }
@@ -1146,7 +1158,7 @@ fn drive_playback(s: &mut Stream, group: GroupHandle, now: Instant, events: &mut
             (None, Some(b)) => b,
             (None, None) => return,
         };
-        p.start_at(oldest.max(recent).max(s.store.floor()));
+        p.start_at(oldest.max(live_at_start).max(s.store.floor()));
     }
     while let Some(out) = p.poll(&s.store, now, s.params.window, s.end) {
         match out {
@@ -1456,8 +1468,9 @@ mod tests {
             m.on_timeout(at(t), &mut ev, &mut rng);
         }
         let next = m.streams[&key].playback.as_ref().unwrap().next().unwrap();
-        // Decided a fetch period (2.5 s) after the first map: newest 1125, 50 per second, half
-        // of the 8 s window back: 925 (not 500, the oldest fragment advertised).
-        assert!((915..=935).contains(&next), "started at {next}");
+        // Decided a fetch period (2.5 s) after the first map: the newest was 1000 when the
+        // member began, and a fetch period at 50 per second before that is 875 (not 500, the
+        // oldest fragment advertised).
+        assert!((865..=885).contains(&next), "started at {next}");
     }
 }
