@@ -351,8 +351,8 @@ pub enum ChurnAction {
 }
 
 /// The workload: `kind = "sessions"` (endpoint pairs) or `kind = "group"` (a rendezvous
-/// server in slot 0 and NetGroup members posting and routing; [`GroupSpec`]). Replication
-/// and streaming workloads would be further variants.
+/// server in slot 0 and NetGroup members posting, routing, replicating objects and
+/// streaming; [`GroupSpec`]).
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WorkloadSpec {

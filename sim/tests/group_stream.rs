@@ -67,9 +67,16 @@ fn every_player_keeps_continuity_without_loss() {
     assert_eq!(s.complete_players, 199);
     assert!(s.continuity.min >= 0.95, "continuity {:?}", s.continuity);
     assert_eq!(s.counters.out_of_order, 0);
-    assert_eq!(s.counters.players_ended, 199, "every player reaches the end");
+    assert_eq!(
+        s.counters.players_ended, 199,
+        "every player reaches the end"
+    );
     assert!(s.fragment_continuity.min >= 0.95);
-    assert!(s.publisher_share < 0.5, "players relay: {}", s.publisher_share);
+    assert!(
+        s.publisher_share < 0.5,
+        "players relay: {}",
+        s.publisher_share
+    );
     assert!(!s.continuity_over_time.is_empty());
 }
 
@@ -90,7 +97,11 @@ crash_fraction = 0.5
     // messages in (seen: one of 182 at 0.93).
     assert!(s.continuity.mean >= 0.99, "continuity {:?}", s.continuity);
     assert!(s.continuity.p10 >= 0.95, "continuity {:?}", s.continuity);
-    assert!(s.fragment_continuity.min >= 0.95, "{:?}", s.fragment_continuity);
+    assert!(
+        s.fragment_continuity.min >= 0.95,
+        "{:?}",
+        s.fragment_continuity
+    );
     assert_eq!(s.counters.out_of_order, 0);
 }
 
@@ -110,8 +121,11 @@ fn bad_stream_fields_are_named() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("workload.stream.kbps"), "{e}");
-    let e = Scenario::from_toml(&swarm("").replace("duration_s = 8", "duration_s = 80"), "bad.toml")
-        .unwrap_err()
-        .to_string();
+    let e = Scenario::from_toml(
+        &swarm("").replace("duration_s = 8", "duration_s = 80"),
+        "bad.toml",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("workload.stream.duration_s"), "{e}");
 }

@@ -291,7 +291,10 @@ fn digest_member(e: &GroupEvent, h: &mut RunHash) {
             h.bytes(&key.0);
         }
         GroupEvent::MulticastMessage {
-            group, key, message, ..
+            group,
+            key,
+            message,
+            ..
         } => {
             // The payload is in the datagrams already digested.
             h.u64(28);

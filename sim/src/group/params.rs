@@ -68,7 +68,7 @@ pub struct GroupSpec {
     pub replication: Option<ReplicationSpec>,
     /// A multicast stream (`[workload.stream]`) from slot 1 to every other member; absent:
     /// none, and the group does not enable `multicastEnabled`.
-    pub stream: Option<StreamSpec>,
+    pub stream: Option<Box<StreamSpec>>,
 }
 
 impl Default for GroupSpec {
@@ -317,7 +317,7 @@ impl GroupParams {
             deadline_us: us(spec.drain_s),
             join_delay_us: us(spec.join_delay_s),
             replication: spec.replication.as_ref().map(ReplicationParams::new),
-            stream: spec.stream.as_ref().map(StreamParams::new),
+            stream: spec.stream.as_deref().map(StreamParams::new),
         }
     }
 }

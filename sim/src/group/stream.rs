@@ -62,7 +62,9 @@ fn check(ok: bool, field: &str, what: &str) -> Result<(), ScenarioError> {
     if ok {
         Ok(())
     } else {
-        Err(ScenarioError(format!("field `workload.stream.{field}`: {what}")))
+        Err(ScenarioError(format!(
+            "field `workload.stream.{field}`: {what}"
+        )))
     }
 }
 
@@ -148,7 +150,7 @@ impl StreamParams {
     pub fn message(&self, k: u64) -> (u8, u32, Bytes) {
         use rtmfp_netgroup::multicast::media_type;
         let time = (k * self.message_us / 1000) as u32;
-        if k % 2 == 0 {
+        if k.is_multiple_of(2) {
             (media_type::AUDIO, time, self.audio.clone())
         } else {
             (media_type::VIDEO, time, self.video.clone())
@@ -423,7 +425,14 @@ impl StreamReport {
                     .map(|p| u64::from(p.per_bucket.get(b).copied().unwrap_or(0)))
                     .sum();
                 let want = per_bucket_expected[b] * complete.len() as u64;
-                (b as f64 * BUCKET_S, if want == 0 { 0.0 } else { got as f64 / want as f64 })
+                (
+                    b as f64 * BUCKET_S,
+                    if want == 0 {
+                        0.0
+                    } else {
+                        got as f64 / want as f64
+                    },
+                )
             })
             .collect();
         let copies = engine.fragments_pushed + engine.fragments_pulled;

@@ -163,10 +163,7 @@ impl GroupWorkload {
                 .replication
                 .clone()
                 .map(|r| ReplicationLedger::new(r, slots, seed)),
-            stream: p
-                .stream
-                .clone()
-                .map(|s| StreamLedger::new(s, slots, seed)),
+            stream: p.stream.clone().map(|s| StreamLedger::new(s, slots, seed)),
             p,
         }
     }
@@ -585,7 +582,10 @@ impl GroupWorkload {
         match l.next_message() {
             Some(k) => {
                 let (t, time, payload) = l.params().message(k);
-                if node.publish_message(ctx.now, g, &key, t, time, payload).is_ok() {
+                if node
+                    .publish_message(ctx.now, g, &key, t, time, payload)
+                    .is_ok()
+                {
                     l.counters.published += 1;
                 } else {
                     l.counters.api_errors += 1;
