@@ -182,18 +182,11 @@ pub fn build_network(s: &Scenario, seed: u64) -> Network {
             us(access_max_ms / 1e3),
             &mut trng,
         ),
-        TopologySpec::TransitStub {
-            access_min_ms,
-            access_max_ms,
-            ..
-        } => Topology::transit_stub(
+        TopologySpec::TransitStub(ts) => Topology::transit_stub(
             n,
-            &s.network
-                .topology
-                .transit_stub_params()
-                .expect("a transit-stub topology"),
-            us(access_min_ms / 1e3),
-            us(access_max_ms / 1e3),
+            &ts.params(),
+            us(ts.access_min_ms / 1e3),
+            us(ts.access_max_ms / 1e3),
             &mut trng,
         ),
     };

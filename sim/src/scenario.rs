@@ -175,74 +175,113 @@ pub enum TopologySpec {
         access_max_ms: f64,
     },
     /// Transit-stub router graph (petgraph; transit domains with stub domains hanging off
-    /// them), shortest-path delays, plus access delays; nodes attach to stub routers. Every
-    /// field has a default (see `sim/README.md`); link delays are uniform in `[d, 2d]`.
-    TransitStub {
-        /// Transit domains (≥ 1). Default 4.
-        #[serde(default = "ts_transit_domains")]
-        transit_domains: u32,
-        /// Routers per transit domain (≥ 1). Default 4.
-        #[serde(default = "ts_routers_per_transit")]
-        routers_per_transit: u32,
-        /// Stub domains per transit router (≥ 1). Default 3.
-        #[serde(default = "ts_stubs_per_transit_router")]
-        stubs_per_transit_router: u32,
-        /// Routers per stub domain (≥ 1). Default 4.
-        #[serde(default = "ts_routers_per_stub")]
-        routers_per_stub: u32,
-        /// Probability of each extra link beyond the spanning trees, in [0, 1]. Default 0.3.
-        #[serde(default = "ts_extra_edge_prob")]
-        extra_edge_prob: f64,
-        /// Link delay between transit domains, milliseconds. Default 20.
-        #[serde(default = "ts_inter_transit_ms")]
-        inter_transit_ms: f64,
-        /// Link delay inside a transit domain, milliseconds. Default 5.
-        #[serde(default = "ts_intra_transit_ms")]
-        intra_transit_ms: f64,
-        /// Delay of a stub domain's link to its transit router, milliseconds. Default 3.
-        #[serde(default = "ts_stub_transit_ms")]
-        stub_transit_ms: f64,
-        /// Link delay inside a stub domain, milliseconds. Default 1.
-        #[serde(default = "ts_intra_stub_ms")]
-        intra_stub_ms: f64,
-        /// Smallest access delay, milliseconds. Default 1.
-        #[serde(default = "one")]
-        access_min_ms: f64,
-        /// Largest access delay, milliseconds. Default 5.
-        #[serde(default = "ts_access_max_ms")]
-        access_max_ms: f64,
-    },
+    /// them), shortest-path delays, plus access delays; nodes attach to stub routers.
+    TransitStub(TransitStubSpec),
 }
 
-fn ts_transit_domains() -> u32 {
-    4
+/// The fields of a transit-stub topology; every one has a default. Link delays are uniform
+/// in `[d, 2d]` for the delay `d` of their class.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransitStubSpec {
+    /// Transit domains (1..=4096). Default 4.
+    pub transit_domains: u32,
+    /// Routers per transit domain (1..=4096). Default 4.
+    pub routers_per_transit: u32,
+    /// Stub domains per transit router (1..=4096). Default 3.
+    pub stubs_per_transit_router: u32,
+    /// Routers per stub domain (1..=4096). Default 4.
+    pub routers_per_stub: u32,
+    /// Probability of each extra link beyond the spanning trees, in [0, 1]. Default 0.3.
+    pub extra_edge_prob: f64,
+    /// Link delay between transit domains, milliseconds. Default 20.
+    pub inter_transit_ms: f64,
+    /// Link delay inside a transit domain, milliseconds. Default 5.
+    pub intra_transit_ms: f64,
+    /// Delay of a stub domain's link to its transit router, milliseconds. Default 3.
+    pub stub_transit_ms: f64,
+    /// Link delay inside a stub domain, milliseconds. Default 1.
+    pub intra_stub_ms: f64,
+    /// Smallest access delay, milliseconds. Default 1.
+    pub access_min_ms: f64,
+    /// Largest access delay, milliseconds. Default 5.
+    pub access_max_ms: f64,
 }
-fn ts_routers_per_transit() -> u32 {
-    4
+
+impl Default for TransitStubSpec {
+    fn default() -> Self {
+        TransitStubSpec {
+            transit_domains: 4,
+            routers_per_transit: 4,
+            stubs_per_transit_router: 3,
+            routers_per_stub: 4,
+            extra_edge_prob: 0.3,
+            inter_transit_ms: 20.0,
+            intra_transit_ms: 5.0,
+            stub_transit_ms: 3.0,
+            intra_stub_ms: 1.0,
+            access_min_ms: 1.0,
+            access_max_ms: 5.0,
+        }
+    }
 }
-fn ts_stubs_per_transit_router() -> u32 {
-    3
-}
-fn ts_routers_per_stub() -> u32 {
-    4
-}
-fn ts_extra_edge_prob() -> f64 {
-    0.3
-}
-fn ts_inter_transit_ms() -> f64 {
-    20.0
-}
-fn ts_intra_transit_ms() -> f64 {
-    5.0
-}
-fn ts_stub_transit_ms() -> f64 {
-    3.0
-}
-fn ts_intra_stub_ms() -> f64 {
-    1.0
-}
-fn ts_access_max_ms() -> f64 {
-    5.0
+
+impl TransitStubSpec {
+    /// The generator's parameters (delays in microseconds).
+    pub fn params(&self) -> crate::net::topology::TransitStubParams {
+        let us = |ms: f64| (ms * 1e3).round() as u64;
+        crate::net::topology::TransitStubParams {
+            transit_domains: self.transit_domains as usize,
+            routers_per_transit: self.routers_per_transit as usize,
+            stubs_per_transit_router: self.stubs_per_transit_router as usize,
+            routers_per_stub: self.routers_per_stub as usize,
+            extra_edge_prob: self.extra_edge_prob,
+            inter_transit_us: us(self.inter_transit_ms),
+            intra_transit_us: us(self.intra_transit_ms),
+            stub_transit_us: us(self.stub_transit_ms),
+            intra_stub_us: us(self.intra_stub_ms),
+        }
+    }
+
+    /// Checks ranges; errors name the field (`network.topology.<field>`).
+    fn validate(&self) -> Result<(), ScenarioError> {
+        for (v, f) in [
+            (self.transit_domains, "transit_domains"),
+            (self.routers_per_transit, "routers_per_transit"),
+            (self.stubs_per_transit_router, "stubs_per_transit_router"),
+            (self.routers_per_stub, "routers_per_stub"),
+        ] {
+            check(
+                (1..=4096).contains(&v),
+                &format!("network.topology.{f}"),
+                &format!("must be in 1..=4096, got {v}"),
+            )?;
+        }
+        let routers = self.params().routers();
+        let max = crate::net::topology::MAX_ROUTERS;
+        check(
+            routers <= max,
+            "network.topology.routers_per_stub",
+            &format!(
+                "transit_domains × routers_per_transit × (1 + stubs_per_transit_router × routers_per_stub) = {routers} routers exceeds {max}"
+            ),
+        )?;
+        prob(self.extra_edge_prob, "network.topology.extra_edge_prob")?;
+        for (v, f) in [
+            (self.inter_transit_ms, "inter_transit_ms"),
+            (self.intra_transit_ms, "intra_transit_ms"),
+            (self.stub_transit_ms, "stub_transit_ms"),
+            (self.intra_stub_ms, "intra_stub_ms"),
+        ] {
+            nonneg(v, &format!("network.topology.{f}"))?;
+            check(
+                v <= 10_000.0,
+                &format!("network.topology.{f}"),
+                "must be at most 10000 ms",
+            )?;
+        }
+        access_range(self.access_min_ms, self.access_max_ms)
+    }
 }
 
 impl Default for TopologySpec {
@@ -506,40 +545,6 @@ fn access_range(min_ms: f64, max_ms: f64) -> Result<(), ScenarioError> {
     )
 }
 
-impl TopologySpec {
-    /// The transit-stub generator's parameters (delays in microseconds), if this is that
-    /// topology.
-    pub fn transit_stub_params(&self) -> Option<crate::net::topology::TransitStubParams> {
-        let TopologySpec::TransitStub {
-            transit_domains,
-            routers_per_transit,
-            stubs_per_transit_router,
-            routers_per_stub,
-            extra_edge_prob,
-            inter_transit_ms,
-            intra_transit_ms,
-            stub_transit_ms,
-            intra_stub_ms,
-            ..
-        } = *self
-        else {
-            return None;
-        };
-        let us = |ms: f64| (ms * 1e3).round() as u64;
-        Some(crate::net::topology::TransitStubParams {
-            transit_domains: transit_domains as usize,
-            routers_per_transit: routers_per_transit as usize,
-            stubs_per_transit_router: stubs_per_transit_router as usize,
-            routers_per_stub: routers_per_stub as usize,
-            extra_edge_prob,
-            inter_transit_us: us(inter_transit_ms),
-            intra_transit_us: us(intra_transit_ms),
-            stub_transit_us: us(stub_transit_ms),
-            intra_stub_us: us(intra_stub_ms),
-        })
-    }
-}
-
 impl Scenario {
     /// Parses and validates a scenario; `origin` (a file name) prefixes errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ScenarioError> {
@@ -655,61 +660,7 @@ impl Scenario {
                 nonneg(*size_ms, "network.topology.size_ms")?;
                 access_range(*access_min_ms, *access_max_ms)?;
             }
-            TopologySpec::TransitStub {
-                transit_domains,
-                routers_per_transit,
-                stubs_per_transit_router,
-                routers_per_stub,
-                extra_edge_prob,
-                inter_transit_ms,
-                intra_transit_ms,
-                stub_transit_ms,
-                intra_stub_ms,
-                access_min_ms,
-                access_max_ms,
-            } => {
-                for (v, f) in [
-                    (transit_domains, "transit_domains"),
-                    (routers_per_transit, "routers_per_transit"),
-                    (stubs_per_transit_router, "stubs_per_transit_router"),
-                    (routers_per_stub, "routers_per_stub"),
-                ] {
-                    check(
-                        (1..=4096).contains(v),
-                        &format!("network.topology.{f}"),
-                        &format!("must be in 1..=4096, got {v}"),
-                    )?;
-                }
-                let routers = self
-                    .network
-                    .topology
-                    .transit_stub_params()
-                    .map(|p| p.routers());
-                let max = crate::net::topology::MAX_ROUTERS;
-                check(
-                    routers.is_some_and(|r| r <= max),
-                    "network.topology.routers_per_stub",
-                    &format!(
-                        "transit_domains × routers_per_transit × (1 + stubs_per_transit_router × routers_per_stub) = {} routers exceeds {max}",
-                        routers.unwrap_or(0)
-                    ),
-                )?;
-                prob(*extra_edge_prob, "network.topology.extra_edge_prob")?;
-                for (v, f) in [
-                    (inter_transit_ms, "inter_transit_ms"),
-                    (intra_transit_ms, "intra_transit_ms"),
-                    (stub_transit_ms, "stub_transit_ms"),
-                    (intra_stub_ms, "intra_stub_ms"),
-                ] {
-                    nonneg(*v, &format!("network.topology.{f}"))?;
-                    check(
-                        *v <= 10_000.0,
-                        &format!("network.topology.{f}"),
-                        "must be at most 10000 ms",
-                    )?;
-                }
-                access_range(*access_min_ms, *access_max_ms)?;
-            }
+            TopologySpec::TransitStub(ts) => ts.validate()?,
         }
         if let Some(c) = &self.churn {
             nonneg(c.offline_mean_s, "churn.offline_mean_s")?;

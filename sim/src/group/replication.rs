@@ -622,11 +622,6 @@ impl ReplicationLedger {
         self.holders[slot as usize].role != Role::Idle
     }
 
-    /// Objects slot `slot` holds.
-    pub fn held(&self, slot: u32) -> u64 {
-        self.holders[slot as usize].held
-    }
-
     /// The progress now (`t_s` filled in).
     pub fn progress(&self, now: Instant) -> ProgressRow {
         let denom = self.wanting_live as f64 * self.p.objects as f64;

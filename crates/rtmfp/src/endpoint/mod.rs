@@ -31,7 +31,9 @@ pub struct Endpoint {
     pub(crate) crypto: Box<dyn CryptoProfile>,
     pub(crate) rng: ChaCha20Rng,
     pub(crate) cookies: CookieJar,
-    pub(crate) sessions: BTreeMap<u32, Session>,
+    /// Boxed: a B-tree leaf stores 11 values inline, so inline sessions would cost up to
+    /// eleven `Session` structs per leaf however few are open (memory only).
+    pub(crate) sessions: BTreeMap<u32, Box<Session>>,
     pub(crate) openings: BTreeMap<u32, Opening>,
     pub(crate) by_tag: BTreeMap<Vec<u8>, u32>,
     pub(crate) by_far: BTreeMap<(SocketAddr, u32), u32>,
@@ -506,9 +508,6 @@ impl Endpoint {
 
     /// Recomputes the timer entry of session or opening `id`.
     pub(crate) fn reindex(&mut self, id: u32) {
-        if let Some(old) = self.timer_of.remove(&id) {
-            self.timers.remove(&(old, id));
-        }
         let next = if let Some(o) = self.openings.get(&id) {
             Some(
                 o.retry
@@ -518,6 +517,15 @@ impl Endpoint {
         } else {
             self.sessions.get(&id).and_then(|s| s.next_timeout())
         };
+        let old = self.timer_of.get(&id).copied();
+        if old == next {
+            // Most calls (every datagram, every write) leave the deadline where it was.
+            return;
+        }
+        if let Some(old) = old {
+            self.timers.remove(&(old, id));
+            self.timer_of.remove(&id);
+        }
         if let Some(t) = next {
             self.timers.insert((t, id));
             self.timer_of.insert(id, t);

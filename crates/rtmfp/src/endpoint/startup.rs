@@ -425,7 +425,7 @@ impl Endpoint {
         );
         session.rikeying = rik;
         let far_fingerprint = session.far_fingerprint;
-        self.sessions.insert(sid, session);
+        self.sessions.insert(sid, Box::new(session));
         self.by_far.insert((from, isid), sid);
         self.stats.opened_as_responder += 1;
         self.events.push_back(Event::SessionOpened {
@@ -520,7 +520,7 @@ impl Endpoint {
                     &self.config,
                 );
                 let far_fingerprint = session.far_fingerprint;
-                self.sessions.insert(id, session);
+                self.sessions.insert(id, Box::new(session));
                 self.stats.opened_as_initiator += 1;
                 self.events.push_back(Event::SessionOpened {
                     session: SessionId(id),

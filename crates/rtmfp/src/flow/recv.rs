@@ -579,6 +579,11 @@ impl RecvFlow {
 
     fn take_fragment(&mut self, seq: u64) -> Option<Fragment> {
         let f = self.frags.remove(&seq)?;
+        if self.frags.is_empty() {
+            // An emptied B-tree keeps its root leaf (room for 11 fragments): free it, since
+            // most flows sit idle between messages (memory only).
+            self.frags = BTreeMap::new();
+        }
         self.frag_bytes -= f.data.len();
         if seq > self.cumulative {
             self.ooo_bytes -= f.data.len();

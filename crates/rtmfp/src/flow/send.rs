@@ -54,6 +54,9 @@ enum FragState {
     Acked,
 }
 
+/// Capacity of the fragment ring an idle flow may keep; a larger, empty one is freed.
+const IDLE_FRAGS_CAPACITY: usize = 16;
+
 #[derive(Debug)]
 struct Fragment {
     seq: u64,
@@ -314,6 +317,11 @@ impl SendFlow {
                 }
                 self.fsn = f.seq;
             }
+        }
+        if self.frags.is_empty() && self.frags.capacity() > IDLE_FRAGS_CAPACITY {
+            // A burst (a flood of posts, an object) leaves a large ring behind; flows mostly
+            // sit idle afterwards (memory only).
+            self.frags = VecDeque::new();
         }
         released
     }

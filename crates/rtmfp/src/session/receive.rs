@@ -30,7 +30,7 @@ pub(crate) enum Action {
 /// Why a received flow is refused (RFC 7016 §3.6.3.7; digest §7.8).
 fn check_new_flow(
     options: Option<&[u8]>,
-    send_flows: &std::collections::BTreeMap<u64, crate::flow::send::SendFlow>,
+    send_flows: &super::SendFlows,
 ) -> Result<(Vec<u8>, Option<u64>), ()> {
     let options = options.ok_or(())?;
     let mut metadata = None;
@@ -274,7 +274,7 @@ impl Session {
             Err(()) => flow.reject(0),
         }
         let _ = flow.on_data(now, ud);
-        self.recv_flows.insert(ud.flow_id, flow);
+        self.recv_flows.insert(ud.flow_id, Box::new(flow));
     }
 
     fn evict_finished_recv_flows(&mut self) {
