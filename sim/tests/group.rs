@@ -2,8 +2,10 @@
 //! member exactly once without loss; ≥ 99 % of expected deliveries with 5 % loss and churn;
 //! lookups end at the nearest live member. Group runs are deterministic.
 
+mod common;
+
 use rtmfp_sim::group::report::GroupReport;
-use rtmfp_sim::runner::{run, RunOptions, RunResult};
+use rtmfp_sim::runner::RunResult;
 use rtmfp_sim::scenario::Scenario;
 
 /// 200 members (slot 0 is the server) join over 2 s; posts and lookups from 8 s to 18 s.
@@ -35,15 +37,7 @@ idle_timeout_s = 15
 }
 
 fn run_toml(text: &str, seed: Option<u64>) -> RunResult {
-    let s = Scenario::from_toml(text, "swarm.toml").unwrap();
-    run(
-        &s,
-        RunOptions {
-            seed,
-            ..RunOptions::default()
-        },
-    )
-    .unwrap()
+    common::run_scenario(text, "swarm.toml", seed)
 }
 
 fn group(r: &RunResult) -> &GroupReport {

@@ -3,8 +3,10 @@
 //! one without loss; the mean ≥ 0.99 and the tenth percentile ≥ 0.95 with 5 % loss and churn)
 //! and receive every message in order; the run is deterministic.
 
+mod common;
+
 use rtmfp_sim::group::stream::StreamReport;
-use rtmfp_sim::runner::{run, RunOptions, RunResult};
+use rtmfp_sim::runner::RunResult;
 use rtmfp_sim::scenario::Scenario;
 
 /// 200 members join over 2 s; a 300 kbit/s stream runs from 6 s for 8 s.
@@ -40,15 +42,7 @@ duration_s = 8
 }
 
 fn run_toml(text: &str, seed: Option<u64>) -> RunResult {
-    let s = Scenario::from_toml(text, "stream.toml").unwrap();
-    run(
-        &s,
-        RunOptions {
-            seed,
-            ..RunOptions::default()
-        },
-    )
-    .unwrap()
+    common::run_scenario(text, "stream.toml", seed)
 }
 
 fn stream(r: &RunResult) -> &StreamReport {

@@ -3,9 +3,10 @@
 //! against the object's bytes on arrival, in a sane multiple of the upload-capacity bound; with
 //! 5 % loss and churn every member alive at the end completes.
 
+mod common;
+
 use rtmfp_sim::group::replication::ReplicationReport;
-use rtmfp_sim::runner::{run, RunOptions, RunResult};
-use rtmfp_sim::scenario::Scenario;
+use rtmfp_sim::runner::RunResult;
 
 /// 200 members (slot 0 is the server, slot 1 the seeder) join over 2 s on a transit-stub
 /// topology; members upload at 2 Mbit/s, the seeder at 4 Mbit/s; a 512 KiB file of 32 objects
@@ -42,8 +43,7 @@ serve_backlog_s = 0.5
 }
 
 fn run_toml(text: &str) -> RunResult {
-    let s = Scenario::from_toml(text, "replication.toml").unwrap();
-    run(&s, RunOptions::default()).unwrap()
+    common::run_scenario(text, "replication.toml", None)
 }
 
 fn replication(r: &RunResult) -> &ReplicationReport {

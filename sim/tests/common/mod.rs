@@ -42,3 +42,17 @@ pub fn star(n: usize, seed: u64, net: NetParams, nat: &[NatType], p: SessionPara
 pub fn secs(s: f64) -> Instant {
     Instant::from_micros((s * 1e6) as u64)
 }
+
+/// Parses scenario `text` (named `origin` in errors) and runs it, with `seed` instead of the
+/// scenario's own when given.
+pub fn run_scenario(text: &str, origin: &str, seed: Option<u64>) -> rtmfp_sim::runner::RunResult {
+    let s = rtmfp_sim::scenario::Scenario::from_toml(text, origin).unwrap();
+    rtmfp_sim::runner::run(
+        &s,
+        rtmfp_sim::runner::RunOptions {
+            seed,
+            ..rtmfp_sim::runner::RunOptions::default()
+        },
+    )
+    .unwrap()
+}
