@@ -426,7 +426,9 @@ impl NetConnection {
         if self.phase != Phase::Opening {
             return;
         }
-        let s = self.session.expect("opening has a session");
+        let Some(s) = self.session else {
+            return;
+        };
         if let Some(info) = ep.session_info(s) {
             self.far_id = Some(info.far_fingerprint);
             self.near_nonce = info.near_nonce;

@@ -179,48 +179,55 @@ impl Stream {
         )
     }
 
-    /// Queues a control message to `peer`, announcing the stream first if needed.
-    fn control(&mut self, outbox: &mut Vec<Outgoing>, peer: PeerId, msg: &MediaControl) {
-        let sub = self.subscription();
-        let key = self.key;
-        let Some(pm) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        if !pm.announced {
-            pm.announced = true;
-            self.info.send_control_bytes += sub.len() as u64;
-            outbox.push(Outgoing {
-                peer,
-                key,
-                out: Out::Control(sub),
-            });
-        }
-        let bytes = Bytes::from(msg.encode());
+    /// Queues encoded control bytes to `peer`, counted as sent control.
+    fn push_control(&mut self, outbox: &mut Vec<Outgoing>, peer: PeerId, bytes: Bytes) {
         self.info.send_control_bytes += bytes.len() as u64;
         outbox.push(Outgoing {
             peer,
-            key,
+            key: self.key,
             out: Out::Control(bytes),
         });
     }
 
+    /// Queues our subscription to `peer` unless it went already: the first message of our
+    /// `GR\x11` flow to it.
+    fn subscribe_once(&mut self, outbox: &mut Vec<Outgoing>, peer: PeerId) {
+        let Some(pm) = self.peers.get_mut(&peer).filter(|pm| !pm.announced) else {
+            return;
+        };
+        pm.announced = true;
+        let sub = self.subscription();
+        self.push_control(outbox, peer, sub);
+    }
+
+    /// Queues a control message to `peer`, announcing the stream first if needed.
+    fn control(&mut self, outbox: &mut Vec<Outgoing>, peer: PeerId, msg: &MediaControl) {
+        if !self.peers.contains_key(&peer) {
+            return;
+        }
+        self.subscribe_once(outbox, peer);
+        self.push_control(outbox, peer, Bytes::from(msg.encode()));
+    }
+
+    /// Starts tracking `peer` for this stream (in announcement order) and announces it.
     fn announce(&mut self, outbox: &mut Vec<Outgoing>, peer: PeerId) {
         let order = self.order;
-        let sub = self.subscription();
         let pm = self.peers.entry(peer).or_default();
         if pm.order == 0 {
             pm.order = order + 1;
             self.order += 1;
         }
-        if !pm.announced {
-            pm.announced = true;
-            self.info.send_control_bytes += sub.len() as u64;
-            outbox.push(Outgoing {
-                peer,
-                key: self.key,
-                out: Out::Control(sub),
-            });
+        self.subscribe_once(outbox, peer);
+    }
+
+    /// Forgets the pull in flight for `id`, if any, and frees its slot at the neighbour it
+    /// went to; returns that neighbour.
+    fn forget_pull(&mut self, id: u64) -> Option<PeerId> {
+        let (peer, _) = self.pulls.remove(&id)?;
+        if let Some(pm) = self.peers.get_mut(&peer) {
+            pm.pulls = pm.pulls.saturating_sub(1);
         }
+        Some(peer)
     }
 
     fn send_fragment(
@@ -616,6 +623,9 @@ impl Multicast {
             }
             s.push = push::Pushers::default();
             s.pulls.clear();
+            for pm in s.peers.values_mut() {
+                pm.pulls = 0;
+            }
         }
     }
 
@@ -864,13 +874,8 @@ impl Multicast {
         };
         s.last_activity = now;
         let payload_at = data.len() - f.payload.len();
-        let pulled = s.pulls.get(&f.id).is_some_and(|(p, _)| *p == peer);
-        if pulled {
-            s.pulls.remove(&f.id);
-            if let Some(pm) = s.peers.get_mut(&peer) {
-                pm.pulls = pm.pulls.saturating_sub(1);
-            }
-        }
+        // Whoever answers, a pull in flight for this fragment is over.
+        let pulled = s.forget_pull(f.id) == Some(peer);
         let stored = Stored {
             bytes: data.clone(),
             piece: f.piece,
@@ -882,7 +887,7 @@ impl Multicast {
             Insert::Duplicate => {
                 s.info.duplicate_fragments += 1;
                 if !pulled {
-                    self.on_pushed(now, key, peer, f.id, false);
+                    self.on_pushed(key, peer, f.id, false);
                 }
             }
             Insert::New => {
@@ -894,9 +899,6 @@ impl Multicast {
                     s.info.bytes_pushed_from_peers += data.len() as u64;
                     s.info.fragments_pushed_from_peers += 1;
                 }
-                if s.pulls.remove(&f.id).is_some() {
-                    // Pulled from another neighbour: its answer will be a duplicate.
-                }
                 s.push_new(
                     &mut self.outbox,
                     &mut self.counters,
@@ -906,7 +908,7 @@ impl Multicast {
                     now,
                 );
                 if !pulled {
-                    self.on_pushed(now, key, peer, f.id, true);
+                    self.on_pushed(key, peer, f.id, true);
                 }
                 if let Some(s) = self.streams.get_mut(&key) {
                     drive_playback(s, self.handle, now, events);
@@ -916,7 +918,7 @@ impl Multicast {
     }
 
     /// The push rule for an unasked fragment of class `id % 8` from `peer` (digest §6.5).
-    fn on_pushed(&mut self, _now: Instant, key: StreamKey, peer: PeerId, id: u64, new: bool) {
+    fn on_pushed(&mut self, key: StreamKey, peer: PeerId, id: u64, new: bool) {
         let Some(s) = self.streams.get_mut(&key) else {
             return;
         };
@@ -1019,19 +1021,19 @@ fn apply_mask(s: &mut Stream, outbox: &mut Vec<Outgoing>, change: push::MaskChan
 /// Sends our map to one neighbour (all of them with send-to-all, or once the end is known)
 /// when it changed since the last one it got (digest §6.4).
 fn send_maps(s: &mut Stream, outbox: &mut Vec<Outgoing>) {
-    let Some(map) = s.store.map() else {
+    let Some(last) = s.store.newest() else {
         return;
     };
     let held = s.version;
     let eligible: Vec<PeerId> = s
         .peers
         .iter()
-        .filter(|(_, pm)| pm.in_flow.is_some() && pm.sent_map != Some((map.last, held)))
+        .filter(|(_, pm)| pm.in_flow.is_some() && pm.sent_map != Some((last, held)))
         .map(|(p, _)| *p)
         .collect();
-    if eligible.is_empty() {
+    let Some(map) = (!eligible.is_empty()).then(|| s.store.map()).flatten() else {
         return;
-    }
+    };
     let targets = if s.params.availability_send_to_all || s.end.is_some() {
         eligible
     } else {
@@ -1071,7 +1073,10 @@ fn send_pulls(s: &mut Stream, outbox: &mut Vec<Outgoing>, now: Instant) {
         .as_ref()
         .and_then(|p| p.next())
         .unwrap_or_else(|| s.store.floor());
-    s.pulls.retain(|id, _| *id >= low);
+    let behind: Vec<u64> = s.pulls.range(..low).map(|(id, _)| *id).collect();
+    for id in behind {
+        s.forget_pull(id);
+    }
     if low > upto {
         return;
     }
@@ -1126,11 +1131,11 @@ fn send_pulls(s: &mut Stream, outbox: &mut Vec<Outgoing>, now: Instant) {
     }
 }
 
-/// Delivers what playback can deliver.
-fn drive_playback(s: &mut Stream, group: GroupHandle, now: Instant, events: &mut Events) {
-    // The newest fragment when this member began to play (or learned the stream), estimated
-    // from the advertisements: a latecomer starts a fetch period before it, as Flash does.
-    let live_at_start = match (s.newest_advertised(), s.ids_per_second()) {
+/// The newest fragment when this member began to play (or learned the stream), estimated
+/// from the advertisements (0 while unknown): a latecomer starts a fetch period before it, as
+/// Flash does.
+fn live_at_start(s: &Stream, now: Instant) -> u64 {
+    match (s.newest_advertised(), s.ids_per_second()) {
         (Some(newest), Some(rate)) => {
             let since = now
                 .saturating_duration_since(s.play_reference)
@@ -1139,7 +1144,13 @@ fn drive_playback(s: &mut Stream, group: GroupHandle, now: Instant, events: &mut
             newest.saturating_sub(back as u64)
         }
         _ => 0,
-    };
+    }
+}
+
+/// Delivers what playback can deliver.
+fn drive_playback(s: &mut Stream, group: GroupHandle, now: Instant, events: &mut Events) {
+    let starting = s.playback.as_ref().is_some_and(|p| p.next().is_none());
+    let live_at_start = if starting { live_at_start(s, now) } else { 0 };
     let Some(p) = s.playback.as_mut() else {
         return;
     };
@@ -1472,5 +1483,26 @@ mod tests {
         // member began, and a fetch period at 50 per second before that is 875 (not 500, the
         // oldest fragment advertised).
         assert!((865..=885).contains(&next), "started at {next}");
+    }
+
+    #[test]
+    fn a_pull_answered_by_another_neighbour_frees_its_slot() {
+        let (mut m, mut ev, key) = player();
+        let map = MediaControl::Map(FragmentsMap::build(4, 3, |_| true)).encode();
+        m.on_control(at(0), peer(1), 11, &map, &mut ev);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut t = 0;
+        while m.streams[&key].pulls.len() < 4 {
+            t += 100;
+            m.on_timeout(at(t), &mut ev, &mut rng);
+        }
+        assert_eq!(m.streams[&key].peers[&peer(1)].pulls, 4);
+        // Peer 2 pushes all four first: peer 1's slots are free again.
+        for id in 1..=4 {
+            let f = Fragment::split(id, media_type::AUDIO, 0, &Bytes::from_static(b"x")).unwrap();
+            m.on_fragment(at(t), peer(2), key, Bytes::from(f[0].encode()), &mut ev);
+        }
+        assert!(m.streams[&key].pulls.is_empty());
+        assert_eq!(m.streams[&key].peers[&peer(1)].pulls, 0);
     }
 }
