@@ -95,7 +95,12 @@ fn bench(c: &mut Criterion) {
                     let t0 = std::time::Instant::now();
                     for (k, f) in pool[start..start + chunk as usize].iter().enumerate() {
                         let from = neighbors[k % NEIGHBORS];
-                        let r = node.on_post(Instant::from_micros(2), from, f, &neighbors);
+                        let r = node.on_post(
+                            Instant::from_micros(2),
+                            from,
+                            f,
+                            neighbors.iter().copied(),
+                        );
                         std::hint::black_box(r.unwrap().forward.len());
                     }
                     spent += t0.elapsed();
@@ -108,8 +113,13 @@ fn bench(c: &mut Criterion) {
     let pool = frames(10_000, false);
     let mut node = Posting::new(config(), auth(false));
     for f in &pool {
-        node.on_post(Instant::from_micros(2), neighbors[0], f, &neighbors)
-            .unwrap();
+        node.on_post(
+            Instant::from_micros(2),
+            neighbors[0],
+            f,
+            neighbors.iter().copied(),
+        )
+        .unwrap();
     }
     let mut k = 0usize;
     g.bench_function("duplicate", |b| {
@@ -119,7 +129,7 @@ fn bench(c: &mut Criterion) {
                 Instant::from_micros(3),
                 neighbors[k % NEIGHBORS],
                 &pool[k % pool.len()],
-                &neighbors,
+                neighbors.iter().copied(),
             );
             std::hint::black_box(r.is_err())
         })
@@ -131,8 +141,13 @@ fn bench(c: &mut Criterion) {
     let before = LIVE.load(Ordering::Relaxed);
     let mut node = Posting::new(config(), auth(false));
     for f in &frames {
-        node.on_post(Instant::from_micros(2), neighbors[0], f, &neighbors)
-            .unwrap();
+        node.on_post(
+            Instant::from_micros(2),
+            neighbors[0],
+            f,
+            neighbors.iter().copied(),
+        )
+        .unwrap();
     }
     let after = LIVE.load(Ordering::Relaxed);
     println!(

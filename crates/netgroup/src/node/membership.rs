@@ -88,9 +88,11 @@ pub(crate) struct Neighbor {
     pub last_ask_close: Option<Instant>,
 }
 
+/// A heard-list record. Kept small: a member holds hundreds of them (≈ 500 at 10,000 members),
+/// so the group address is recomputed from the key when needed rather than stored, and the
+/// address list is kept at its exact length.
 #[derive(Debug, Clone)]
 struct Heard {
-    address: GroupAddress,
     last_news: Instant,
     addresses: Vec<PeerAddress>,
 }
@@ -236,6 +238,7 @@ impl Group {
         if let Some(h) = self.heard.get_mut(&peer) {
             h.last_news = h.last_news.max(at);
             merge_addresses(&mut h.addresses, addrs, self.config.max_addresses);
+            h.addresses.shrink_to_fit();
             return false;
         }
         if self.heard.len() >= self.config.max_heard {
@@ -246,10 +249,10 @@ impl Group {
         let address = peer.group_address();
         let mut addresses = Vec::new();
         merge_addresses(&mut addresses, addrs, self.config.max_addresses);
+        addresses.shrink_to_fit();
         self.heard.insert(
             peer,
             Heard {
-                address,
                 last_news: at,
                 addresses,
             },
@@ -259,8 +262,8 @@ impl Group {
     }
 
     fn heard_remove(&mut self, peer: &PeerId) {
-        if let Some(h) = self.heard.remove(peer) {
-            self.ring.remove(&h.address);
+        if self.heard.remove(peer).is_some() {
+            self.ring.remove(&peer.group_address());
         }
     }
 
@@ -690,7 +693,7 @@ impl Group {
             .iter()
             .filter(|(_, n)| n.connected)
             .filter_map(|(p, n)| {
-                let rtt = io.flash.endpoint().session_info(n.session)?.stats.srtt?;
+                let rtt = io.flash.endpoint().session_srtt(n.session)?;
                 Some((*p, u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX)))
             })
             .collect()
@@ -992,8 +995,12 @@ impl Group {
         match data.first() {
             Some(&POST) => {
                 self.info.posting_receive_data_bytes += data.len() as u64;
-                let to: Vec<PeerId> = self.connected().into_iter().map(|(_, p)| p).collect();
-                if let Ok(ingest) = self.posting.on_post(io.now, peer, &data, &to) {
+                let to = self
+                    .neighbors
+                    .iter()
+                    .filter(|(_, n)| n.connected)
+                    .map(|(p, _)| *p);
+                if let Ok(ingest) = self.posting.on_post(io.now, peer, &data, to) {
                     io.events.push(GroupEvent::PostingNotify {
                         group: self.handle,
                         message: ingest.message,

@@ -90,7 +90,9 @@ pub struct GroupNode {
     config: GroupConfig,
     rng: ChaCha8Rng,
     own: PeerId,
-    groups: BTreeMap<GroupHandle, Group>,
+    /// Boxed: a B-tree leaf stores 11 values inline, and a `Group` is large (about 20 KB
+    /// per leaf for the one group most nodes join).
+    groups: BTreeMap<GroupHandle, Box<Group>>,
     /// Open peer-to-peer sessions: far address.
     sessions: BTreeMap<SessionId, SocketAddr>,
     /// Far peer of each open peer-to-peer session.
@@ -246,7 +248,7 @@ impl GroupNode {
             return Ok(handle);
         }
         let group = Group::new(handle, spec.clone(), self.config.clone(), self.own, now);
-        self.groups.insert(handle, group);
+        self.groups.insert(handle, Box::new(group));
         if self.flash.net_connection().is_connected() || !self.nc_started {
             self.activate(handle);
         }

@@ -283,13 +283,14 @@ impl Posting {
 
     /// Ingests a post frame from neighbour `from`: rate limit, size, dedupe, proof. On success
     /// the message is new (deliver it once) and should be forwarded to every neighbour in
-    /// `neighbors` except `from`. Every drop is counted by reason.
-    pub fn on_post(
+    /// `neighbors` except `from`. Every drop is counted by reason. `neighbors` is only walked
+    /// for a new message (most copies of a flood are duplicates).
+    pub fn on_post<I: IntoIterator<Item = PeerId>>(
         &mut self,
         now: Instant,
         from: PeerId,
         frame: &Bytes,
-        neighbors: &[PeerId],
+        neighbors: I,
     ) -> Result<Ingest, PostDrop> {
         let r = self.ingest(now, from, frame, neighbors);
         if let Err(e) = &r {
@@ -312,12 +313,12 @@ impl Posting {
         r
     }
 
-    fn ingest(
+    fn ingest<I: IntoIterator<Item = PeerId>>(
         &mut self,
         now: Instant,
         from: PeerId,
         frame: &Bytes,
-        neighbors: &[PeerId],
+        neighbors: I,
     ) -> Result<Ingest, PostDrop> {
         if !self.take_token(now, from) {
             return Err(PostDrop::RateLimited);
@@ -363,7 +364,7 @@ impl Posting {
             message_id: id,
             message,
             frame: frame.clone(),
-            forward: neighbors.iter().filter(|p| **p != from).copied().collect(),
+            forward: neighbors.into_iter().filter(|p| *p != from).collect(),
         })
     }
 
@@ -426,12 +427,15 @@ mod tests {
         assert_eq!(id, message_id(b"hello"));
         assert_eq!(a.post(t(1), b"hello"), Err(PostError::Duplicate(id)));
         let n: Vec<PeerId> = (0..20u8).map(|i| PeerId([i; 32])).collect();
-        let got = b.on_post(t(2), n[3], &frame, &n).unwrap();
+        let got = b.on_post(t(2), n[3], &frame, n.iter().copied()).unwrap();
         assert_eq!(got.message_id, id);
         assert_eq!(&got.message[..], b"hello");
         assert_eq!(got.forward.len(), 19);
         assert!(!got.forward.contains(&n[3]));
-        assert_eq!(b.on_post(t(3), n[4], &frame, &n), Err(PostDrop::Duplicate));
+        assert_eq!(
+            b.on_post(t(3), n[4], &frame, n.iter().copied()),
+            Err(PostDrop::Duplicate)
+        );
         assert_eq!(b.counters().duplicate, 1);
         assert_eq!(b.counters().delivered, 1);
     }
@@ -469,24 +473,24 @@ mod tests {
         assert_eq!(outsider.post(t(0), b"x"), Err(PostError::NotAuthorized));
         let (_, good) = poster.post(t(0), b"legit").unwrap();
         let p = PeerId([1; 32]);
-        assert!(verifier.on_post(t(1), p, &good, &[]).is_ok());
+        assert!(verifier.on_post(t(1), p, &good, []).is_ok());
         // No proof, and a proof for another message.
         let bare = Bytes::from(vec![POST, 0, b'x']);
         assert_eq!(
-            verifier.on_post(t(1), p, &bare, &[]),
+            verifier.on_post(t(1), p, &bare, []),
             Err(PostDrop::MissingProof)
         );
         let mut forged = good.to_vec();
         forged.truncate(34);
         forged.extend_from_slice(b"other");
         assert_eq!(
-            verifier.on_post(t(1), p, &Bytes::from(forged), &[]),
+            verifier.on_post(t(1), p, &Bytes::from(forged), []),
             Err(PostDrop::BadProof)
         );
         // The outsider cannot verify; it accepts (default) but not without a proof.
-        assert!(outsider.on_post(t(1), p, &good, &[]).is_ok());
+        assert!(outsider.on_post(t(1), p, &good, []).is_ok());
         assert_eq!(
-            outsider.on_post(t(1), p, &bare, &[]),
+            outsider.on_post(t(1), p, &bare, []),
             Err(PostDrop::MissingProof)
         );
     }
@@ -508,17 +512,17 @@ mod tests {
             &[POST, FLAG_PROOF, 1, 2][..],
         ] {
             assert_eq!(
-                p.on_post(t(0), peer, &Bytes::copy_from_slice(bad), &[]),
+                p.on_post(t(0), peer, &Bytes::copy_from_slice(bad), []),
                 Err(PostDrop::Malformed)
             );
         }
         let big = Bytes::from([&[POST, 0][..], &[7u8; 11][..]].concat());
-        assert_eq!(p.on_post(t(0), peer, &big, &[]), Err(PostDrop::TooLarge));
+        assert_eq!(p.on_post(t(0), peer, &big, []), Err(PostDrop::TooLarge));
         // A flood of distinct posts within one second: burst (20, 5 used above) then refill.
         let mut ok = 0;
         for i in 0..10_000u32 {
             let f = Bytes::from([&[POST, 0][..], &i.to_be_bytes()[..]].concat());
-            if p.on_post(t(u64::from(i) / 10), peer, &f, &[]).is_ok() {
+            if p.on_post(t(u64::from(i) / 10), peer, &f, []).is_ok() {
                 ok += 1;
             }
         }

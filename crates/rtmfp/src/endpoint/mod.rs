@@ -131,6 +131,14 @@ impl Endpoint {
         })
     }
 
+    /// Smoothed round-trip time of session `s` (RFC 7016 §3.5.2.2), `None` for an unknown
+    /// session or one without an RTT sample yet. The same value as
+    /// `session_info(s)?.stats.srtt`, without copying the session's keys and counters.
+    pub fn session_srtt(&self, s: SessionId) -> Option<Duration> {
+        let sess = self.sessions.get(&s.0)?;
+        sess.rtt.has_sample().then(|| sess.rtt.srtt())
+    }
+
     /// The open session whose far end has `fingerprint`, if any.
     pub fn session_by_fingerprint(&self, fingerprint: &[u8; 32]) -> Option<SessionId> {
         self.sessions
@@ -480,18 +488,29 @@ impl Endpoint {
         let tcr = self.tc_received.is_some_and(|(t, s)| {
             s != id && now.saturating_duration_since(t) < TIME_CRITICAL_WINDOW
         });
-        if let Some(sess) = self.sessions.get_mut(&id) {
-            let mut ctx = TxContext {
-                now,
-                ticks: Self::ticks(now),
-                time_critical_reverse: tcr,
-                out: &mut self.transmits,
-                scratch: &mut self.scratch,
-            };
-            sess.flush(&mut ctx);
+        let Some(sess) = self.sessions.get_mut(&id) else {
+            return self.reindex(id);
+        };
+        let mut ctx = TxContext {
+            now,
+            ticks: Self::ticks(now),
+            time_critical_reverse: tcr,
+            out: &mut self.transmits,
+            scratch: &mut self.scratch,
+        };
+        sess.flush(&mut ctx);
+        // One lookup of the session per flush (the simulator's hottest path): its deadline is
+        // read while it is at hand.
+        let closed = sess.state == State::Closed;
+        let next = sess.next_timeout();
+        if closed {
+            self.remove_if_closed(id);
         }
-        self.remove_if_closed(id);
-        self.reindex(id);
+        if self.openings.contains_key(&id) {
+            self.reindex(id);
+        } else {
+            self.set_timer(id, next);
+        }
     }
 
     fn remove_if_closed(&mut self, id: u32) {
@@ -517,6 +536,11 @@ impl Endpoint {
         } else {
             self.sessions.get(&id).and_then(|s| s.next_timeout())
         };
+        self.set_timer(id, next);
+    }
+
+    /// Files session or opening `id` under deadline `next` (none: no timer).
+    fn set_timer(&mut self, id: u32, next: Option<Instant>) {
         let old = self.timer_of.get(&id).copied();
         if old == next {
             // Most calls (every datagram, every write) leave the deadline where it was.

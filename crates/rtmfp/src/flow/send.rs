@@ -55,7 +55,7 @@ enum FragState {
 }
 
 /// Capacity of the fragment ring an idle flow may keep; a larger, empty one is freed.
-const IDLE_FRAGS_CAPACITY: usize = 16;
+const IDLE_FRAGS_CAPACITY: usize = 4;
 
 #[derive(Debug)]
 struct Fragment {
@@ -535,6 +535,10 @@ impl SendFlow {
             let deadline = p.deadline;
             if p.offset == p.data.len() {
                 self.queue.pop_front();
+                if self.queue.is_empty() && self.queue.capacity() > IDLE_FRAGS_CAPACITY {
+                    // Same rule as the fragment ring (memory only).
+                    self.queue = VecDeque::new();
+                }
             }
             self.next_seq += 1;
             self.in_flight += take;
