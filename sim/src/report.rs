@@ -192,12 +192,12 @@ pub fn write_outputs(
         put(&format!("{}.csv", c.file), cdf_csv(&c.points))?;
     }
     let mut ts = String::from(
-        "t_s,live_nodes,datagrams_sent,wire_bytes,drops,messages_sent,messages_delivered,mean_neighbors\n",
+        "t_s,live_nodes,datagrams_sent,wire_bytes,drops,messages_sent,messages_delivered,mean_neighbors,emc_ratio_p10,emc_ratio_p50,emc_ratio_p90\n",
     );
     for row in &r.timeseries {
         let _ = writeln!(
             ts,
-            "{},{},{},{},{},{},{},{:.3}",
+            "{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3}",
             row.t_s,
             row.live_nodes,
             row.datagrams_sent,
@@ -205,7 +205,10 @@ pub fn write_outputs(
             row.drops,
             row.messages_sent,
             row.messages_delivered,
-            row.mean_neighbors
+            row.mean_neighbors,
+            row.emc_ratio[0],
+            row.emc_ratio[1],
+            row.emc_ratio[2]
         );
     }
     put("timeseries.csv", ts)?;
@@ -286,6 +289,20 @@ pub fn write_outputs(
     ];
     if r.group.is_some() {
         series.push(("mean neighbours", step(|r| r.mean_neighbors)));
+        let emc = dir.join("emc_accuracy.svg");
+        plot::curves(
+            &emc,
+            &format!("{}: estimatedMemberCount / true member count", r.scenario),
+            "seconds",
+            "ratio (1 = exact)",
+            &[
+                ("p10", step(|r| r.emc_ratio[0])),
+                ("p50", step(|r| r.emc_ratio[1])),
+                ("p90", step(|r| r.emc_ratio[2])),
+            ],
+        )
+        .map_err(io::Error::other)?;
+        files.push(emc);
     }
     plot::curves(
         &svg,

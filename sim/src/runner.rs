@@ -54,6 +54,19 @@ pub struct TimeRow {
     /// Mean neighbour count of the live group members at `t_s` (a gauge; 0 for session
     /// workloads).
     pub mean_neighbors: f64,
+    /// p10, p50 and p90 over the live joined members of `estimatedMemberCount` divided by the
+    /// true member count at `t_s` (a gauge, 1.0 is exact; zeros for session workloads;
+    /// netgroup digest §3.4).
+    pub emc_ratio: [f64; 3],
+}
+
+/// Group membership gauges sampled into a [`TimeRow`] (zeros for session workloads).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gauges {
+    /// See [`TimeRow::mean_neighbors`].
+    pub mean_neighbors: f64,
+    /// See [`TimeRow::emc_ratio`].
+    pub emc_ratio: [f64; 3],
 }
 
 /// Session-workload results.
@@ -335,6 +348,7 @@ pub fn drive<N: SimNode, W: Workload<N>>(
             messages_sent: cur.messages_sent - prev.messages_sent,
             messages_delivered: cur.messages_delivered - prev.messages_delivered,
             mean_neighbors: cur.mean_neighbors,
+            emc_ratio: cur.emc_ratio,
         });
         prev = cur;
         if let Some(p) = progress.as_mut() {
@@ -345,12 +359,12 @@ pub fn drive<N: SimNode, W: Workload<N>>(
 }
 
 /// A time-series row (cumulative) of the network's counters, with the workload's message
-/// counts and mean neighbour count; `t_s` is filled in by [`drive`].
+/// counts and membership gauges; `t_s` is filled in by [`drive`].
 pub fn net_row<N: SimNode, W: Workload<N>>(
     e: &Engine<N, W>,
     messages_sent: u64,
     messages_delivered: u64,
-    mean_neighbors: f64,
+    gauges: Gauges,
 ) -> TimeRow {
     let n = &e.network().stats;
     TimeRow {
@@ -361,7 +375,8 @@ pub fn net_row<N: SimNode, W: Workload<N>>(
         drops: n.drops(),
         messages_sent,
         messages_delivered,
-        mean_neighbors,
+        mean_neighbors: gauges.mean_neighbors,
+        emc_ratio: gauges.emc_ratio,
     }
 }
 
@@ -453,7 +468,7 @@ fn run_sessions(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, Sce
     let end = Instant::from_micros(us(s.duration_s));
     let timeseries = drive(&mut e, end, &mut opts.progress, |e| {
         let c = &e.workload().counters;
-        net_row(e, c.messages_sent, c.messages_delivered, 0.0)
+        net_row(e, c.messages_sent, c.messages_delivered, Gauges::default())
     });
     let wire_bytes_sent = e.network().stats.wire_bytes_sent;
     let w = e.workload_mut();

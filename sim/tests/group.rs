@@ -73,6 +73,16 @@ fn without_loss_every_post_reaches_every_member_once_and_lookups_end_at_the_near
     assert!(c.lookups_delivered >= 95, "{c:?}");
     assert!(g.lookup_hops.max <= 8, "{:?}", g.lookup_hops);
     assert!(g.neighbors.min >= 6.0, "{:?}", g.neighbors);
+    // The membership gauges over time end with neighbours and an estimatedMemberCount of the
+    // right order for every member.
+    let last = r.timeseries.last().expect("a time series");
+    assert!(last.mean_neighbors >= 6.0, "{last:?}");
+    let [p10, p50, p90] = last.emc_ratio;
+    assert!(p10 <= p50 && p50 <= p90, "{last:?}");
+    assert!(
+        p10 > 0.2 && p90 < 5.0 && (0.5..2.0).contains(&p50),
+        "{last:?}"
+    );
 }
 
 #[test]

@@ -9,29 +9,45 @@ use crate::group::params::{GroupParams, GroupSpec};
 use crate::group::report;
 use crate::group::workload::{GroupWorkload, SERVER};
 use crate::runner::{
-    build_network, drive, net_row, run_result, schedule_population, us, Cdf, CdfKind, RunOptions,
-    RunResult, WorkloadOutcome,
+    build_network, drive, net_row, run_result, schedule_population, us, Cdf, CdfKind, Gauges,
+    RunOptions, RunResult, WorkloadOutcome,
 };
 use crate::scenario::{Scenario, ScenarioError};
 
 type GroupEngine = Engine<GroupSimNode, GroupWorkload>;
 
-/// Mean neighbour count of the live group members.
-fn mean_neighbors(e: &GroupEngine) -> f64 {
-    let g = e.workload().group();
+/// Membership gauges of the live joined members at one instant: mean neighbour count and the
+/// p10 / p50 / p90 of `estimatedMemberCount` over the true member count (digest §3.4).
+fn membership_gauges(e: &GroupEngine) -> Gauges {
+    let w = e.workload();
+    let g = w.group();
+    let truth = w.members_joined() as f64;
     let (mut sum, mut n) = (0usize, 0usize);
+    let mut ratios = Vec::new();
     for &id in e.live() {
-        if let Some(m) = e.node(id).and_then(GroupSimNode::member) {
-            if let Some(c) = m.neighbor_count(g) {
-                sum += c;
-                n += 1;
+        let Some(m) = e.node(id).and_then(GroupSimNode::member) else {
+            continue;
+        };
+        if let Some(c) = m.neighbor_count(g) {
+            sum += c;
+            n += 1;
+        }
+        if truth > 0.0 && w.is_joined(id) {
+            if let Some(est) = m.estimated_member_count(g) {
+                ratios.push(est / truth);
             }
         }
     }
-    if n == 0 {
-        0.0
-    } else {
-        sum as f64 / n as f64
+    ratios.sort_unstable_by(f64::total_cmp);
+    let q = |f: f64| -> f64 {
+        if ratios.is_empty() {
+            return 0.0;
+        }
+        ratios[((ratios.len() - 1) as f64 * f).round() as usize]
+    };
+    Gauges {
+        mean_neighbors: if n == 0 { 0.0 } else { sum as f64 / n as f64 },
+        emc_ratio: [q(0.1), q(0.5), q(0.9)],
     }
 }
 
@@ -91,7 +107,7 @@ pub fn run_group(
             e,
             c.posts_sent + c.lookups_sent,
             c.post_deliveries + c.lookups_delivered,
-            mean_neighbors(e),
+            membership_gauges(e),
         )
     });
     let group = report::build(&mut e, s.duration_s, progress);
