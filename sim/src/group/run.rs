@@ -41,7 +41,7 @@ fn scaled(cdf: Vec<(u64, f64)>, ratio: f64) -> Vec<(u64, f64)> {
 }
 
 /// Builds the engine of group scenario `s` (workload `spec`) with `seed`, its population
-/// scheduled; the server joins at t = 0.
+/// scheduled; slot 0 (the server, or a serverless group's schedule keeper) joins at t = 0.
 pub fn build(s: &Scenario, spec: &GroupSpec, seed: u64) -> GroupEngine {
     let mut net = build_network(s, seed);
     if let Some(r) = &spec.replication {
@@ -59,7 +59,8 @@ pub fn build(s: &Scenario, spec: &GroupSpec, seed: u64) -> GroupEngine {
         net.set_capacity(id, (kbps * 1000.0) as u64, down);
     }
     let slots = s.slots();
-    let params = GroupParams::new(spec, s.crypto, s.duration_s, slots);
+    let params =
+        GroupParams::new(spec, s.crypto, s.duration_s, slots).with_lan_size(s.population.lan_size);
     let workload = GroupWorkload::new(params, slots as usize, seed);
     let mut e = Engine::new(EngineConfig::new(seed), net, workload);
     e.schedule_join(Instant::ZERO, SERVER);
