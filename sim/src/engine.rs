@@ -4,6 +4,10 @@
 //! incarnation has its own RNG derived from `(seed, node, incarnation)`; the network and churn
 //! have their own streams; nothing iterates a hash container. The [`RunHash`] digests every
 //! delivered datagram (time, addresses, bytes) and every application event.
+//!
+//! A datagram whose destination is an IP multicast address (`224.0.0.0/4`, fanned out by the
+//! network to the sender's LAN segment) is digested like any other, then handed to
+//! [`SimNode::handle_multicast`] instead of `handle_datagram`.
 
 use bytes::Bytes;
 use rtmfp::{Instant, Transmit};
@@ -52,6 +56,12 @@ pub struct EngineStats {
     pub wakeups: u64,
     /// Datagram arrival events.
     pub arrivals: u64,
+    /// Delivered datagrams sent to an IP multicast address (LAN segment fan-out) that the
+    /// receiving node took ([`SimNode::handle_multicast`] returned true).
+    pub multicast_taken: u64,
+    /// Delivered multicast datagrams the receiving node ignored (not listening on that group
+    /// address: a rendezvous server, a member without LAN discovery, a session endpoint).
+    pub multicast_ignored: u64,
     /// Joins (incarnations created).
     pub joins: u64,
     /// Graceful leaves.
@@ -405,7 +415,18 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
                 payload: &payload,
             });
         }
-        l.node.handle_datagram(now, a.from.into(), &payload);
+        if a.to.ip().is_multicast() {
+            // LAN multicast is not an RTMFP packet: it goes to the node's multicast sockets.
+            if l.node
+                .handle_multicast(now, a.from.into(), a.to.into(), &payload)
+            {
+                core.stats.multicast_taken += 1;
+            } else {
+                core.stats.multicast_ignored += 1;
+            }
+        } else {
+            l.node.handle_datagram(now, a.from.into(), &payload);
+        }
         self.drain(a.dst);
     }
 

@@ -706,9 +706,14 @@ impl Scenario {
             WorkloadSpec::Group(g) => {
                 g.validate(self.duration_s, self.population.nodes)?;
                 check(
+                    !g.lan_discovery || self.population.lan_size > 0,
+                    "workload.lan_discovery",
+                    "LAN discovery needs LAN segments to carry its IP multicast: set `population.lan_size` > 0",
+                )?;
+                check(
                     self.population.nodes >= 2,
                     "population.nodes",
-                    "a group scenario needs at least 2 nodes (slot 0 is the rendezvous server)",
+                    "a group scenario needs at least 2 nodes (slot 0 is the rendezvous server, or the schedule keeper of a serverless group)",
                 )?;
                 if let Some(c) = &self.churn {
                     let reserved = self.workload.reserved_slots();
@@ -716,7 +721,7 @@ impl Scenario {
                         check(
                             e.node >= reserved,
                             &format!("churn.events[{i}].node"),
-                            "slot 0 (the rendezvous server), the replication seeders (slots 1..=seeders) and the stream publisher (slot 1) never churn in a group scenario",
+                            "slot 0 (the rendezvous server, or a serverless group's schedule keeper), the replication seeders (slots 1..=seeders) and the stream publisher (slot 1) never churn in a group scenario",
                         )?;
                     }
                 }

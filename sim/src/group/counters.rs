@@ -3,6 +3,8 @@
 
 use rtmfp_netgroup::{GroupHandle, GroupNode};
 
+use crate::group::node::MemberNode;
+
 /// What the group workload did and saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct GroupCounters {
@@ -35,6 +37,10 @@ pub struct GroupCounters {
     pub post_extra_deliveries: u64,
     /// `PostingNotify` events that carried no post of this run.
     pub post_unknown: u64,
+    /// Post copies (first or not, expected or not) the application saw at a member on a LAN
+    /// segment other than the poster's (`population.lan_size` > 0 only). Without a server
+    /// this must be 0: LAN announcements never leave their segment.
+    pub post_deliveries_off_segment: u64,
     /// Lookup times the schedule reached.
     pub lookups_scheduled: u64,
     /// Lookups sent (`sendToNearest` accepted, `"no route"` answers included).
@@ -149,5 +155,52 @@ impl NodeTotals {
             self.routing_send_bytes += i.routing_send_bytes;
             self.routing_receive_bytes += i.routing_receive_bytes;
         }
+    }
+}
+
+/// The members' LAN discovery counters (`GroupNode::lan_counters`, netgroup digest §10,
+/// `docs/wire-netgroup.md` "LAN announcement"), summed over every incarnation (departed ones
+/// at their departure, live ones at the end). Counts are datagrams (one announcement per
+/// multicast address per `lan_announce_interval`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LanTotals {
+    /// Incarnations summed.
+    pub members: u64,
+    /// Announcements queued for sending (each reaches every other node of the sender's LAN
+    /// segment, less network losses).
+    pub announcements_sent: u64,
+    /// Announcements heard and accepted: a valid tag for the group, not our own.
+    pub announcements_heard: u64,
+    /// Datagrams on the multicast address that were not announcements (short, wrong magic).
+    pub malformed: u64,
+    /// Well-formed announcements for no group of ours, or with a forged tag.
+    pub unknown_group: u64,
+    /// Announcements not queued because the member's outgoing LAN queue was full.
+    pub queue_full: u64,
+    /// Our own announcements heard back (the simulated LAN does not loop multicast back to
+    /// the sender, so 0).
+    pub own_heard: u64,
+    /// Peer sessions started at once on hearing an announcement (the member had fewer
+    /// neighbours than it aims for): [`MemberNode::lan_connects`].
+    pub connects_from_hints: u64,
+}
+
+impl LanTotals {
+    /// Adds the counters of member `m`.
+    pub fn add(&mut self, m: &MemberNode) {
+        let c = m.node.lan_counters();
+        self.members += 1;
+        self.announcements_sent += c.announcements_sent;
+        self.announcements_heard += c.announcements_accepted;
+        self.malformed += c.malformed;
+        self.unknown_group += c.unknown_group;
+        self.queue_full += c.queue_full;
+        self.own_heard += c.own_heard;
+        self.connects_from_hints += m.lan_connects;
+    }
+
+    /// Announcements dropped: malformed, unknown group or forged, not queued.
+    pub fn dropped(&self) -> u64 {
+        self.malformed + self.unknown_group + self.queue_full
     }
 }

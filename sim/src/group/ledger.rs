@@ -21,6 +21,7 @@ struct Cell {
 #[derive(Debug)]
 struct Post {
     at: Instant,
+    from: u32,
     cells: Vec<Cell>,
     eligible: u32,
 }
@@ -74,11 +75,13 @@ pub struct PostTotals {
 }
 
 impl PostLedger {
-    /// Records post number [`Self::len`] sent at `at`; `expected` lists `(slot, serial, hops)`
-    /// of every member expected to get it. `slots` is the number of slots.
+    /// Records post number [`Self::len`] sent at `at` by slot `from`; `expected` lists
+    /// `(slot, serial, hops)` of every member expected to get it. `slots` is the number of
+    /// slots.
     pub fn record(
         &mut self,
         at: Instant,
+        from: u32,
         slots: usize,
         expected: impl IntoIterator<Item = (u32, u32, u8)>,
     ) {
@@ -99,6 +102,7 @@ impl PostLedger {
         }
         self.posts.push(Post {
             at,
+            from,
             cells,
             eligible,
         });
@@ -112,6 +116,12 @@ impl PostLedger {
     /// Whether no post was recorded.
     pub fn is_empty(&self) -> bool {
         self.posts.is_empty()
+    }
+
+    /// The slot that sent post `id`.
+    pub fn poster(&self, id: u64) -> Option<u32> {
+        let i = usize::try_from(id).ok()?;
+        self.posts.get(i).map(|p| p.from)
     }
 
     /// Post `id` reached incarnation `serial` of `slot` at `now`.
@@ -331,7 +341,8 @@ mod tests {
     fn post_ledger_counts_and_excuses() {
         let mut l = PostLedger::default();
         let t = Instant::from_micros(1_000_000);
-        l.record(t, 4, [(1, 7, 1), (2, 8, 2), (3, 9, u8::MAX)]);
+        l.record(t, 0, 4, [(1, 7, 1), (2, 8, 2), (3, 9, u8::MAX)]);
+        assert_eq!((l.poster(0), l.poster(1)), (Some(0), None));
         let later = Instant::from_micros(1_200_000);
         assert_eq!(
             l.deliver(0, 1, 7, later),

@@ -8,6 +8,7 @@ use rtmfp_netgroup::server::RendezvousConfig;
 use rtmfp_netgroup::{GroupConfig, GroupSpecifier, ReceiveMode};
 use serde::{Deserialize, Serialize};
 
+use crate::addr::MULTICAST;
 use crate::endpoint_node::Crypto;
 use crate::group::replication::{ReplicationParams, ReplicationSpec};
 use crate::group::stream::{StreamParams, StreamSpec};
@@ -69,6 +70,19 @@ pub struct GroupSpec {
     /// A multicast stream (`[workload.stream]`) from slot 1 to every other member; absent:
     /// none, and the group does not enable `multicastEnabled`.
     pub stream: Option<Box<StreamSpec>>,
+    /// LAN discovery (netgroup digest §10, `docs/wire-netgroup.md` "LAN announcement"): the
+    /// GroupSpecifier enables `ipMulticastMemberUpdatesEnabled` and names the IP multicast
+    /// address [`crate::addr::MULTICAST`] (`addIPMulticastAddress`); members announce
+    /// themselves there every `lan_announce_interval` (5 s ÷ `timer_scale`) and connect to
+    /// the members they hear. The network fans multicast out to the sender's LAN segment, so
+    /// this needs `population.lan_size` > 0.
+    pub lan_discovery: bool,
+    /// Whether a rendezvous server runs in slot 0 and members join through it. `false`
+    /// (serverless, needs `lan_discovery`): slot 0 is an ordinary member (it never churns and
+    /// runs the group-wide post and lookup schedule), no member opens a NetConnection, and
+    /// members find each other only by LAN announcements — each LAN segment is then a group
+    /// of its own.
+    pub server: bool,
 }
 
 impl Default for GroupSpec {
@@ -89,6 +103,8 @@ impl Default for GroupSpec {
             max_heard: 4096,
             replication: None,
             stream: None,
+            lan_discovery: false,
+            server: true,
         }
     }
 }
@@ -113,6 +129,11 @@ impl GroupSpec {
     /// Checks ranges against a run of `duration_s` seconds whose population starts with
     /// `nodes` slots; errors name the field.
     pub fn validate(&self, duration_s: f64, nodes: u32) -> Result<(), ScenarioError> {
+        check(
+            self.server || self.lan_discovery,
+            "server",
+            "a group without a rendezvous server (`server = false`) needs `lan_discovery = true`: members would find nobody",
+        )?;
         if let Some(r) = &self.replication {
             r.validate(duration_s, nodes)?;
         }
@@ -232,7 +253,8 @@ pub struct GroupParams {
     pub group: GroupConfig,
     /// The server's settings.
     pub server: RendezvousConfig,
-    /// The group every member joins: posting and routing enabled, server channel enabled.
+    /// The group every member joins: posting and routing enabled, server channel enabled with
+    /// a server, IP multicast member updates to [`crate::addr::MULTICAST`] with LAN discovery.
     pub spec: GroupSpecifier,
     /// Posts.
     pub posts: Schedule,
@@ -254,6 +276,15 @@ pub struct GroupParams {
     pub replication: Option<ReplicationParams>,
     /// The multicast stream, if any.
     pub stream: Option<StreamParams>,
+    /// LAN discovery on (see [`GroupSpec::lan_discovery`]): the spec names
+    /// [`crate::addr::MULTICAST`].
+    pub lan_discovery: bool,
+    /// A rendezvous server in slot 0 (see [`GroupSpec::server`]).
+    pub has_server: bool,
+    /// Nodes per LAN segment (`population.lan_size`; 0: none). Without a server, a post is
+    /// expected only at the members of the poster's segment and a lookup's nearest member is
+    /// sought in the sender's segment: the only members it can discover.
+    pub lan_size: u32,
 }
 
 fn us(s: f64) -> u64 {
@@ -294,7 +325,15 @@ impl GroupParams {
         let mut gs = GroupSpecifier::new("rtmfp-sim").expect("a valid group name");
         gs.set_posting_enabled(true);
         gs.set_routing_enabled(true);
-        gs.set_server_channel_enabled(true);
+        if spec.server {
+            gs.set_server_channel_enabled(true);
+        }
+        if spec.lan_discovery {
+            // As `rtmfp groupspec --ip-multicast 224.0.0.255:30000` (crates/node).
+            gs.set_ip_multicast_member_updates_enabled(true);
+            gs.add_ip_multicast_address(&MULTICAST.ip().to_string(), Some(MULTICAST.port()), None)
+                .expect("a valid multicast address");
+        }
         if spec.replication.is_some() {
             // Only then: the option is part of the group ID.
             gs.set_object_replication_enabled(true);
@@ -318,6 +357,25 @@ impl GroupParams {
             join_delay_us: us(spec.join_delay_s),
             replication: spec.replication.as_ref().map(ReplicationParams::new),
             stream: spec.stream.as_deref().map(StreamParams::new),
+            lan_discovery: spec.lan_discovery,
+            has_server: spec.server,
+            lan_size: 0,
+        }
+    }
+
+    /// With LAN segments of `lan_size` nodes (`population.lan_size`).
+    pub fn with_lan_size(mut self, lan_size: u32) -> Self {
+        self.lan_size = lan_size;
+        self
+    }
+
+    /// The discovery scope of slot `slot`: which members it can find. With a server (or
+    /// without LAN segments) everyone is in scope 0; without a server, its LAN segment.
+    pub fn scope(&self, slot: u32) -> u32 {
+        if self.has_server || self.lan_size == 0 {
+            0
+        } else {
+            slot / self.lan_size
         }
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use rtmfp_netgroup::target_neighbor_count;
 
 use crate::engine::Engine;
-use crate::group::counters::{GroupCounters, NodeTotals};
+use crate::group::counters::{GroupCounters, LanTotals, NodeTotals};
 use crate::group::ledger::PostTotals;
 use crate::group::node::GroupSimNode;
 use crate::group::replication::{self, LowerBound, ProgressRow, ReplicationReport};
@@ -40,8 +40,12 @@ pub struct GroupReport {
     pub posts: PostTotals,
     /// The members' own counters, over every incarnation.
     pub nodes: NodeTotals,
-    /// The server's counters.
+    /// The server's counters (all 0 without one).
     pub server: ServerSummary,
+    /// No rendezvous server (`server = false`): members found each other by LAN discovery
+    /// only.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub serverless: bool,
     /// Live members in the group at the end.
     pub members_at_end: u64,
     /// Delivered / expected (post, member) pairs.
@@ -68,9 +72,11 @@ pub struct GroupReport {
     pub join_us: Percentiles,
     /// `neighborCount` of the live members at the end.
     pub neighbors: FloatStats,
-    /// `log2(members) + 13`: the neighbour count members aim for at the true group size.
+    /// `log2(members) + 13`: the neighbour count members aim for at the true group size
+    /// (without a server, the largest LAN segment's joined members).
     pub target_neighbors: u64,
-    /// `estimatedMemberCount` / true member count, live members at the end.
+    /// `estimatedMemberCount` / true member count, live members at the end (without a
+    /// server, the true count is the member's LAN segment's joined members).
     pub estimate_ratio: FloatStats,
     /// Heard-list sizes of the live members at the end.
     pub heard: FloatStats,
@@ -88,6 +94,10 @@ pub struct GroupReport {
     /// Multicast stream results, if the scenario streams.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamReport>,
+    /// LAN discovery counters over every member incarnation, if the group uses LAN
+    /// discovery (`lan_discovery`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lan: Option<LanTotals>,
 }
 
 fn ratio(a: u64, b: u64) -> f64 {
@@ -165,18 +175,30 @@ pub fn build(
     let stream = stream_report(e);
     let live: Vec<_> = e.live().to_vec();
     let g = e.workload().group();
-    let truth = e.workload().members_joined() as f64;
+    let serverless = !e.workload().params().has_server;
+    let mut truth = e.workload().members_joined() as f64;
     let mut nodes = e.workload().departed;
+    let mut lan = e.workload().departed_lan;
     let (mut neigh, mut est, mut heard) = (Vec::new(), Vec::new(), Vec::new());
+    let mut largest_scope = 0;
     for id in live {
-        let Some(m) = e.node(id).and_then(GroupSimNode::member) else {
+        let Some(mn) = e.node(id).and_then(GroupSimNode::member_node) else {
             continue;
         };
+        let m = &mn.node;
         nodes.add(m, g);
+        lan.add(mn);
         if !e.workload().is_joined(id) {
             continue;
         }
         neigh.push(m.neighbor_count(g).unwrap_or(0) as f64);
+        let truth = if serverless {
+            let n = e.workload().members_in_scope(id);
+            largest_scope = largest_scope.max(n);
+            n as f64
+        } else {
+            truth
+        };
         if truth > 0.0 {
             est.push(m.estimated_member_count(g).unwrap_or(0.0) / truth);
         }
@@ -196,6 +218,10 @@ pub fn build(
             }
         })
         .unwrap_or_default();
+    if serverless {
+        truth = largest_scope as f64;
+    }
+    let lan = e.workload().params().lan_discovery.then_some(lan);
     let wire = e.network().stats.wire_bytes_sent;
     let w = e.workload_mut();
     let c = w.counters.clone();
@@ -223,7 +249,9 @@ pub fn build(
         members_at_end: members,
         replication,
         stream,
+        lan,
         server,
+        serverless,
         nodes,
         posts,
         counters: c,
@@ -267,7 +295,25 @@ pub fn summary_lines(o: &mut String, g: &GroupReport, net: &NetStats) {
     if let Some(s) = &g.stream {
         stream::summary_lines(o, s);
     }
+    if let Some(l) = &g.lan {
+        lan_line(o, l, g.counters.post_deliveries_off_segment);
+    }
     wire_lines(o, g, net);
+}
+
+fn lan_line(o: &mut String, l: &LanTotals, off_segment: u64) {
+    let _ = writeln!(
+        o,
+        "lan         {} announcements sent, {} heard, {} dropped ({} malformed, {} unknown group, {} queue full); {} connects from hints; {} post copies off the poster's segment",
+        l.announcements_sent,
+        l.announcements_heard,
+        l.dropped(),
+        l.malformed,
+        l.unknown_group,
+        l.queue_full,
+        l.connects_from_hints,
+        off_segment
+    );
 }
 
 fn post_lines(o: &mut String, g: &GroupReport) {
@@ -342,6 +388,13 @@ fn wire_lines(o: &mut String, g: &GroupReport, net: &NetStats) {
         c.app_bytes_delivered as f64 / 1e6,
         100.0 * g.control_overhead
     );
+    if g.serverless {
+        let _ = writeln!(
+            o,
+            "server      none: members found each other by LAN discovery"
+        );
+        return;
+    }
     let s = &g.server;
     let _ = writeln!(
         o,

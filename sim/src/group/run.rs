@@ -17,11 +17,11 @@ use crate::scenario::{Scenario, ScenarioError};
 type GroupEngine = Engine<GroupSimNode, GroupWorkload>;
 
 /// Membership gauges of the live joined members at one instant: mean neighbour count and the
-/// p10 / p50 / p90 of `estimatedMemberCount` over the true member count (digest §3.4).
+/// p10 / p50 / p90 of `estimatedMemberCount` over the true member count (digest §3.4; without
+/// a server, the members of the member's own LAN segment, as in the end-of-run report).
 fn membership_gauges(e: &GroupEngine) -> Gauges {
     let w = e.workload();
     let g = w.group();
-    let truth = w.members_joined() as f64;
     let (mut sum, mut n) = (0usize, 0usize);
     let mut ratios = Vec::new();
     for &id in e.live() {
@@ -32,6 +32,7 @@ fn membership_gauges(e: &GroupEngine) -> Gauges {
             sum += c;
             n += 1;
         }
+        let truth = w.members_in_scope(id) as f64;
         if truth > 0.0 && w.is_joined(id) {
             if let Some(est) = m.estimated_member_count(g) {
                 ratios.push(est / truth);
@@ -57,7 +58,7 @@ fn scaled(cdf: Vec<(u64, f64)>, ratio: f64) -> Vec<(u64, f64)> {
 }
 
 /// Builds the engine of group scenario `s` (workload `spec`) with `seed`, its population
-/// scheduled; the server joins at t = 0.
+/// scheduled; slot 0 (the server, or a serverless group's schedule keeper) joins at t = 0.
 pub fn build(s: &Scenario, spec: &GroupSpec, seed: u64) -> GroupEngine {
     let mut net = build_network(s, seed);
     if let Some(r) = &spec.replication {
@@ -75,7 +76,8 @@ pub fn build(s: &Scenario, spec: &GroupSpec, seed: u64) -> GroupEngine {
         net.set_capacity(id, (kbps * 1000.0) as u64, down);
     }
     let slots = s.slots();
-    let params = GroupParams::new(spec, s.crypto, s.duration_s, slots);
+    let params =
+        GroupParams::new(spec, s.crypto, s.duration_s, slots).with_lan_size(s.population.lan_size);
     let workload = GroupWorkload::new(params, slots as usize, seed);
     let mut e = Engine::new(EngineConfig::new(seed), net, workload);
     e.schedule_join(Instant::ZERO, SERVER);

@@ -3,9 +3,16 @@
 //!
 //! - Members connect their NetConnection to the server when they start and join the group
 //!   `join_delay` later, with receive mode NEAREST.
-//! - The server's slot runs the group-wide schedule: at each post (or lookup) time it picks a
-//!   random member with at least one neighbour and wakes it ([`Ctx::wake_node`]); the member
-//!   posts (or sends a lookup to a random address) from its own callback.
+//! - With LAN discovery (`lan_discovery`) the group's spec names an IP multicast address:
+//!   members also announce themselves on their LAN segment and connect to those they hear
+//!   (netgroup digest §10). Without a server (`server = false`) slot 0 is an ordinary member,
+//!   nobody opens a NetConnection, and the announcements are the only way in: each LAN
+//!   segment is a group of its own, so a post is expected only in the poster's segment and a
+//!   lookup's nearest member is sought in the sender's segment.
+//! - Slot 0 (the server, or the serverless group's first member) runs the group-wide
+//!   schedule: at each post (or lookup) time it picks a random member with at least one
+//!   neighbour and wakes it ([`Ctx::wake_node`]); the member posts (or sends a lookup to a
+//!   random address) from its own callback.
 //! - At each post the workload records who should get it: every other member that has a
 //!   neighbour then, with its shortest-path hop count in the overlay (from the
 //!   `Neighbor.Connect` / `.Disconnect` events the members report). A member that leaves
@@ -30,7 +37,7 @@ use rtmfp_netgroup::{
 };
 
 use crate::directory::Directory;
-use crate::group::counters::{GroupCounters, NodeTotals};
+use crate::group::counters::{GroupCounters, LanTotals, NodeTotals};
 use crate::group::ledger::{LookupDelivery, LookupLedger, MemberRing, PostDelivery, PostLedger};
 use crate::group::node::{new_member, new_server, GroupSimEvent, GroupSimNode};
 use crate::group::params::{GroupParams, Schedule};
@@ -41,7 +48,8 @@ use crate::node::NodeId;
 use crate::rng::{below, exponential, seed32};
 use crate::workload::{Ctx, Workload};
 
-/// The slot of the rendezvous server.
+/// The slot of the rendezvous server; in a serverless group, the member that runs the
+/// group-wide schedule.
 pub const SERVER: NodeId = NodeId(0);
 
 const TOKEN_JOIN: u64 = 1;
@@ -83,7 +91,9 @@ pub struct GroupWorkload {
     next_serial: u32,
     joined: Directory,
     ready: Directory,
-    ring: MemberRing,
+    /// Live joined members on the ring, one ring per discovery scope
+    /// ([`GroupParams::scope`]).
+    rings: Vec<MemberRing>,
     posts: PostLedger,
     lookups: LookupLedger,
     post_ticker: Ticker,
@@ -94,6 +104,9 @@ pub struct GroupWorkload {
     pub counters: GroupCounters,
     /// Counters of departed member incarnations (live ones are added by the runner).
     pub departed: NodeTotals,
+    /// LAN discovery counters of departed member incarnations (live ones are added by the
+    /// report).
+    pub departed_lan: LanTotals,
     /// Post dissemination latency (post to first copy at an expected member), microseconds.
     pub post_latency_us: Samples,
     /// Shortest-path overlay hops from the poster at post time of each first copy.
@@ -133,8 +146,8 @@ fn after(now: Instant, us: u64) -> Instant {
 }
 
 impl GroupWorkload {
-    /// A workload for `slots` node slots (slot 0 is the server); `seed` drives metric
-    /// sampling.
+    /// A workload for `slots` node slots (slot 0 is the server, or a member when
+    /// [`GroupParams::has_server`] is false); `seed` drives metric sampling.
     pub fn new(p: GroupParams, slots: usize, seed: u64) -> Self {
         GroupWorkload {
             group: GroupHandle(p.spec.group_id()),
@@ -144,7 +157,7 @@ impl GroupWorkload {
             next_serial: 1,
             joined: Directory::new(slots),
             ready: Directory::new(slots),
-            ring: MemberRing::default(),
+            rings: Vec::new(),
             posts: PostLedger::default(),
             lookups: LookupLedger::default(),
             post_ticker: Ticker::default(),
@@ -153,6 +166,7 @@ impl GroupWorkload {
             bfs_queue: Vec::new(),
             counters: GroupCounters::default(),
             departed: NodeTotals::default(),
+            departed_lan: LanTotals::default(),
             post_latency_us: Samples::new(SAMPLE_CAP, seed ^ 0x10),
             post_hops: Samples::new(SAMPLE_CAP, seed ^ 0x11),
             lookup_latency_us: Samples::new(SAMPLE_CAP, seed ^ 0x12),
@@ -191,6 +205,21 @@ impl GroupWorkload {
     /// Whether the member in slot `n` joined the group and is live.
     pub fn is_joined(&self, n: NodeId) -> bool {
         self.joined.contains(n)
+    }
+
+    /// Live joined members in the discovery scope of slot `n` ([`GroupParams::scope`]): the
+    /// group size a serverless member on a LAN segment can see; all of them with a server.
+    pub fn members_in_scope(&self, n: NodeId) -> usize {
+        let k = self.p.scope(n.0) as usize;
+        self.rings.get(k).map_or(0, MemberRing::len)
+    }
+
+    fn ring_mut(&mut self, slot: u32) -> &mut MemberRing {
+        let k = self.p.scope(slot) as usize;
+        if self.rings.len() <= k {
+            self.rings.resize_with(k + 1, MemberRing::default);
+        }
+        &mut self.rings[k]
     }
 
     /// The post ledger.
@@ -325,14 +354,16 @@ impl GroupWorkload {
         }
         self.counters.posts_sent += 1;
         self.overlay_hops(me.0);
+        let scope = self.p.scope(me.0);
         let expected: Vec<(u32, u32, u8)> = self
             .ready
             .live()
             .iter()
-            .filter(|&&s| s != me)
+            .filter(|&&s| s != me && self.p.scope(s.0) == scope)
             .map(|s| (s.0, self.members[s.idx()].serial, self.bfs_dist[s.idx()]))
             .collect();
-        self.posts.record(ctx.now, self.members.len(), expected);
+        self.posts
+            .record(ctx.now, me.0, self.members.len(), expected);
     }
 
     fn lookup(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupNode) {
@@ -391,6 +422,15 @@ impl GroupWorkload {
             return;
         };
         let serial = self.members[ctx.node.idx()].serial;
+        let lan = self.p.lan_size;
+        if lan > 0
+            && self
+                .posts
+                .poster(id)
+                .is_some_and(|p| p / lan != ctx.node.0 / lan)
+        {
+            self.counters.post_deliveries_off_segment += 1;
+        }
         match self.posts.deliver(id, ctx.node.0, serial, ctx.now) {
             PostDelivery::First { latency_us, hops } => {
                 self.counters.post_deliveries += 1;
@@ -427,7 +467,7 @@ impl GroupWorkload {
                 self.lookup_latency_us.push(latency_us);
                 self.lookup_hops.push(u64::from(n.hops));
                 let own = self.members[ctx.node.idx()].address;
-                let nearest = self.ring.nearest(&dest);
+                let nearest = self.ring_mut(ctx.node.0).nearest(&dest);
                 if nearest.is_some_and(|(a, _)| a.distance(&dest) == own.distance(&dest)) {
                     self.counters.lookups_correct += 1;
                 }
@@ -450,7 +490,7 @@ impl GroupWorkload {
                 m.joined = true;
                 let (address, ready) = (m.address, !m.neighbors.is_empty());
                 self.joined.insert(me);
-                self.ring.insert(address, me.0);
+                self.ring_mut(me.0).insert(address, me.0);
                 if ready {
                     self.ready.insert(me);
                 }
@@ -674,7 +714,7 @@ impl GroupWorkload {
 
 impl Workload<GroupSimNode> for GroupWorkload {
     fn create(&mut self, ctx: &mut Ctx<'_>) -> GroupSimNode {
-        if ctx.node == SERVER {
+        if ctx.node == SERVER && self.p.has_server {
             let s = new_server(self.p.crypto, self.p.server.clone(), ctx.rng);
             return GroupSimNode::Server(Box::new(s));
         }
@@ -692,7 +732,7 @@ impl Workload<GroupSimNode> for GroupWorkload {
             ..Member::default()
         };
         self.peers.insert(m.peer_id(), (ctx.node.0, serial));
-        GroupSimNode::Member(Box::new(m))
+        GroupSimNode::member_of(m, self.group)
     }
 
     fn on_join(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode) {
@@ -703,15 +743,24 @@ impl Workload<GroupSimNode> for GroupWorkload {
                 self.schedule(ctx, false);
                 return;
             }
-            GroupSimNode::Member(m) => m,
+            GroupSimNode::Member(m) => &mut m.node,
         };
-        if self.url.is_empty() {
-            self.url = server_url(ctx.addr_of(SERVER));
-        }
-        let server = ctx.addr_of(SERVER);
-        if node.connect(ctx.now, &self.url, &[server]).is_err() {
-            self.counters.connect_errors += 1;
-            return;
+        if !self.p.has_server {
+            // Serverless: no NetConnection; the group is active at the join and its LAN
+            // announcements go out at once. Slot 0 keeps the group-wide schedule.
+            if ctx.node == SERVER {
+                self.schedule(ctx, true);
+                self.schedule(ctx, false);
+            }
+        } else {
+            if self.url.is_empty() {
+                self.url = server_url(ctx.addr_of(SERVER));
+            }
+            let server = ctx.addr_of(SERVER);
+            if node.connect(ctx.now, &self.url, &[server]).is_err() {
+                self.counters.connect_errors += 1;
+                return;
+            }
         }
         if self.p.join_delay_us == 0 {
             self.join(ctx, node);
@@ -730,19 +779,27 @@ impl Workload<GroupSimNode> for GroupWorkload {
 
     fn on_event(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode, event: GroupSimEvent) {
         if let (GroupSimNode::Member(m), GroupSimEvent::Member(e)) = (node, event) {
-            self.member_event(ctx, m, e);
+            self.member_event(ctx, &mut m.node, e);
         }
     }
 
     fn on_wake(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode, token: u64) {
-        match (node, token) {
-            (GroupSimNode::Server(_), TOKEN_POST_TICK) => self.tick(ctx, true),
-            (GroupSimNode::Server(_), TOKEN_LOOKUP_TICK) => self.tick(ctx, false),
-            (GroupSimNode::Member(m), TOKEN_JOIN) => self.join(ctx, m),
-            (GroupSimNode::Member(m), TOKEN_POST) => self.post(ctx, m),
-            (GroupSimNode::Member(m), TOKEN_LOOKUP) => self.lookup(ctx, m),
-            (GroupSimNode::Member(m), TOKEN_STREAM) => self.stream_tick(ctx, m),
-            (GroupSimNode::Member(m), TOKEN_REPLICATION) => {
+        // The schedule ticks go to slot 0: the server, or a serverless group's member.
+        match token {
+            TOKEN_POST_TICK => return self.tick(ctx, true),
+            TOKEN_LOOKUP_TICK => return self.tick(ctx, false),
+            _ => {}
+        }
+        let GroupSimNode::Member(m) = node else {
+            return;
+        };
+        let m = &mut m.node;
+        match token {
+            TOKEN_JOIN => self.join(ctx, m),
+            TOKEN_POST => self.post(ctx, m),
+            TOKEN_LOOKUP => self.lookup(ctx, m),
+            TOKEN_STREAM => self.stream_tick(ctx, m),
+            TOKEN_REPLICATION => {
                 self.members[ctx.node.idx()].replication_due = true;
                 self.start_replication(ctx, m);
             }
@@ -751,13 +808,15 @@ impl Workload<GroupSimNode> for GroupWorkload {
     }
 
     fn on_leave(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode, crash: bool) {
-        let GroupSimNode::Member(node) = node else {
+        let GroupSimNode::Member(member) = node else {
             return;
         };
+        self.departed_lan.add(member);
+        let node = &mut member.node;
         let me = ctx.node;
         let m = std::mem::take(&mut self.members[me.idx()]);
         if m.joined {
-            self.ring.remove(&m.address);
+            self.ring_mut(me.0).remove(&m.address);
         }
         self.joined.remove(me);
         self.ready.remove(me);
