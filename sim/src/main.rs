@@ -144,7 +144,9 @@ fn run_one(
     let log_lines = !quiet && !std::io::stderr().is_terminal();
     let started = WallClock::now();
     let mut next_line = 0.1;
+    let mut wall_at_s = Vec::new();
     let mut on_progress = |f: f64, events: u64| {
+        wall_at_s.push(started.elapsed().as_secs_f64());
         pb.set_position((f * 1000.0) as u64);
         pb.set_message(format!("{events} events"));
         if log_lines && f + 1e-9 >= next_line {
@@ -199,6 +201,7 @@ fn run_one(
         rss_per_node_bytes: rss / u64::from(r.slots.max(1)),
         peak_rss_bytes: peak,
         ceiling_events_per_s: ceiling,
+        wall_at_s,
     };
     Ok((r, host))
 }

@@ -10,7 +10,7 @@ use crate::plot;
 use crate::runner::{CdfKind, RunResult, SessionReport};
 
 /// Measurements of the host process, taken by the binary (never by the engine).
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct HostStats {
     /// Wall-clock time of the run, seconds.
     pub wall_s: f64,
@@ -25,6 +25,11 @@ pub struct HostStats {
     /// Events per second of the bare-heap ceiling loop ([`crate::ceiling::bare_heap`]) timed
     /// right after the run with the same number of events (0: not measured).
     pub ceiling_events_per_s: f64,
+    /// Host wall-clock seconds since the start of the run at each time-series sample (one per
+    /// row of `RunResult::timeseries` when the progress callback saw every row; written as the
+    /// `wall_s` column of `timeseries.csv`, so the cost of each phase of a run can be read off).
+    #[serde(skip)]
+    pub wall_at_s: Vec<f64>,
 }
 
 fn ms(us: u64) -> f64 {
@@ -192,12 +197,16 @@ pub fn write_outputs(
         put(&format!("{}.csv", c.file), cdf_csv(&c.points))?;
     }
     let mut ts = String::from(
-        "t_s,live_nodes,datagrams_sent,wire_bytes,drops,messages_sent,messages_delivered,mean_neighbors,emc_ratio_p10,emc_ratio_p50,emc_ratio_p90\n",
+        "t_s,live_nodes,datagrams_sent,wire_bytes,drops,messages_sent,messages_delivered,mean_neighbors,emc_ratio_p10,emc_ratio_p50,emc_ratio_p90,wall_s\n",
     );
-    for row in &r.timeseries {
+    let wall = host
+        .map(|h| h.wall_at_s.as_slice())
+        .filter(|w| w.len() == r.timeseries.len());
+    for (i, row) in r.timeseries.iter().enumerate() {
+        let wall_s = wall.map_or(String::new(), |w| format!("{:.3}", w[i]));
         let _ = writeln!(
             ts,
-            "{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3}",
+            "{},{},{},{},{},{},{},{:.3},{:.3},{:.3},{:.3},{wall_s}",
             row.t_s,
             row.live_nodes,
             row.datagrams_sent,
