@@ -8,7 +8,7 @@ use rand_core::{RngCore, SeedableRng};
 /// The simulator's random number generator.
 pub type SimRng = ChaCha8Rng;
 
-/// Stream kinds for [`derive`].
+/// Stream kinds for [`derive()`].
 pub mod stream {
     /// One stream per node incarnation: index `node << 32 | incarnation`.
     pub const NODE: u64 = 1;

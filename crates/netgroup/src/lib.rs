@@ -3,7 +3,7 @@
 //! Module map:
 //! - [`id`]: peer IDs, group addresses, ring distance;
 //! - [`groupspec`]: `GroupSpecifier`, the groupspec string, group IDs; [`keys`]: group keys;
-//! - [`estimate`], [`best_list`]: `estimatedMemberCount` and neighbour selection;
+//! - [`estimate`], [`best_list`](mod@best_list): `estimatedMemberCount` and neighbour selection;
 //! - [`seen`]: the bounded posting dedupe cache;
 //! - [`wire`]: codecs of the known `GR` group messages;
 //! - [`server`]: the rendezvous server (NetConnections, introductions, group bootstrap).

@@ -4,7 +4,7 @@
 //! hears an announcement records the sender as a member hint at the datagram's source address
 //! and, while it has fewer neighbours than it wants, connects at once. No server is needed.
 //!
-//! Flash's LAN announcement format is unknown (digest §10 [UNKNOWN]); ours is documented in
+//! Flash's LAN announcement format is unknown (digest §10 \[UNKNOWN\]); ours is documented in
 //! `docs/wire-netgroup.md` ("LAN announcement"). The announcement proves knowledge of the
 //! full `groupTxt` with an HMAC, so a listener on the LAN learns neither the group ID nor can
 //! forge announcements for the group; a replayed announcement only makes members try a

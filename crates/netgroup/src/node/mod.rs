@@ -799,7 +799,7 @@ impl GroupNode {
         Some(self.groups.get(&g)?.estimated_member_count())
     }
 
-    /// Flash `localCoverageFrom` / `localCoverageTo` (digest §3.3 [INFER]).
+    /// Flash `localCoverageFrom` / `localCoverageTo` (digest §3.3 \[INFER\]).
     pub fn local_coverage(&self, g: GroupHandle) -> Option<(GroupAddress, GroupAddress)> {
         Some(self.groups.get(&g)?.coverage())
     }

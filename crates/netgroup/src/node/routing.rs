@@ -9,7 +9,7 @@
 //!    | 32-byte group address of the origin | [32-byte destination, kind 0 only] | message
 //! ```
 //!
-//! Next hop ([`next_hop`], the digest's [INFER] rule): among this node and its neighbours,
+//! Next hop ([`next_hop`], the digest's \[INFER\] rule): among this node and its neighbours,
 //! the one at the least ring distance from the destination; ties go to the lower address.
 //! A node is the destination when it is that nearest one and its receive mode accepts the
 //! address (NEAREST, or EXACT with an exact match). Greedy steps strictly decrease the
@@ -200,7 +200,7 @@ pub fn adjacent(
         .map(|(_, p)| p)
 }
 
-/// `localCoverageFrom` / `localCoverageTo` (digest §3.3 [INFER]): the arc from the midpoint
+/// `localCoverageFrom` / `localCoverageTo` (digest §3.3 \[INFER\]): the arc from the midpoint
 /// with the previous neighbour to the midpoint with the next one; the whole ring (`own`,
 /// `own`) without neighbours.
 pub fn coverage(

@@ -3,7 +3,7 @@
 
 use super::DecodeError;
 
-/// Number of bytes [`write`] uses for `value` (1 to 10).
+/// Number of bytes [`write()`] uses for `value` (1 to 10).
 pub fn len(value: u64) -> usize {
     let bits = 64 - value.leading_zeros() as usize;
     bits.div_ceil(7).max(1)

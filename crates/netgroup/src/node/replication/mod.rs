@@ -8,7 +8,7 @@
 //! - [`api`]: the [`crate::node::GroupNode`] calls added for file sharing (faulty objects,
 //!   fault counts, neighbours' have sets).
 //!
-//! [`Replication`] is sans-IO and knows nothing of sessions: frames to send are queued in an
+//! `Replication` is sans-IO and knows nothing of sessions: frames to send are queued in an
 //! outbox that the group drains onto its neighbours' extension flows, and events go to the
 //! node's event queue. Have-set changes are coalesced: neighbours get one HAVE per
 //! `GroupConfig::have_update_delay` however many `add_have_objects` calls happened.
