@@ -10,6 +10,10 @@ use rtmfp_sim::ceiling::bare_heap;
 use rtmfp_sim::runner::{run, RunOptions};
 use rtmfp_sim::scenario::Scenario;
 
+/// The same allocator as the `rtmfp-sim` binary, so the bench measures what users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn scenario(nodes: u32) -> Scenario {
     let text = format!(
         r#"
