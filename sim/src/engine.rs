@@ -62,6 +62,10 @@ pub struct EngineStats {
     /// Delivered multicast datagrams the receiving node ignored (not listening on that group
     /// address: a rendezvous server, a member without LAN discovery, a session endpoint).
     pub multicast_ignored: u64,
+    /// Multicast datagrams that reached a LAN slot with no live node in it: nobody was there to
+    /// hear them, which is not a network drop (unicast to a dead slot is
+    /// [`crate::net::Drop::Dead`]).
+    pub multicast_unheard: u64,
     /// Joins (incarnations created).
     pub joins: u64,
     /// Graceful leaves.
@@ -365,7 +369,7 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
             Ev::Arrive { a, src, payload } => {
                 self.core.stats.arrivals += 1;
                 if self.slots[a.dst.idx()].live.is_none() {
-                    return self.core.net.stats.record(Drop::Dead);
+                    return self.record_dead(&a);
                 }
                 match self.core.net.arrive(now, &a, payload.len()) {
                     Err(d) => self.core.net.stats.record(d),
@@ -393,10 +397,19 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
         }
     }
 
+    /// A datagram for an empty slot: a drop for unicast, unheard for LAN multicast.
+    fn record_dead(&mut self, a: &Arrival) {
+        if a.to.ip().is_multicast() {
+            self.core.stats.multicast_unheard += 1;
+        } else {
+            self.core.net.stats.record(Drop::Dead);
+        }
+    }
+
     fn deliver(&mut self, a: Arrival, src: u32, payload: Bytes) {
         let now = self.core.now;
         let Some(l) = self.slots[a.dst.idx()].live.as_mut() else {
-            return self.core.net.stats.record(Drop::Dead);
+            return self.record_dead(&a);
         };
         let core = &mut self.core;
         core.net.stats.datagrams_delivered += 1;

@@ -87,6 +87,14 @@ pub fn summary(r: &RunResult, host: Option<&HostStats>) -> String {
         e.crashes,
         r.live_at_end
     );
+    let multicast = e.multicast_taken + e.multicast_ignored + e.multicast_unheard;
+    if multicast > 0 {
+        let _ = writeln!(
+            o,
+            "multicast   {multicast} LAN copies: {} taken, {} ignored (not listening), {} unheard (empty slot)",
+            e.multicast_taken, e.multicast_ignored, e.multicast_unheard
+        );
+    }
     if let Some(h) = host {
         let _ = writeln!(
             o,

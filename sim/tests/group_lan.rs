@@ -73,6 +73,10 @@ fn serverless_one_segment_delivers_every_post_to_every_member_once() {
     assert_eq!(lan.dropped(), 0, "{lan:?}");
     assert!(lan.connects_from_hints >= 200, "{lan:?}");
     assert!(r.engine.multicast_taken > 0 && r.engine.multicast_ignored == 0);
+    // Announcements made while members were still joining reach empty slots: nobody hears
+    // them, and they are not counted as network drops.
+    assert!(r.engine.multicast_unheard > 0, "{:?}", r.engine);
+    assert_eq!(r.net.drop_dead, 0, "{:?}", r.net);
     // Every post is expected at the 199 others and reaches each of them exactly once.
     assert_eq!(c.posts_sent, 20, "{c:?}");
     assert_eq!(p.expected, 20 * 199, "{p:?}");
