@@ -363,53 +363,12 @@ pub struct ReplicationCounters {
 
 /// The members' own replication counters (`GroupNode::replication_counters`), summed over
 /// every incarnation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct EngineTotals {
-    /// FETCHes sent.
-    pub fetches_sent: u64,
-    /// Fetches that timed out.
-    pub fetch_timeouts: u64,
-    /// Fetches answered with DENY.
-    pub fetch_denied: u64,
-    /// Fetches lost because the holder disconnected.
-    pub fetch_lost: u64,
-    /// Objects received for our requests.
-    pub objects_received: u64,
-    /// Objects sent.
-    pub objects_sent: u64,
-    /// OBJECT or DENY frames for no request in flight (late answers to timed-out fetches:
-    /// wasted transfers), dropped.
-    pub unsolicited: u64,
-    /// Incoming requests denied for the pending-request bounds.
-    pub requests_refused: u64,
-    /// Incoming requests denied because the index was not held.
-    pub requests_not_held: u64,
-    /// HAVE frames sent.
-    pub have_sent: u64,
-    /// HAVE frames received.
-    pub have_received: u64,
-    /// Malformed, oversized or disabled-group frames dropped.
-    pub frames_dropped: u64,
-}
+pub type EngineTotals = rtmfp_netgroup::ReplicationCounters;
 
-impl EngineTotals {
-    /// Adds the counters of `node` in group `g` (nothing if it is not in the group).
-    pub fn add(&mut self, node: &GroupNode, g: GroupHandle) {
-        let Some(c) = node.replication_counters(g) else {
-            return;
-        };
-        self.fetches_sent += c.fetches_sent;
-        self.fetch_timeouts += c.fetch_timeouts;
-        self.fetch_denied += c.fetch_denied;
-        self.fetch_lost += c.fetch_lost;
-        self.objects_received += c.objects_received;
-        self.objects_sent += c.objects_sent;
-        self.unsolicited += c.unsolicited;
-        self.requests_refused += c.requests_refused;
-        self.requests_not_held += c.requests_not_held;
-        self.have_sent += c.have_sent;
-        self.have_received += c.have_received;
-        self.frames_dropped += c.malformed + c.oversized + c.disabled;
+/// Adds the counters of `node` in group `g` to `totals` (nothing if it is not in the group).
+pub fn add_engine_totals(totals: &mut EngineTotals, node: &GroupNode, g: GroupHandle) {
+    if let Some(c) = node.replication_counters(g) {
+        totals.add(&c);
     }
 }
 

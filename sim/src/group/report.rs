@@ -122,7 +122,7 @@ fn replication_report(
         let Some(m) = e.node(id).and_then(GroupSimNode::member) else {
             continue;
         };
-        engine.add(m, g);
+        replication::add_engine_totals(&mut engine, m, g);
         if l.started(id.0) {
             let have = m.have_objects(g).map_or(0, |h| h.len());
             if (have == p.objects) != l.holds_all(id.0) {

@@ -824,7 +824,7 @@ impl Workload<GroupSimNode> for GroupWorkload {
             .leave(me.0, m.serial, ctx.now, self.p.deadline_us);
         self.departed.add(node, self.group);
         if let Some(l) = &mut self.replication {
-            l.departed.add(node, self.group);
+            crate::group::replication::add_engine_totals(&mut l.departed, node, self.group);
             l.leave(me.0, ctx.now);
         }
         if let Some(l) = &mut self.stream {

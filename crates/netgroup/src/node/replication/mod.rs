@@ -57,6 +57,7 @@ const LOWEST_FIRST_SHUFFLE: usize = 2;
 
 /// Object replication counters of one group (drops by reason, and traffic).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ReplicationCounters {
     /// Replication frames that did not decode.
     pub malformed: u64,
@@ -97,6 +98,50 @@ pub struct ReplicationCounters {
     /// Objects accepted after their fetch timed out (still wanted, from the neighbour that
     /// was asked).
     pub late_objects: u64,
+}
+
+impl ReplicationCounters {
+    /// Adds every counter of `o` to this one (totals over members or incarnations).
+    pub fn add(&mut self, o: &ReplicationCounters) {
+        let ReplicationCounters {
+            malformed,
+            oversized,
+            unsolicited,
+            disabled,
+            requests_refused,
+            requests_not_held,
+            requests,
+            fetches_sent,
+            fetch_timeouts,
+            fetch_denied,
+            fetch_lost,
+            objects_received,
+            objects_sent,
+            denies_sent,
+            have_sent,
+            have_received,
+            faulty_objects,
+            late_objects,
+        } = *o;
+        self.malformed += malformed;
+        self.oversized += oversized;
+        self.unsolicited += unsolicited;
+        self.disabled += disabled;
+        self.requests_refused += requests_refused;
+        self.requests_not_held += requests_not_held;
+        self.requests += requests;
+        self.fetches_sent += fetches_sent;
+        self.fetch_timeouts += fetch_timeouts;
+        self.fetch_denied += fetch_denied;
+        self.fetch_lost += fetch_lost;
+        self.objects_received += objects_received;
+        self.objects_sent += objects_sent;
+        self.denies_sent += denies_sent;
+        self.have_sent += have_sent;
+        self.have_received += have_received;
+        self.faulty_objects += faulty_objects;
+        self.late_objects += late_objects;
+    }
 }
 
 /// Replication settings taken from [`GroupConfig`].
