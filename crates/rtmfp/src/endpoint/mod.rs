@@ -506,11 +506,10 @@ impl Endpoint {
         if closed {
             self.remove_if_closed(id);
         }
-        if self.openings.contains_key(&id) {
-            self.reindex(id);
-        } else {
-            self.set_timer(id, next);
-        }
+        // An ID names an opening or a session, never both: openings are removed before their
+        // session is inserted, and new IDs are checked against both maps.
+        debug_assert!(!self.openings.contains_key(&id));
+        self.set_timer(id, next);
     }
 
     fn remove_if_closed(&mut self, id: u32) {
