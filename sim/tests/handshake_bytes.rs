@@ -14,7 +14,6 @@ use std::rc::Rc;
 
 use rtmfp::crypto::cert::epd_for_peer_id;
 use rtmfp::{Config, Instant, SansIo};
-use rtmfp_netgroup::GroupHandle;
 use rtmfp_sim::addr::private_addr;
 use rtmfp_sim::endpoint_node::{new_endpoint, Crypto};
 use rtmfp_sim::group::node::{new_member, new_server, GroupSimNode};
@@ -178,7 +177,7 @@ fn a_group_member_and_the_server_say_the_same_bytes_in_the_sim_and_directly() {
     member.join(now, &params.spec).unwrap();
     let mut nodes = [
         GroupSimNode::Server(Box::new(server)),
-        GroupSimNode::member_of(member, GroupHandle(params.spec.group_id())),
+        GroupSimNode::Member(Box::new(member)),
     ];
     let direct = in_memory(&mut nodes, &[addr(0), addr(1)], start, until);
     // Handshake, NetConnection connect and _result, the group join on its GC flow, acks.

@@ -367,6 +367,12 @@ fn lan_discovery_without_a_server_converges_and_delivers_posts_once() {
         lan.own_heard >= 1,
         "multicast loopback of our own announcement: {lan:?}"
     );
+    // Without a server, every neighbour came from a connection started on an announcement.
+    let connects: u64 = ids
+        .iter()
+        .map(|&i| node_ref(&net, i).lan_counters().connects)
+        .sum();
+    assert!(connects >= n as u64 - 1, "connects from hints: {connects}");
 
     let now = net.now;
     let id = node(&mut net, 2).post(now, g, b"hello LAN").unwrap();
@@ -391,6 +397,7 @@ fn lan_discovery_without_a_server_converges_and_delivers_posts_once() {
     let after = node_ref(&net, 1).lan_counters();
     assert_eq!(after.unknown_group, before.unknown_group + 1);
     assert_eq!(after.malformed, before.malformed + 1);
+    assert_eq!(after.connects, before.connects);
     assert_eq!(node_ref(&net, 1).heard_count(g), Some(n - 1));
 }
 

@@ -3,8 +3,6 @@
 
 use rtmfp_netgroup::{GroupHandle, GroupNode};
 
-use crate::group::node::MemberNode;
-
 /// What the group workload did and saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct GroupCounters {
@@ -181,14 +179,14 @@ pub struct LanTotals {
     /// the sender, so 0).
     pub own_heard: u64,
     /// Peer sessions started at once on hearing an announcement (the member had fewer
-    /// neighbours than it aims for): [`MemberNode::lan_connects`].
+    /// neighbours than it aims for): `LanCounters::connects`.
     pub connects_from_hints: u64,
 }
 
 impl LanTotals {
     /// Adds the counters of member `m`.
-    pub fn add(&mut self, m: &MemberNode) {
-        let c = m.node.lan_counters();
+    pub fn add(&mut self, m: &GroupNode) {
+        let c = m.lan_counters();
         self.members += 1;
         self.announcements_sent += c.announcements_sent;
         self.announcements_heard += c.announcements_accepted;
@@ -196,7 +194,7 @@ impl LanTotals {
         self.unknown_group += c.unknown_group;
         self.queue_full += c.queue_full;
         self.own_heard += c.own_heard;
-        self.connects_from_hints += m.lan_connects;
+        self.connects_from_hints += c.connects;
     }
 
     /// Announcements dropped: malformed, unknown group or forged, not queued.

@@ -23,6 +23,6 @@ pub mod run;
 pub mod stream;
 pub mod workload;
 
-pub use node::{GroupSimEvent, GroupSimNode, MemberNode};
+pub use node::{GroupSimEvent, GroupSimNode};
 pub use params::{GroupParams, GroupSpec};
 pub use workload::GroupWorkload;

@@ -11,7 +11,7 @@ use rtmfp::{Config, Endpoint, FlashProfile, Instant, PlainProfile, SansIo, Trans
 use rtmfp_flash::netconnection::{ClientConfig, NetConnectionEvent};
 use rtmfp_flash::FlashNode;
 use rtmfp_netgroup::server::{RendezvousConfig, RendezvousEvent, RendezvousServer};
-use rtmfp_netgroup::{GroupConfig, GroupEvent, GroupHandle, GroupNode};
+use rtmfp_netgroup::{GroupConfig, GroupEvent, GroupNode};
 
 use crate::endpoint_node::Crypto;
 use crate::hash::RunHash;
@@ -24,57 +24,7 @@ pub enum GroupSimNode {
     /// The rendezvous server (slot 0).
     Server(Box<RendezvousServer>),
     /// A NetGroup member.
-    Member(Box<MemberNode>),
-}
-
-/// A NetGroup member and what the simulator counts around it.
-#[derive(Debug)]
-pub struct MemberNode {
-    /// The group engine.
-    pub node: GroupNode,
-    /// The workload's group (whose membership counters tell LAN connects apart).
-    pub group: GroupHandle,
-    /// Peer sessions the engine started at once on hearing a LAN announcement: how much its
-    /// `connect_attempts` in `group` grew inside `handle_lan_datagram` (netgroup digest §10:
-    /// a member with fewer neighbours than it aims for connects to the announcer at once).
-    pub lan_connects: u64,
-}
-
-impl MemberNode {
-    /// `node`, a member of `group` (the one whose counters are watched).
-    pub fn new(node: GroupNode, group: GroupHandle) -> Self {
-        MemberNode {
-            node,
-            group,
-            lan_connects: 0,
-        }
-    }
-
-    fn connect_attempts(&self) -> u64 {
-        self.node
-            .membership_counters(self.group)
-            .map_or(0, |c| c.connect_attempts)
-    }
-
-    /// A datagram that arrived on multicast address `to`: handed to the LAN discovery if the
-    /// member listens there (`GroupNode::lan_multicast_addresses`: a joined group whose spec
-    /// enables `ipMulticastMemberUpdatesEnabled` with that `addIPMulticastAddress`), as the
-    /// tokio driver's multicast sockets do. Returns whether it was taken.
-    fn handle_multicast(
-        &mut self,
-        now: Instant,
-        from: SocketAddr,
-        to: SocketAddr,
-        datagram: &[u8],
-    ) -> bool {
-        if !self.node.lan_multicast_addresses().contains(&to) {
-            return false;
-        }
-        let before = self.connect_attempts();
-        self.node.handle_lan_datagram(now, from, datagram);
-        self.lan_connects += self.connect_attempts().saturating_sub(before);
-        true
-    }
+    Member(Box<GroupNode>),
 }
 
 /// What a [`GroupSimNode`] reports.
@@ -115,29 +65,16 @@ pub fn new_member(
 }
 
 impl GroupSimNode {
-    /// A member node: `node` in the workload's group `group`.
-    pub fn member_of(node: GroupNode, group: GroupHandle) -> Self {
-        GroupSimNode::Member(Box::new(MemberNode::new(node, group)))
-    }
-
     /// The member, if this is one.
     pub fn member(&self) -> Option<&GroupNode> {
         match self {
-            GroupSimNode::Member(m) => Some(&m.node),
+            GroupSimNode::Member(m) => Some(m),
             GroupSimNode::Server(_) => None,
         }
     }
 
     /// The member, mutably, if this is one.
     pub fn member_mut(&mut self) -> Option<&mut GroupNode> {
-        match self {
-            GroupSimNode::Member(m) => Some(&mut m.node),
-            GroupSimNode::Server(_) => None,
-        }
-    }
-
-    /// The member with the simulator's counters, if this is one.
-    pub fn member_node(&self) -> Option<&MemberNode> {
         match self {
             GroupSimNode::Member(m) => Some(m),
             GroupSimNode::Server(_) => None,
@@ -159,35 +96,35 @@ impl SansIo for GroupSimNode {
     fn handle_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8]) {
         match self {
             GroupSimNode::Server(s) => s.handle_datagram(now, from, datagram),
-            GroupSimNode::Member(m) => m.node.handle_datagram(now, from, datagram),
+            GroupSimNode::Member(m) => m.handle_datagram(now, from, datagram),
         }
     }
 
     fn handle_timeout(&mut self, now: Instant) {
         match self {
             GroupSimNode::Server(s) => s.handle_timeout(now),
-            GroupSimNode::Member(m) => m.node.handle_timeout(now),
+            GroupSimNode::Member(m) => m.handle_timeout(now),
         }
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
         match self {
             GroupSimNode::Server(s) => s.poll_transmit(),
-            GroupSimNode::Member(m) => m.node.poll_transmit(),
+            GroupSimNode::Member(m) => m.poll_transmit(),
         }
     }
 
     fn poll_event(&mut self) -> Option<GroupSimEvent> {
         match self {
             GroupSimNode::Server(s) => s.poll_event().map(GroupSimEvent::Server),
-            GroupSimNode::Member(m) => m.node.poll_event().map(GroupSimEvent::Member),
+            GroupSimNode::Member(m) => m.poll_event().map(GroupSimEvent::Member),
         }
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
         match self {
             GroupSimNode::Server(s) => s.poll_timeout(),
-            GroupSimNode::Member(m) => m.node.poll_timeout(),
+            GroupSimNode::Member(m) => m.poll_timeout(),
         }
     }
 }
@@ -405,7 +342,10 @@ impl SimNode for GroupSimNode {
     }
 
     /// A member takes multicast on the addresses its LAN groups listen on
-    /// ([`MemberNode`]); the server listens on none.
+    /// (`GroupNode::lan_multicast_addresses`: a joined group whose spec enables
+    /// `ipMulticastMemberUpdatesEnabled` with that `addIPMulticastAddress`) and hands it to
+    /// its LAN discovery, as the tokio driver's multicast sockets do; the server listens on
+    /// none.
     fn handle_multicast(
         &mut self,
         now: Instant,
@@ -414,8 +354,11 @@ impl SimNode for GroupSimNode {
         datagram: &[u8],
     ) -> bool {
         match self {
-            GroupSimNode::Server(_) => false,
-            GroupSimNode::Member(m) => m.handle_multicast(now, from, to, datagram),
+            GroupSimNode::Member(m) if m.lan_multicast_addresses().contains(&to) => {
+                m.handle_lan_datagram(now, from, datagram);
+                true
+            }
+            _ => false,
         }
     }
 }

@@ -182,12 +182,11 @@ pub fn build(
     let (mut neigh, mut est, mut heard) = (Vec::new(), Vec::new(), Vec::new());
     let mut largest_scope = 0;
     for id in live {
-        let Some(mn) = e.node(id).and_then(GroupSimNode::member_node) else {
+        let Some(m) = e.node(id).and_then(GroupSimNode::member) else {
             continue;
         };
-        let m = &mn.node;
         nodes.add(m, g);
-        lan.add(mn);
+        lan.add(m);
         if !e.workload().is_joined(id) {
             continue;
         }

@@ -732,7 +732,7 @@ impl Workload<GroupSimNode> for GroupWorkload {
             ..Member::default()
         };
         self.peers.insert(m.peer_id(), (ctx.node.0, serial));
-        GroupSimNode::member_of(m, self.group)
+        GroupSimNode::Member(Box::new(m))
     }
 
     fn on_join(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode) {
@@ -743,7 +743,7 @@ impl Workload<GroupSimNode> for GroupWorkload {
                 self.schedule(ctx, false);
                 return;
             }
-            GroupSimNode::Member(m) => &mut m.node,
+            GroupSimNode::Member(m) => m,
         };
         if !self.p.has_server {
             // Serverless: no NetConnection; the group is active at the join and its LAN
@@ -779,7 +779,7 @@ impl Workload<GroupSimNode> for GroupWorkload {
 
     fn on_event(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode, event: GroupSimEvent) {
         if let (GroupSimNode::Member(m), GroupSimEvent::Member(e)) = (node, event) {
-            self.member_event(ctx, &mut m.node, e);
+            self.member_event(ctx, m, e);
         }
     }
 
@@ -793,7 +793,6 @@ impl Workload<GroupSimNode> for GroupWorkload {
         let GroupSimNode::Member(m) = node else {
             return;
         };
-        let m = &mut m.node;
         match token {
             TOKEN_JOIN => self.join(ctx, m),
             TOKEN_POST => self.post(ctx, m),
@@ -808,11 +807,10 @@ impl Workload<GroupSimNode> for GroupWorkload {
     }
 
     fn on_leave(&mut self, ctx: &mut Ctx<'_>, node: &mut GroupSimNode, crash: bool) {
-        let GroupSimNode::Member(member) = node else {
+        let GroupSimNode::Member(node) = node else {
             return;
         };
-        self.departed_lan.add(member);
-        let node = &mut member.node;
+        self.departed_lan.add(node);
         let me = ctx.node;
         let m = std::mem::take(&mut self.members[me.idx()]);
         if m.joined {

@@ -118,6 +118,9 @@ pub struct LanCounters {
     pub unknown_group: u64,
     /// Announcements not queued because the outgoing queue was full.
     pub queue_full: u64,
+    /// Peer connections started at once on hearing an announcement (the group had fewer
+    /// neighbours than it aims for).
+    pub connects: u64,
 }
 
 /// The announcing side of one group.

@@ -372,13 +372,16 @@ impl GroupNode {
         }
         self.lan_counters.announcements_accepted += 1;
         for g in groups {
-            self.with_group(&g, |group, io| {
+            let connects = self.with_group(&g, |group, io| {
                 group.add_member_hint(io.now, a.peer_id, &[from]);
                 let wanted = crate::estimate::target_neighbor_count(group.estimated_member_count());
+                let before = group.counters.connect_attempts;
                 if group.neighbor_count() < wanted {
                     group.connect_to(io, a.peer_id);
                 }
+                group.counters.connect_attempts - before
             });
+            self.lan_counters.connects += connects.unwrap_or(0);
         }
         self.flush();
     }
