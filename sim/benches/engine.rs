@@ -11,6 +11,7 @@ use rtmfp_sim::runner::{run, RunOptions};
 use rtmfp_sim::scenario::Scenario;
 
 /// The same allocator as the `rtmfp-sim` binary, so the bench measures what users run.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -20,6 +20,7 @@ use rtmfp_sim::scenario::{apply_overrides, expand_sweep, Scenario, ScenarioError
 /// (packets, frames, queue entries) across a large heap; mimalloc's free lists keep that
 /// cheaper than glibc's allocator, which showed ≈ 15 % of a 1,000-member run in malloc, free
 /// and page clearing (docs/PERFORMANCE.md, "Simulator engine").
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
