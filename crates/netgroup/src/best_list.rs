@@ -38,6 +38,19 @@ const RANDOM_TRIES: usize = 16;
 /// Width of the RTT buckets the low-latency picks compare, microseconds (5 ms).
 pub const RTT_BUCKET_US: u64 = 5_000;
 
+/// A value of the heard-list map the best list walks: the member's peer ID, alone or inside a
+/// richer record.
+pub trait RingMember {
+    /// The member's peer ID.
+    fn peer_id(&self) -> &PeerId;
+}
+
+impl RingMember for PeerId {
+    fn peer_id(&self) -> &PeerId {
+        self
+    }
+}
+
 /// What a best list is computed for (netgroup digest §3.6).
 #[derive(Debug, Clone, Copy)]
 pub struct BestListRequest<'a> {
@@ -57,11 +70,11 @@ pub struct BestListRequest<'a> {
     pub keep_random: Option<PeerId>,
 }
 
-/// Computes the best list over the heard list `heard` (group address → peer ID; it should not
-/// contain our own entry) for `req` (netgroup digest §3.6). Deterministic for a given `rng`
+/// Computes the best list over the heard list `heard` (group address → peer ID, or any
+/// [`RingMember`] record; it should not contain our own entry) for `req` (netgroup digest §3.6). Deterministic for a given `rng`
 /// state; costs O(|H| + latencies·log) time. Returns the chosen peer IDs, sorted.
-pub fn best_list<R: RngCore + ?Sized>(
-    heard: &BTreeMap<GroupAddress, PeerId>,
+pub fn best_list<V: RingMember, R: RngCore + ?Sized>(
+    heard: &BTreeMap<GroupAddress, V>,
     req: &BestListRequest<'_>,
     rng: &mut R,
 ) -> BTreeSet<PeerId> {
@@ -70,13 +83,13 @@ pub fn best_list<R: RngCore + ?Sized>(
 
 /// [`best_list`], also returning the member chosen as the random pick (step c), to be passed
 /// back as [`BestListRequest::keep_random`] next time.
-pub fn best_list_with_random<R: RngCore + ?Sized>(
-    heard: &BTreeMap<GroupAddress, PeerId>,
+pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
+    heard: &BTreeMap<GroupAddress, V>,
     req: &BestListRequest<'_>,
     rng: &mut R,
 ) -> (BTreeSet<PeerId>, Option<PeerId>) {
     let mut best = BTreeSet::new();
-    let ring: Vec<(&GroupAddress, &PeerId)> = heard.iter().collect();
+    let ring: Vec<(&GroupAddress, &PeerId)> = heard.iter().map(|(a, v)| (a, v.peer_id())).collect();
     let n = ring.len();
     if n <= SMALL_GROUP {
         best.extend(

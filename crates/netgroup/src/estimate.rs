@@ -10,19 +10,19 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-use crate::id::{GroupAddress, PeerId};
+use crate::id::GroupAddress;
 
 /// Base of the target neighbor count: `floor(log2(N)) + 13` (netgroup digest §3.5).
 pub const TARGET_NEIGHBORS_BASE: usize = 13;
 
-/// Flash `estimatedMemberCount` (netgroup digest §3.4) from the heard list `heard` (group
-/// address → peer ID) as seen by the member at `own`.
+/// Flash `estimatedMemberCount` (netgroup digest §3.4) from the heard list `heard` (keyed by
+/// group address; only the keys are read) as seen by the member at `own`.
 ///
 /// With fewer than 4 other members the count of known members is returned. Otherwise the
 /// first 64 bits of the addresses 2 before and 2 after `own` on the ring give the span `D`
 /// (mod 2^64) and the result is `2^64 / (D / 4) + 1`. `own` itself is ignored if present in
 /// `heard`. A degenerate span of 0 (colliding prefixes) yields the heard-list size.
-pub fn estimated_member_count(heard: &BTreeMap<GroupAddress, PeerId>, own: &GroupAddress) -> f64 {
+pub fn estimated_member_count<V>(heard: &BTreeMap<GroupAddress, V>, own: &GroupAddress) -> f64 {
     let others = heard.len() - usize::from(heard.contains_key(own));
     if others < 4 {
         return others as f64;
@@ -61,6 +61,7 @@ pub fn target_neighbor_count(estimate: f64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::id::PeerId;
     use rand_chacha::rand_core::{RngCore, SeedableRng};
 
     fn random_group(n: usize, seed: u64) -> BTreeMap<GroupAddress, PeerId> {
@@ -83,7 +84,10 @@ mod tests {
         // own inside the map is not counted
         let (first, _) = g.iter().next().unwrap();
         assert_eq!(estimated_member_count(&g, first), 2.0);
-        assert_eq!(estimated_member_count(&BTreeMap::new(), &own), 0.0);
+        assert_eq!(
+            estimated_member_count(&BTreeMap::<_, PeerId>::new(), &own),
+            0.0
+        );
     }
 
     #[test]

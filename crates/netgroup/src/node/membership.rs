@@ -21,6 +21,7 @@ use crate::node::config::GroupConfig;
 use crate::node::events::{
     GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo, SendResult, SendToNotify,
 };
+use crate::node::heard::{HeardList, Touch};
 use crate::node::multicast::Multicast;
 use crate::node::posting::{Posting, PostingAuth, PostingConfig, POST};
 use crate::node::replication::{Frame as ReplicationFrame, Replication};
@@ -88,15 +89,6 @@ pub(crate) struct Neighbor {
     pub last_ask_close: Option<Instant>,
 }
 
-/// A heard-list record. Kept small: a member holds hundreds of them (≈ 500 at 10,000 members),
-/// so the group address is recomputed from the key when needed rather than stored, and the
-/// address list is kept at its exact length.
-#[derive(Debug, Clone)]
-struct Heard {
-    last_news: Instant,
-    addresses: Vec<PeerAddress>,
-}
-
 /// One joined group.
 #[derive(Debug)]
 pub(crate) struct Group {
@@ -110,8 +102,7 @@ pub(crate) struct Group {
     pub joined: bool,
     /// Our `GC` flow on the server session.
     pub gc_flow: Option<u64>,
-    heard: BTreeMap<PeerId, Heard>,
-    ring: BTreeMap<GroupAddress, PeerId>,
+    heard: HeardList,
     died: BTreeMap<PeerId, Instant>,
     pub neighbors: BTreeMap<PeerId, Neighbor>,
     wanted: BTreeSet<PeerId>,
@@ -163,8 +154,7 @@ impl Group {
             own_addr,
             joined: false,
             gc_flow: None,
-            heard: BTreeMap::new(),
-            ring: BTreeMap::new(),
+            heard: HeardList::default(),
             died: BTreeMap::new(),
             neighbors: BTreeMap::new(),
             wanted: BTreeSet::new(),
@@ -203,10 +193,10 @@ impl Group {
 
     /// `estimatedMemberCount` (digest §3.4), ourselves included for tiny heard lists.
     pub fn estimated_member_count(&self) -> f64 {
-        if self.ring.len() < 4 {
-            return (self.ring.len() + 1) as f64;
+        if self.heard.len() < 4 {
+            return (self.heard.len() + 1) as f64;
         }
-        estimated_member_count(&self.ring, &self.own_addr)
+        estimated_member_count(self.heard.ring(), &self.own_addr)
     }
 
     pub fn best(&self) -> &BTreeSet<PeerId> {
@@ -235,35 +225,15 @@ impl Group {
         if peer == self.own {
             return false;
         }
-        if let Some(h) = self.heard.get_mut(&peer) {
-            h.last_news = h.last_news.max(at);
-            merge_addresses(&mut h.addresses, addrs, self.config.max_addresses);
-            h.addresses.shrink_to_fit();
-            return false;
-        }
-        if self.heard.len() >= self.config.max_heard {
-            self.counters.heard_full += 1;
-            tracing::debug!(?peer, "heard list full: member dropped");
-            return false;
-        }
-        let address = peer.group_address();
-        let mut addresses = Vec::new();
-        merge_addresses(&mut addresses, addrs, self.config.max_addresses);
-        addresses.shrink_to_fit();
-        self.heard.insert(
-            peer,
-            Heard {
-                last_news: at,
-                addresses,
-            },
-        );
-        self.ring.insert(address, peer);
-        true
-    }
-
-    fn heard_remove(&mut self, peer: &PeerId) {
-        if self.heard.remove(peer).is_some() {
-            self.ring.remove(&peer.group_address());
+        let (max_addresses, max_heard) = (self.config.max_addresses, self.config.max_heard);
+        match self.heard.touch(peer, at, addrs, max_addresses, max_heard) {
+            Touch::New => true,
+            Touch::Known => false,
+            Touch::Full => {
+                self.counters.heard_full += 1;
+                tracing::debug!(?peer, "heard list full: member dropped");
+                false
+            }
         }
     }
 
@@ -296,7 +266,7 @@ impl Group {
         }
         let mut addrs: Vec<SocketAddr> = Vec::new();
         if let Some(h) = self.heard.get(&peer) {
-            for a in &h.addresses {
+            for a in &h.addresses.to_vec() {
                 if !addrs.contains(&a.addr) && !a.addr.ip().is_unspecified() {
                     addrs.push(a.addr);
                 }
@@ -467,7 +437,7 @@ impl Group {
         }
         self.posting.forget(&peer);
         if died {
-            self.heard_remove(&peer);
+            self.heard.remove(&peer);
             self.died.insert(peer, io.now);
             self.best.remove(&peer);
         }
@@ -543,7 +513,8 @@ impl Group {
             tracing::debug!(?peer, kind = msg.kind(), "group message before handshake");
             return;
         }
-        if let Some(h) = self.heard.get_mut(&peer) {
+        let address = self.neighbors.get(&peer).map(|n| n.address);
+        if let Some(h) = address.and_then(|a| self.heard.get_at_mut(&a)) {
             h.last_news = io.now;
         }
         match msg {
@@ -630,7 +601,7 @@ impl Group {
         let latencies = self.latencies(io);
         let target_count = target_neighbor_count(self.estimated_member_count());
         let members = best_list(
-            &self.ring,
+            self.heard.ring(),
             &BestListRequest {
                 target: address,
                 target_peer: Some(peer),
@@ -654,7 +625,7 @@ impl Group {
                     Some(ReportMember {
                         peer_id: *p,
                         elapsed_secs: now.saturating_duration_since(h.last_news).as_secs(),
-                        addresses: h.addresses.clone(),
+                        addresses: h.addresses.to_vec(),
                     })
                 })
                 .collect(),
@@ -781,18 +752,11 @@ impl Group {
         if self.next_clean <= now {
             self.next_clean = after(now, self.config.clean_delay);
             let timeout = self.config.peer_timeout;
-            let stale: Vec<PeerId> = self
-                .heard
-                .iter()
-                .filter(|(p, h)| {
-                    !self.neighbors.contains_key(p)
-                        && now.saturating_duration_since(h.last_news) >= timeout
-                })
-                .map(|(p, _)| *p)
-                .collect();
-            for p in stale {
-                self.heard_remove(&p);
-            }
+            let neighbors = &self.neighbors;
+            self.heard.retain(|h| {
+                neighbors.contains_key(&h.peer)
+                    || now.saturating_duration_since(h.last_news) < timeout
+            });
             self.died
                 .retain(|_, t| now.saturating_duration_since(*t) < timeout);
             self.posting.expire(now);
@@ -813,7 +777,7 @@ impl Group {
         let latencies = self.latencies(io);
         let target_count = target_neighbor_count(self.estimated_member_count());
         let (best, random) = best_list_with_random(
-            &self.ring,
+            self.heard.ring(),
             &BestListRequest {
                 target: self.own_addr,
                 target_peer: None,
@@ -1183,19 +1147,6 @@ impl Group {
             SendResult::Sent
         } else {
             SendResult::NoRoute
-        }
-    }
-}
-
-fn merge_addresses(into: &mut Vec<PeerAddress>, new: &[PeerAddress], max: usize) {
-    for a in new {
-        if a.addr.ip().is_unspecified() || a.addr.port() == 0 {
-            continue;
-        }
-        if let Some(old) = into.iter_mut().find(|o| o.addr == a.addr) {
-            old.origin = a.origin;
-        } else if into.len() < max {
-            into.push(*a);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! [`GroupNode`]: the sans-IO NetGroup engine (netgroup digest §3–§8, §11). One
 //! [`FlashNode`] (endpoint + NetConnection to a rendezvous server) and the groups it joined.
 //!
-//! - [`membership`]: neighbours, `GR\x1C` handshake, reports, heard list, best list, ask-close;
+//! - [`membership`]: neighbours, `GR\x1C` handshake, reports, best list, ask-close;
+//! - `heard`: the heard list, compact records on the ring;
 //! - [`posting`]: message IDs, flooding with dedupe, the posting-password proof;
 //! - [`routing`]: `sendToNearest`, `sendToNeighbor`, receive modes, greedy next hop;
 //! - [`replication`]: object replication (have/want sets, requests, fetch scheduling);
@@ -13,6 +14,7 @@
 
 pub mod config;
 pub mod events;
+mod heard;
 pub mod lan;
 pub mod membership;
 pub mod multicast;
