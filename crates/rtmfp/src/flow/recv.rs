@@ -301,6 +301,10 @@ impl RecvFlow {
     /// grew, an immediate ack (window update) is scheduled.
     pub fn poll_message(&mut self) -> Option<Vec<u8>> {
         let msg = self.ready.pop_front()?;
+        if self.ready.is_empty() {
+            // Flows sit idle between messages: free the emptied queue (memory only).
+            self.ready = VecDeque::new();
+        }
         self.ready_bytes -= msg.len();
         if self.prev_rwnd < 2 && self.window_blocks() > self.prev_rwnd {
             self.schedule_ack(self.last_now, true);
@@ -422,12 +426,18 @@ impl RecvFlow {
     fn advance_cumulative(&mut self, to: u64) {
         let old = self.cumulative;
         let mut new = to;
+        let mut absorbed = false;
         while let Some((&start, &end)) = self.ranges.first_key_value() {
             if start > new.saturating_add(1) {
                 break;
             }
             self.ranges.pop_first();
+            absorbed = true;
             new = new.max(end);
+        }
+        if absorbed && self.ranges.is_empty() {
+            // An emptied B-tree keeps its root leaf: free it (memory only).
+            self.ranges = BTreeMap::new();
         }
         if self.ooo_count > 0 && new > old {
             for (_, f) in self.frags.range(old + 1..=new) {

@@ -54,8 +54,10 @@ enum FragState {
     Acked,
 }
 
-/// Capacity of the fragment ring an idle flow may keep; a larger, empty one is freed.
-const IDLE_FRAGS_CAPACITY: usize = 4;
+/// Capacity of the fragment ring or write queue an idle flow may keep; an empty one that is
+/// larger is freed. Zero: a member has dozens of flows that sit idle between messages, and an
+/// allocation per message is cheaper than ≈ 500 bytes per idle flow (docs/PERFORMANCE.md).
+const IDLE_FRAGS_CAPACITY: usize = 0;
 
 #[derive(Debug)]
 struct Fragment {
