@@ -1,16 +1,18 @@
 //! An open session (RFC 7016 §3.5): flows, timestamps and RTT, keepalive, congestion control,
 //! close, and far address change. Created by the endpoint when a handshake completes.
 
+mod flow_map;
 mod receive;
 pub(crate) use receive::Action;
 pub(crate) mod transmit;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
 
+use self::flow_map::FlowMap;
 use crate::congestion::CongestionController;
 use crate::crypto::PacketCipher;
 use crate::endpoint::{CloseReason, Config, Event, SessionId};
@@ -103,13 +105,10 @@ pub struct SessionStats {
     pub in_flight: usize,
 }
 
-/// Send flows of a session by flow ID. The flows are boxed: a B-tree leaf stores 11 values
-/// inline, and a session has one to three flows, so inline flows cost about eleven flow
-/// structs per session and per direction (memory only; iteration order and behaviour are
-/// the same).
-pub(crate) type SendFlows = BTreeMap<u64, Box<SendFlow>>;
-/// Receive flows of a session by flow ID, boxed for the same reason as [`SendFlows`].
-pub(crate) type RecvFlows = BTreeMap<u64, Box<RecvFlow>>;
+/// Send flows of a session by flow ID (a sorted vector: a session has a few flows).
+pub(crate) type SendFlows = FlowMap<SendFlow>;
+/// Receive flows of a session by flow ID.
+pub(crate) type RecvFlows = FlowMap<RecvFlow>;
 
 /// An open session.
 pub struct Session {
@@ -199,8 +198,8 @@ impl Session {
             far_nonce: p.keys.far_nonce,
             cipher: p.keys.cipher,
             state: State::Open,
-            send_flows: BTreeMap::new(),
-            recv_flows: BTreeMap::new(),
+            send_flows: FlowMap::default(),
+            recv_flows: FlowMap::default(),
             finished_recv: VecDeque::new(),
             next_flow_id: 1,
             control: VecDeque::new(),
