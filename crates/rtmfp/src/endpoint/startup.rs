@@ -332,7 +332,7 @@ impl Endpoint {
         // Duplicate IIKeying: answer with the stored RIKeying (digest §5.8).
         if let Some(&sid) = self.by_far.get(&(from, isid)) {
             if let Some(sess) = self.sessions.get(&sid) {
-                if sess.skic == skic {
+                if sess.skic_digest == Some(crate::session::skic_digest(skic)) {
                     if let Some(rik) = sess.rikeying.clone() {
                         self.stats.rikeying_retransmits += 1;
                         self.transmits.push_back(super::Transmit {
@@ -419,7 +419,7 @@ impl Endpoint {
                 far_addr: from,
                 far_certificate: cert.to_vec(),
                 keys: keyed.keys,
-                skic: skic.to_vec(),
+                skic_digest: Some(crate::session::skic_digest(skic)),
             },
             &self.config,
         );
@@ -515,7 +515,7 @@ impl Endpoint {
                         far_addr: responder,
                         far_certificate: responder_certificate,
                         keys,
-                        skic: Vec::new(),
+                        skic_digest: None,
                     },
                     &self.config,
                 );

@@ -146,9 +146,12 @@ pub struct Session {
     pub(crate) mobility: Option<(SocketAddr, Instant)>,
     pub(crate) mobility_probe_sent: bool,
     pub(crate) stats: SessionStats,
-    /// For duplicate IIKeying detection (responder only).
-    pub(crate) skic: Vec<u8>,
-    /// The sealed RIKeying datagram, resent on a duplicate IIKeying (responder only).
+    /// SHA-256 of the initiator's session key component, to recognise a duplicate IIKeying
+    /// (responder only; a digest rather than the component, which is ≈ 200 bytes with the
+    /// Flash profile).
+    pub(crate) skic_digest: Option<[u8; 32]>,
+    /// The sealed RIKeying datagram, resent on a duplicate IIKeying (responder only). Freed
+    /// on the first packet the initiator sends in the session, which proves it has it.
     pub(crate) rikeying: Option<Bytes>,
     pub(crate) config: SessionConfig,
 }
@@ -172,6 +175,13 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// SHA-256 of an initiator's session key component (IIKeying, RFC 7016 §2.3.7), by which a
+/// responder recognises a retransmitted IIKeying (session digest §5.8).
+pub(crate) fn skic_digest(skic: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(skic).into()
+}
+
 /// Everything the endpoint hands a new session.
 pub(crate) struct SessionParams {
     pub id: SessionId,
@@ -180,7 +190,8 @@ pub(crate) struct SessionParams {
     pub far_addr: SocketAddr,
     pub far_certificate: Vec<u8>,
     pub keys: crate::crypto::SessionKeys,
-    pub skic: Vec<u8>,
+    /// [`skic_digest`] of the initiator's component (responder only).
+    pub skic_digest: Option<[u8; 32]>,
 }
 
 impl Session {
@@ -219,7 +230,7 @@ impl Session {
             mobility: None,
             mobility_probe_sent: false,
             stats: SessionStats::default(),
-            skic: p.skic,
+            skic_digest: p.skic_digest,
             rikeying: None,
             config: SessionConfig {
                 recv_buffer: config.recv_buffer,

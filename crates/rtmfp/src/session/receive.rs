@@ -90,6 +90,9 @@ impl Session {
             return Err(DropReason::SessionClosed);
         }
         self.stats.packets_in += 1;
+        // The initiator sent a packet in the session, so it has our RIKeying: a duplicate
+        // IIKeying can no longer need it (memory only).
+        self.rikeying = None;
         self.last_received = now;
         self.keepalive_outstanding = false;
         if let Some(ts) = header.timestamp {

@@ -124,6 +124,10 @@ impl Session {
                 }
                 self.control.pop_front();
             }
+            if self.control.is_empty() && self.control.capacity() > 0 {
+                // Control chunks are rare: do not keep the queue between them (memory only).
+                self.control = std::collections::VecDeque::new();
+            }
             let piggyback = data || w.has_chunks();
             for f in self.recv_flows.values_mut() {
                 let due = f.ack_deadline().is_some_and(|d| d <= ctx.now || piggyback);
