@@ -95,10 +95,14 @@ pub struct AckOutcome {
 #[derive(Debug)]
 pub struct SendFlow {
     id: u64,
-    metadata: Vec<u8>,
     return_association: Option<u64>,
     priority: Priority,
+    /// The User Data options of the flow's first fragments (RFC 7016 §2.3.11.1.1): the
+    /// metadata, then the return association if any. The metadata is read back from here.
     options: Vec<u8>,
+    /// Where the metadata value sits in `options` (start, length in bytes).
+    metadata_at: u32,
+    metadata_len: u32,
     next_seq: u64,
     fsn: u64,
     frags: VecDeque<Fragment>,
@@ -128,6 +132,10 @@ impl SendFlow {
     ) -> Self {
         let mut options = Vec::new();
         option::write(&mut options, option_type::METADATA, &metadata);
+        // The value ends the option just written. Metadata is at most a packet's size in
+        // practice; a value past 4 GiB would read back empty.
+        let metadata_len = u32::try_from(metadata.len()).unwrap_or(0);
+        let metadata_at = u32::try_from(options.len() - metadata.len()).unwrap_or(0);
         if let Some(flow) = return_association {
             let mut value = Vec::new();
             vlu::write(&mut value, flow);
@@ -135,10 +143,11 @@ impl SendFlow {
         }
         SendFlow {
             id,
-            metadata,
             return_association,
             priority,
             options,
+            metadata_at,
+            metadata_len,
             next_seq: 1,
             fsn: 0,
             frags: VecDeque::new(),
@@ -164,7 +173,8 @@ impl SendFlow {
 
     /// The per-flow metadata given at creation.
     pub fn metadata(&self) -> &[u8] {
-        &self.metadata
+        let (start, len) = (self.metadata_at as usize, self.metadata_len as usize);
+        self.options.get(start..start + len).unwrap_or(&[])
     }
 
     /// The far flow this flow is associated with, if any.
@@ -648,6 +658,17 @@ mod tests {
                 .map(|&(start, end)| AckRange { start, end })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn metadata_reads_back_with_and_without_return_association() {
+        let f = SendFlow::new(3, b"\x00TC\x04".to_vec(), None, Priority::BULK, 1 << 20);
+        assert_eq!(f.metadata(), b"\x00TC\x04");
+        let f = SendFlow::new(4, vec![7; 300], Some(1 << 20), Priority::BULK, 1 << 20);
+        assert_eq!(f.metadata(), &[7; 300][..]);
+        assert_eq!(f.return_association(), Some(1 << 20));
+        let f = SendFlow::new(5, Vec::new(), Some(2), Priority::BULK, 1 << 20);
+        assert!(f.metadata().is_empty());
     }
 
     #[test]
