@@ -32,9 +32,10 @@ pub struct Endpoint {
     pub(crate) crypto: Box<dyn CryptoProfile>,
     pub(crate) rng: ChaCha20Rng,
     pub(crate) cookies: CookieJar,
-    /// Boxed: a B-tree leaf stores 11 values inline, so inline sessions would cost up to
-    /// eleven `Session` structs per leaf however few are open (memory only).
-    pub(crate) sessions: BTreeMap<u32, Box<Session>>,
+    /// Open sessions by ID, hashed: every datagram, write and timer looks its session up.
+    /// Nothing may depend on the map's iteration order; scans sort by ID. Boxed so that the
+    /// table's empty slots cost a pointer, not a `Session` (memory only).
+    pub(crate) sessions: timers::IdMap<Box<Session>>,
     pub(crate) openings: BTreeMap<u32, Opening>,
     pub(crate) by_tag: BTreeMap<Vec<u8>, u32>,
     pub(crate) by_far: BTreeMap<(SocketAddr, u32), u32>,
@@ -72,7 +73,7 @@ impl Endpoint {
             crypto,
             rng,
             cookies: CookieJar::new(&secret),
-            sessions: BTreeMap::new(),
+            sessions: timers::IdMap::default(),
             openings: BTreeMap::new(),
             by_tag: BTreeMap::new(),
             by_far: BTreeMap::new(),
@@ -140,10 +141,12 @@ impl Endpoint {
 
     /// The open session whose far end has `fingerprint`, if any.
     pub fn session_by_fingerprint(&self, fingerprint: &[u8; 32]) -> Option<SessionId> {
+        // The lowest matching ID, as a scan in ID order would find (glare may leave two).
         self.sessions
             .iter()
-            .find(|(_, s)| s.is_open() && &s.far_fingerprint == fingerprint)
+            .filter(|(_, s)| s.is_open() && &s.far_fingerprint == fingerprint)
             .map(|(id, _)| SessionId(*id))
+            .min()
     }
 
     pub(crate) fn allocate_session_id(&mut self) -> Option<u32> {
