@@ -11,8 +11,10 @@ use crate::id::{GroupAddress, PeerId};
 use crate::node::multicast::{MediaMessage, StreamKey};
 
 /// A joined group, named by its 32-byte group ID (digest §2.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GroupHandle(pub [u8; 32]);
+
+crate::id::be32_ord!(GroupHandle);
 
 /// A `NetGroup.SendTo.Notify` (digest §8, §11).
 #[derive(Debug, Clone, PartialEq, Eq)]

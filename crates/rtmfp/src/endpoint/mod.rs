@@ -4,6 +4,7 @@
 //! then drain `poll_transmit`, then `poll_event`, then read `poll_timeout`.
 
 mod startup;
+mod timers;
 mod types;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -31,17 +32,17 @@ pub struct Endpoint {
     pub(crate) crypto: Box<dyn CryptoProfile>,
     pub(crate) rng: ChaCha20Rng,
     pub(crate) cookies: CookieJar,
-    /// Boxed: a B-tree leaf stores 11 values inline, so inline sessions would cost up to
-    /// eleven `Session` structs per leaf however few are open (memory only).
-    pub(crate) sessions: BTreeMap<u32, Box<Session>>,
+    /// Open sessions by ID, hashed: every datagram, write and timer looks its session up.
+    /// Nothing may depend on the map's iteration order; scans sort by ID. Boxed so that the
+    /// table's empty slots cost a pointer, not a `Session` (memory only).
+    pub(crate) sessions: timers::IdMap<Box<Session>>,
     pub(crate) openings: BTreeMap<u32, Opening>,
     pub(crate) by_tag: BTreeMap<Vec<u8>, u32>,
     pub(crate) by_far: BTreeMap<(SocketAddr, u32), u32>,
     pub(crate) transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
     readable: BTreeSet<(u32, u64)>,
-    timers: BTreeSet<(Instant, u32)>,
-    timer_of: BTreeMap<u32, Instant>,
+    timers: timers::TimerQueue,
     pub(crate) stats: EndpointStats,
     next_session_id: u32,
     tc_received: Option<(Instant, u32)>,
@@ -72,15 +73,14 @@ impl Endpoint {
             crypto,
             rng,
             cookies: CookieJar::new(&secret),
-            sessions: BTreeMap::new(),
+            sessions: timers::IdMap::default(),
             openings: BTreeMap::new(),
             by_tag: BTreeMap::new(),
             by_far: BTreeMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             readable: BTreeSet::new(),
-            timers: BTreeSet::new(),
-            timer_of: BTreeMap::new(),
+            timers: timers::TimerQueue::default(),
             stats: EndpointStats::default(),
             next_session_id: 1,
             tc_received: None,
@@ -141,10 +141,12 @@ impl Endpoint {
 
     /// The open session whose far end has `fingerprint`, if any.
     pub fn session_by_fingerprint(&self, fingerprint: &[u8; 32]) -> Option<SessionId> {
+        // The lowest matching ID, as a scan in ID order would find (glare may leave two).
         self.sessions
             .iter()
-            .find(|(_, s)| s.is_open() && &s.far_fingerprint == fingerprint)
+            .filter(|(_, s)| s.is_open() && &s.far_fingerprint == fingerprint)
             .map(|(id, _)| SessionId(*id))
+            .min()
     }
 
     pub(crate) fn allocate_session_id(&mut self) -> Option<u32> {
@@ -415,12 +417,7 @@ impl Endpoint {
     /// Runs every timer due at `now`. Spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.last_now = self.last_now.max(now);
-        while let Some(&(at, id)) = self.timers.first() {
-            if at > now {
-                break;
-            }
-            self.timers.pop_first();
-            self.timer_of.remove(&id);
+        while let Some(id) = self.timers.pop_due(now) {
             if self.openings.contains_key(&id) {
                 self.on_opening_timeout(now, id);
             } else if let Some(sess) = self.sessions.get_mut(&id) {
@@ -480,7 +477,7 @@ impl Endpoint {
 
     /// When `handle_timeout` should next be called, if ever. O(1).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.first().map(|&(t, _)| t)
+        self.timers.first()
     }
 
     /// Sends what session `id` may send now and refreshes its timer.
@@ -540,18 +537,6 @@ impl Endpoint {
 
     /// Files session or opening `id` under deadline `next` (none: no timer).
     fn set_timer(&mut self, id: u32, next: Option<Instant>) {
-        let old = self.timer_of.get(&id).copied();
-        if old == next {
-            // Most calls (every datagram, every write) leave the deadline where it was.
-            return;
-        }
-        if let Some(old) = old {
-            self.timers.remove(&(old, id));
-            self.timer_of.remove(&id);
-        }
-        if let Some(t) = next {
-            self.timers.insert((t, id));
-            self.timer_of.insert(id, t);
-        }
+        self.timers.set(id, next);
     }
 }

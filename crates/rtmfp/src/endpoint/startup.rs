@@ -345,12 +345,14 @@ impl Endpoint {
             }
         }
         // Override: same address and identical certificate replaces a stale session (§4.3.7).
-        let stale: Vec<u32> = self
+        let mut stale: Vec<u32> = self
             .sessions
             .iter()
             .filter(|(_, s)| s.far_addr == from && s.far_certificate == cert && s.is_open())
             .map(|(id, _)| *id)
             .collect();
+        // In ID order: they are closed (and reported) in this order.
+        stale.sort_unstable();
         // Glare (RFC 7016 §3.5.1.3): we are opening toward this peer too.
         let mut reuse = None;
         let near = self.crypto.certificate().to_vec();
