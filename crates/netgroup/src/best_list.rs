@@ -117,22 +117,7 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
     }
 
     // b. Lowest latency connected peers (including the very lowest one).
-    let mut by_rtt: Vec<(u64, PeerId)> = req
-        .latencies
-        .iter()
-        .filter(|(p, _)| Some(*p) != req.target_peer)
-        .map(|(p, rtt)| (*rtt, *p))
-        .collect();
-    // Equal RTTs (a LAN, a simulator with uniform delays) are broken by ring distance from the
-    // target, not by peer ID: an ID order is the same for every member and would make the few
-    // lowest IDs everyone's neighbours.
-    by_rtt.sort_by_cached_key(|(rtt, p)| {
-        (
-            *rtt / RTT_BUCKET_US,
-            p.group_address().distance(&req.target),
-        )
-    });
-    best.extend(by_rtt.iter().take(LOW_LATENCY).map(|(_, p)| *p));
+    best.extend(lowest_latency(req));
 
     // c. One random member not selected yet.
     let eligible = |i: usize, best: &BTreeSet<PeerId>| !is_target(i) && !best.contains(ring[i].1);
@@ -180,6 +165,39 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
         k += 1;
     }
     (best, random)
+}
+
+/// The [`LOW_LATENCY`] connected peers (other than the target) that come first in the order
+/// (RTT bucket, ring distance from the target, position in `req.latencies`).
+///
+/// Equal RTTs (a LAN, a simulator with uniform delays) are broken by ring distance from the
+/// target, not by peer ID: an ID order is the same for every member and would make the few
+/// lowest IDs everyone's neighbours. A distance needs the peer's group address (a SHA-256), so
+/// it is computed only for the peers of the last bucket taken, where the tie is decided.
+fn lowest_latency(req: &BestListRequest<'_>) -> Vec<PeerId> {
+    let mut by_rtt: Vec<(u64, usize, PeerId)> = req
+        .latencies
+        .iter()
+        .enumerate()
+        .filter(|(_, (p, _))| Some(*p) != req.target_peer)
+        .map(|(i, (p, rtt))| (*rtt / RTT_BUCKET_US, i, *p))
+        .collect();
+    by_rtt.sort_unstable_by_key(|&(bucket, i, _)| (bucket, i));
+    if by_rtt.len() <= LOW_LATENCY {
+        return by_rtt.into_iter().map(|(_, _, p)| p).collect();
+    }
+    // Buckets below the cut are taken whole; the cut bucket's peers compete by distance.
+    let cut = by_rtt[LOW_LATENCY - 1].0;
+    let below = by_rtt.partition_point(|e| e.0 < cut);
+    let upto = by_rtt.partition_point(|e| e.0 <= cut);
+    let mut out: Vec<PeerId> = by_rtt[..below].iter().map(|e| e.2).collect();
+    let mut ties: Vec<_> = by_rtt[below..upto]
+        .iter()
+        .map(|&(_, i, p)| (p.group_address().distance(&req.target), i, p))
+        .collect();
+    ties.sort_unstable_by_key(|&(d, i, _)| (d, i));
+    out.extend(ties.iter().take(LOW_LATENCY - below).map(|e| e.2));
+    out
 }
 
 #[cfg(test)]
@@ -302,6 +320,43 @@ mod tests {
         let b = best_list(&h, &r, &mut ChaCha8Rng::seed_from_u64(4));
         for p in &far[..LOW_LATENCY] {
             assert!(b.contains(p));
+        }
+    }
+
+    /// The low-latency picks are the first [`LOW_LATENCY`] of a full stable sort by (RTT
+    /// bucket, ring distance), whatever the ties.
+    #[test]
+    fn lowest_latency_is_the_head_of_the_full_sort() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        for round in 0..300 {
+            let n = (rng.next_u32() % 40) as usize;
+            let buckets = 1 + rng.next_u32() as u64 % 6;
+            let lat: Vec<(PeerId, u64)> = (0..n)
+                .map(|_| {
+                    let mut a = [0u8; 32];
+                    rng.fill_bytes(&mut a);
+                    (PeerId(a), (rng.next_u64() % buckets) * RTT_BUCKET_US + 17)
+                })
+                .collect();
+            let mut target = [0u8; 32];
+            rng.fill_bytes(&mut target);
+            let target_peer = (round % 2 == 0 && n > 0).then(|| lat[round % n].0);
+            let r = BestListRequest {
+                target_peer,
+                latencies: &lat,
+                ..req(GroupAddress(target), 13)
+            };
+            let mut full: Vec<(u64, PeerId)> = lat
+                .iter()
+                .filter(|(p, _)| Some(*p) != target_peer)
+                .map(|(p, rtt)| (*rtt, *p))
+                .collect();
+            full.sort_by_cached_key(|(rtt, p)| {
+                (*rtt / RTT_BUCKET_US, p.group_address().distance(&r.target))
+            });
+            let expect: BTreeSet<PeerId> = full.iter().take(LOW_LATENCY).map(|(_, p)| *p).collect();
+            let got: BTreeSet<PeerId> = lowest_latency(&r).into_iter().collect();
+            assert_eq!(got, expect, "round {round}");
         }
     }
 

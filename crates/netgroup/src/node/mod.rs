@@ -52,6 +52,35 @@ use crate::wire::{FlowSignature, GroupConnect};
 use lan::LanAnnouncer;
 use membership::{Events, Group, Io};
 
+/// A hasher for small integer keys (session IDs, flow IDs): a multiply-rotate mix per word,
+/// deterministic (no per-process random state, so runs repeat exactly).
+#[derive(Debug, Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(v as u64);
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// A hash map with [`FastHasher`], for maps that are looked up on every message and never
+/// iterated in an order that matters.
+type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+
 /// Most LAN announcements waiting for the driver; more are dropped and counted.
 const MAX_LAN_QUEUE: usize = 64;
 
@@ -97,10 +126,13 @@ pub struct GroupNode {
     groups: BTreeMap<GroupHandle, Box<Group>>,
     /// Open peer-to-peer sessions: far address.
     sessions: BTreeMap<SessionId, SocketAddr>,
-    /// Far peer of each open peer-to-peer session.
-    session_peer: BTreeMap<SessionId, PeerId>,
+    /// Far peer of each open peer-to-peer session. Hashed (looked up for every group
+    /// message); never iterated.
+    session_peer: FastMap<SessionId, PeerId>,
     connecting: BTreeMap<PeerId, SessionId>,
-    in_flows: BTreeMap<(SessionId, u64), InFlow>,
+    /// The far end's group flows by (session, flow). Hashed (looked up for every message);
+    /// only filtered with `retain`, never iterated in order.
+    in_flows: FastMap<(SessionId, u64), InFlow>,
     out_ctrl: BTreeMap<(SessionId, u64), GroupHandle>,
     out_media: BTreeMap<(SessionId, u64), GroupHandle>,
     to_close: Vec<SessionId>,
@@ -126,9 +158,9 @@ impl GroupNode {
             own,
             groups: BTreeMap::new(),
             sessions: BTreeMap::new(),
-            session_peer: BTreeMap::new(),
+            session_peer: FastMap::default(),
             connecting: BTreeMap::new(),
-            in_flows: BTreeMap::new(),
+            in_flows: FastMap::default(),
             out_ctrl: BTreeMap::new(),
             out_media: BTreeMap::new(),
             to_close: Vec::new(),

@@ -107,14 +107,25 @@ impl Session {
             }
         }
         let mut burst = 0;
+        // The flows with data to send, highest priority first then by flow ID, found in one
+        // walk per packet (the buffer is reused between packets).
+        let mut order: Vec<(std::cmp::Reverse<u8>, u64)> = Vec::new();
         loop {
             let in_flight = self.in_flight_bytes();
-            let data = self.data_sendable(in_flight);
-            let tc = data
-                && self
-                    .send_flows
-                    .values()
-                    .any(|f| f.priority().is_time_critical() && f.wants_to_send());
+            order.clear();
+            let mut tc = false;
+            if self.state == State::Open && self.pace_at.is_none() && self.cc.can_send(in_flight, 1)
+            {
+                for (id, f) in self.send_flows.iter() {
+                    if f.wants_to_send() {
+                        tc |= f.priority().is_time_critical();
+                        order.push((std::cmp::Reverse(f.priority().level()), *id));
+                    }
+                }
+            }
+            // Same as `data_sendable(in_flight)`; nothing below changes a send flow before
+            // the data is written (control chunks and acks only touch receive flows).
+            let data = !order.is_empty();
             let saved_echo = self.last_echo_sent;
             let header = self.header(ctx, tc);
             let mut w = PacketWriter::new(&header, MAX_SESSION_PACKET, std::mem::take(ctx.scratch));
@@ -155,14 +166,8 @@ impl Session {
             if data {
                 let tsn = self.next_tsn;
                 let budget = self.cc.cwnd().saturating_sub(in_flight);
-                let mut order: Vec<(std::cmp::Reverse<u8>, u64)> = self
-                    .send_flows
-                    .iter()
-                    .filter(|(_, f)| f.wants_to_send())
-                    .map(|(id, f)| (std::cmp::Reverse(f.priority().level()), *id))
-                    .collect();
                 order.sort_unstable();
-                for (_, id) in order {
+                for &(_, id) in &order {
                     if w.remaining() < 32 {
                         break;
                     }
