@@ -1,5 +1,5 @@
 //! Simulator speed: events per second for N plain-profile nodes running the session workload,
-//! against a bare heap event loop doing no work (the ceiling, on the engine queue's 4-ary heap), in the same run.
+//! against a bare `BinaryHeap` event loop doing no work (the ceiling), in the same run.
 //!
 //! `CARGO_TARGET_DIR=/work/target-sim cargo bench -p rtmfp-sim --bench engine`
 

@@ -1,25 +1,22 @@
-//! The engine's ceiling: a bare heap event loop doing no work, with the engine queue's heap
-//! ([`QuadHeap`]) and entry shape. Timing it (in the binary or a bench, never in the library)
+//! The engine's ceiling: a bare `BinaryHeap` event loop doing no work, with the same entry
+//! shape as the engine's queue. Timing it (in the binary or a bench, never in the library)
 //! against a run of the same number of events shows how far the simulator is from the cost of
 //! the queue alone.
 
-use crate::queue::{HeapEntry, QuadHeap};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// Pops `n_events` events from a heap holding `width` pending ones; each popped event
 /// schedules one successor a pseudo-random delay later. Returns the events popped.
 pub fn bare_heap(n_events: u64, width: u64) -> u64 {
-    let mut heap = QuadHeap::new();
+    let mut heap: BinaryHeap<Reverse<(u64, u64, u32)>> = BinaryHeap::new();
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     for i in 0..width.max(1) {
-        heap.push(HeapEntry {
-            at: i,
-            seq: i,
-            slot: i as u32,
-        });
+        heap.push(Reverse((i, i, i as u32)));
     }
     let mut seq = width;
     let mut done = 0;
-    while let Some(HeapEntry { at: t, slot, .. }) = heap.pop() {
+    while let Some(Reverse((t, _, slot))) = heap.pop() {
         done += 1;
         if done >= n_events {
             break;
@@ -28,11 +25,7 @@ pub fn bare_heap(n_events: u64, width: u64) -> u64 {
         x ^= x >> 7;
         x ^= x << 17;
         seq += 1;
-        heap.push(HeapEntry {
-            at: t + 1 + (x & 0xffff),
-            seq,
-            slot,
-        });
+        heap.push(Reverse((t + 1 + (x & 0xffff), seq, slot)));
     }
     done
 }
