@@ -198,17 +198,13 @@ impl Endpoint {
     }
 
     fn open_session(&mut self, s: SessionId) -> Result<&mut Session, EndpointError> {
-        if self.openings.contains_key(&s.0) {
-            return Err(EndpointError::NotOpen);
+        // Sessions first (the common case): an ID names an opening or a session, never both.
+        match self.sessions.get_mut(&s.0) {
+            Some(sess) if sess.is_open() => Ok(sess),
+            Some(_) => Err(EndpointError::NotOpen),
+            None if self.openings.contains_key(&s.0) => Err(EndpointError::NotOpen),
+            None => Err(EndpointError::UnknownSession),
         }
-        let sess = self
-            .sessions
-            .get_mut(&s.0)
-            .ok_or(EndpointError::UnknownSession)?;
-        if !sess.is_open() {
-            return Err(EndpointError::NotOpen);
-        }
-        Ok(sess)
     }
 
     /// Opens a sending flow in session `s` with per-flow `metadata`, optionally as the return
@@ -369,10 +365,12 @@ impl Endpoint {
         if ssid == 0 {
             return self.on_startup(now, from, sealed);
         }
-        if self.openings.contains_key(&ssid) {
-            return self.on_opening_packet(now, from, ssid, sealed);
-        }
+        // Sessions first (nearly every datagram): an ID names an opening or a session, never
+        // both, so the order of the two lookups does not matter.
         let Some(sess) = self.sessions.get_mut(&ssid) else {
+            if self.openings.contains_key(&ssid) {
+                return self.on_opening_packet(now, from, ssid, sealed);
+            }
             return Err(DropReason::UnknownSession);
         };
         let mut buf = std::mem::take(&mut self.open_buf);
@@ -418,11 +416,11 @@ impl Endpoint {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.last_now = self.last_now.max(now);
         while let Some(id) = self.timers.pop_due(now) {
-            if self.openings.contains_key(&id) {
-                self.on_opening_timeout(now, id);
-            } else if let Some(sess) = self.sessions.get_mut(&id) {
+            if let Some(sess) = self.sessions.get_mut(&id) {
                 sess.on_timeout(now, &mut self.events);
                 self.flush(now, id);
+            } else if self.openings.contains_key(&id) {
+                self.on_opening_timeout(now, id);
             }
         }
     }
