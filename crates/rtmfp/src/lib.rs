@@ -23,6 +23,7 @@ pub mod crypto;
 pub mod endpoint;
 pub mod flow;
 pub mod handshake;
+pub mod id_hash;
 mod machine;
 mod rendezvous;
 pub mod rtt;
@@ -36,6 +37,7 @@ pub use endpoint::{
     SessionId, SessionInfo, Transmit,
 };
 pub use flow::Priority;
+pub use id_hash::{IdHashMap, IdHasher};
 pub use machine::SansIo;
 pub use session::{Role, SessionStats};
 pub use time::Instant;

@@ -29,7 +29,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rtmfp::{Event, Instant, Priority, SansIo, SessionId, Transmit};
+use rtmfp::{Event, IdHashMap, Instant, Priority, SansIo, SessionId, Transmit};
 use rtmfp_flash::netconnection::NetConnectionEvent;
 use rtmfp_flash::{codes, FlashNode, GcMessage, NodeEvent};
 
@@ -51,35 +51,6 @@ use crate::id::{GroupAddress, PeerId};
 use crate::wire::{FlowSignature, GroupConnect};
 use lan::LanAnnouncer;
 use membership::{Events, Group, Io};
-
-/// A hasher for small integer keys (session IDs, flow IDs): a multiply-rotate mix per word,
-/// deterministic (no per-process random state, so runs repeat exactly).
-#[derive(Debug, Default, Clone, Copy)]
-struct FastHasher(u64);
-
-impl std::hash::Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
-        }
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(v as u64);
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-/// A hash map with [`FastHasher`], for maps that are looked up on every message and never
-/// iterated in an order that matters.
-type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
 /// Most LAN announcements waiting for the driver; more are dropped and counted.
 const MAX_LAN_QUEUE: usize = 64;
@@ -128,11 +99,11 @@ pub struct GroupNode {
     sessions: BTreeMap<SessionId, SocketAddr>,
     /// Far peer of each open peer-to-peer session. Hashed (looked up for every group
     /// message); never iterated.
-    session_peer: FastMap<SessionId, PeerId>,
+    session_peer: IdHashMap<SessionId, PeerId>,
     connecting: BTreeMap<PeerId, SessionId>,
     /// The far end's group flows by (session, flow). Hashed (looked up for every message);
     /// only filtered with `retain`, never iterated in order.
-    in_flows: FastMap<(SessionId, u64), InFlow>,
+    in_flows: IdHashMap<(SessionId, u64), InFlow>,
     out_ctrl: BTreeMap<(SessionId, u64), GroupHandle>,
     out_media: BTreeMap<(SessionId, u64), GroupHandle>,
     to_close: Vec<SessionId>,
@@ -158,9 +129,9 @@ impl GroupNode {
             own,
             groups: BTreeMap::new(),
             sessions: BTreeMap::new(),
-            session_peer: FastMap::default(),
+            session_peer: IdHashMap::default(),
             connecting: BTreeMap::new(),
-            in_flows: FastMap::default(),
+            in_flows: IdHashMap::default(),
             out_ctrl: BTreeMap::new(),
             out_media: BTreeMap::new(),
             to_close: Vec::new(),

@@ -9,40 +9,14 @@
 //! [`TimerQueue::pop_due`] yields IDs in `(deadline, id)` order.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BinaryHeap;
+
+use crate::id_hash::IdHashMap;
 
 use crate::Instant;
 
-/// A hasher for small integer keys (session IDs): one multiplication, deterministic (no
-/// per-process random state, so runs repeat exactly).
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
-        }
-    }
-
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(v as u64);
-    }
-
-    fn write_u64(&mut self, v: u64) {
-        // Fibonacci hashing: the high bits (hashbrown's tag) and the low bits (its bucket
-        // index) both vary with every bit of a small ID.
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-/// A hash map keyed by session or opening ID with [`IdHasher`].
-pub(crate) type IdMap<V> = HashMap<u32, V, BuildHasherDefault<IdHasher>>;
+/// A hash map keyed by session or opening ID ([`IdHashMap`]).
+pub(crate) type IdMap<V> = IdHashMap<u32, V>;
 
 /// A timer's true deadline and the time of its canonical heap entry (at or before the
 /// deadline; other entries for the same ID are stale).
