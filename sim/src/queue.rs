@@ -11,7 +11,7 @@ use rtmfp::Instant;
 
 /// One heap entry: the key `(at, seq)` and the slab slot of the payload.
 #[derive(Debug, Clone, Copy)]
-pub struct HeapEntry {
+pub(crate) struct HeapEntry {
     /// Due time, microseconds.
     pub at: u64,
     /// Insertion sequence number: breaks ties of `at`, unique.
@@ -38,7 +38,7 @@ const ARITY: usize = 4;
 
 /// A 4-ary min-heap of [`HeapEntry`] ordered by `(at, seq)`.
 #[derive(Debug, Default, Clone)]
-pub struct QuadHeap {
+pub(crate) struct QuadHeap {
     v: Vec<HeapEntry>,
 }
 
@@ -51,8 +51,14 @@ impl QuadHeap {
     /// Adds `e`.
     #[inline]
     pub fn push(&mut self, e: HeapEntry) {
-        let mut i = self.v.len();
+        let i = self.v.len();
         self.v.push(e);
+        self.sift_up(i, e);
+    }
+
+    /// Moves the hole at `i` up past every parent that `e` comes before, and puts `e` there.
+    #[inline]
+    fn sift_up(&mut self, mut i: usize, e: HeapEntry) {
         while i > 0 {
             let p = (i - 1) / ARITY;
             if !e.before(&self.v[p]) {
@@ -94,15 +100,7 @@ impl QuadHeap {
             self.v[hole] = self.v[m];
             hole = m;
         }
-        while hole > 0 {
-            let p = (hole - 1) / ARITY;
-            if !last.before(&self.v[p]) {
-                break;
-            }
-            self.v[hole] = self.v[p];
-            hole = p;
-        }
-        self.v[hole] = last;
+        self.sift_up(hole, last);
         Some(top)
     }
 
@@ -126,20 +124,6 @@ impl QuadHeap {
     pub fn capacity(&self) -> usize {
         self.v.capacity()
     }
-}
-
-/// Hints the CPU to bring `x`'s cache line in (no effect on the program's results).
-#[inline(always)]
-fn prefetch<T>(x: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch is only a hint: it reads nothing into the program, faults on no
-        // address, and SSE (its target feature) is part of the x86-64 baseline.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((x as *const T).cast::<i8>()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
 }
 
 /// A min-heap of timed events of type `E`.
@@ -195,11 +179,6 @@ impl<E> EventQueue<E> {
             .take()
             .expect("queued slot holds an event");
         self.free.push(slot);
-        // The next event's payload was written long ago and is cold: start loading it now,
-        // while this event is handled.
-        if let Some(next) = self.heap.peek() {
-            prefetch(&self.slab[next.slot as usize]);
-        }
         Some((Instant::from_micros(at), e))
     }
 
