@@ -161,9 +161,10 @@ pub struct Distance(pub [u8; 32]);
 /// IDs key most of the node's B-tree maps).
 #[inline]
 pub(crate) fn cmp_be32(a: &[u8; 32], b: &[u8; 32]) -> std::cmp::Ordering {
-    for i in 0..4 {
-        let x = u64::from_be_bytes(a[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-        let y = u64::from_be_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+    let (a, _) = a.as_chunks::<8>();
+    let (b, _) = b.as_chunks::<8>();
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (u64::from_be_bytes(*x), u64::from_be_bytes(*y));
         if x != y {
             return x.cmp(&y);
         }

@@ -109,10 +109,7 @@ impl AddressList {
         }
         let mut list = self.to_vec();
         merge_addresses(&mut list, new, max);
-        let merged = AddressList::from_slice(&list);
-        if merged != *self {
-            *self = merged;
-        }
+        *self = AddressList::from_slice(&list);
     }
 }
 
