@@ -3,7 +3,7 @@
 //! The sequence number breaks ties in insertion order, so equal-time events run in a fixed order
 //! and the run is deterministic. Heap entries are 24 bytes whatever the payload size.
 //!
-//! The heap is 4-ary ([`QuadHeap`]): half the levels of a binary heap, and a node's four
+//! The heap is 4-ary (`QuadHeap`): half the levels of a binary heap, and a node's four
 //! children share one or two cache lines, so a pop touches fewer cold lines of a large queue.
 //! Keys are unique (the sequence number), so any correct heap pops the same order.
 
