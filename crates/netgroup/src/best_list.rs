@@ -18,6 +18,11 @@
 //!   - the random member is kept while it stays eligible ([`BestListRequest::keep_random`]);
 //!   - fingers sit at fixed *address* offsets (Chord-like) rather than librtmfp's index
 //!     offsets `|H| / 2^k`, which shift whenever the heard list grows or shrinks.
+//!
+//! A node connects to the members of its own list as librtmfp's `manageBestConnections` does
+//! (digest §3.7): only while it has fewer neighbours than the list has members, since the
+//! members whose lists name it connect to it anyway; except that the ring neighbours
+//! ([`BestList::ring`]) are always connected (`node/membership.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -78,40 +83,57 @@ pub fn best_list<V: RingMember, R: RngCore + ?Sized>(
     req: &BestListRequest<'_>,
     rng: &mut R,
 ) -> BTreeSet<PeerId> {
-    best_list_with_random(heard, req, rng).0
+    best_list_with_random(heard, req, rng).members
 }
 
-/// [`best_list`], also returning the member chosen as the random pick (step c), to be passed
-/// back as [`BestListRequest::keep_random`] next time.
+/// A best list with how its members were chosen (netgroup digest §3.6).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BestList {
+    /// Every chosen peer ID, sorted.
+    pub members: BTreeSet<PeerId>,
+    /// The ring neighbours among them (step a: at most [`RING_NEIGHBORS`], all of them when
+    /// the heard list has at most [`SMALL_GROUP`] members), in ring order.
+    pub ring: Vec<PeerId>,
+    /// The member chosen as the random pick (step c), to be passed back as
+    /// [`BestListRequest::keep_random`] next time.
+    pub random: Option<PeerId>,
+}
+
+/// [`best_list`], also telling which members are ring neighbours and which is the random pick.
 pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
     heard: &BTreeMap<GroupAddress, V>,
     req: &BestListRequest<'_>,
     rng: &mut R,
-) -> (BTreeSet<PeerId>, Option<PeerId>) {
+) -> BestList {
     let mut best = BTreeSet::new();
     let ring: Vec<(&GroupAddress, &PeerId)> = heard.iter().map(|(a, v)| (a, v.peer_id())).collect();
     let n = ring.len();
     if n <= SMALL_GROUP {
-        best.extend(
-            ring.iter()
-                .filter(|(a, p)| **a != req.target && Some(**p) != req.target_peer)
-                .map(|(_, p)| **p),
-        );
-        return (best, None);
+        let all: Vec<PeerId> = ring
+            .iter()
+            .filter(|(a, p)| **a != req.target && Some(**p) != req.target_peer)
+            .map(|(_, p)| **p)
+            .collect();
+        best.extend(all.iter().copied());
+        return BestList {
+            members: best,
+            ring: all,
+            random: None,
+        };
     }
     let is_target = |i: usize| *ring[i].0 == req.target || Some(*ring[i].1) == req.target_peer;
 
     // a. Ring neighbours: start at the first address ≥ A (wrapping), step back 2, take 6.
     let successor = ring.partition_point(|(a, _)| **a < req.target) % n;
     let mut i = (successor + n - RING_PREDECESSORS % n) % n;
-    let mut taken = 0;
+    let mut ring_picks = Vec::with_capacity(RING_NEIGHBORS);
     for _ in 0..n {
-        if taken == RING_NEIGHBORS {
+        if ring_picks.len() == RING_NEIGHBORS {
             break;
         }
         if !is_target(i) {
             best.insert(*ring[i].1);
-            taken += 1;
+            ring_picks.push(*ring[i].1);
         }
         i = (i + 1) % n;
     }
@@ -164,7 +186,11 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
         best.insert(*ring[cursor].1);
         k += 1;
     }
-    (best, random)
+    BestList {
+        members: best,
+        ring: ring_picks,
+        random,
+    }
 }
 
 /// The [`LOW_LATENCY`] connected peers (other than the target) that come first in the order
@@ -376,8 +402,21 @@ mod tests {
             latencies: &lat,
             ..req(own, 21)
         };
-        let (before, random) = best_list_with_random(&h, &r, &mut rng);
+        let BestList {
+            members: before,
+            ring,
+            random,
+        } = best_list_with_random(&h, &r, &mut rng);
         assert!(random.is_some());
+        // The ring neighbours: the 2 members before `own` and the 4 after it, in ring order.
+        let succ: Vec<PeerId> = h.range(own..).chain(&h).take(4).map(|(_, p)| *p).collect();
+        let pred: Vec<PeerId> = (h.range(..own).rev().chain(h.iter().rev()))
+            .take(2)
+            .map(|(_, p)| *p)
+            .collect();
+        let expected: Vec<PeerId> = pred.iter().rev().chain(succ.iter()).copied().collect();
+        assert_eq!(ring, expected);
+        assert!(ring.iter().all(|p| before.contains(p)));
         // 30 members arrive, RTTs move by ±1 ms inside their bucket.
         for _ in 0..30 {
             let (a, p) = random_member(&mut rng);
@@ -392,7 +431,11 @@ mod tests {
             keep_random: random,
             ..req(own, 21)
         };
-        let (after, random2) = best_list_with_random(&h, &r2, &mut rng);
+        let BestList {
+            members: after,
+            random: random2,
+            ..
+        } = best_list_with_random(&h, &r2, &mut rng);
         assert_eq!(random2, random, "the random member was redrawn");
         let kept = before.intersection(&after).count();
         // Only ring neighbours and fingers that a newcomer now precedes may change.

@@ -19,7 +19,7 @@ pub mod keys;
 pub mod seen;
 pub mod wire;
 
-pub use best_list::{best_list, best_list_with_random, BestListRequest, RingMember};
+pub use best_list::{best_list, best_list_with_random, BestList, BestListRequest, RingMember};
 pub use estimate::{estimated_member_count, target_neighbor_count};
 pub use groupspec::{GroupSpecifier, GroupspecError, IpMulticastAddress};
 pub use keys::group_connect_key;

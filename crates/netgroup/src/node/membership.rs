@@ -776,7 +776,7 @@ impl Group {
     pub fn manage_best_list(&mut self, io: &mut Io<'_>) {
         let latencies = self.latencies(io);
         let target_count = target_neighbor_count(self.estimated_member_count());
-        let (best, random) = best_list_with_random(
+        let list = best_list_with_random(
             self.heard.ring(),
             &BestListRequest {
                 target: self.own_addr,
@@ -787,16 +787,29 @@ impl Group {
             },
             io.rng,
         );
-        self.best = best;
-        self.random_pick = random;
-        let missing: Vec<PeerId> = self
-            .best
+        self.best = list.members;
+        self.random_pick = list.random;
+        // Connect to missing members of the best list only while we have fewer neighbours
+        // (connected or connecting) than the list has members (librtmfp `manageBestConnections`,
+        // digest §3.7): members whose own lists name us connect to us anyway, so a node that
+        // connected to all of its list would end with about twice the target. The ring
+        // neighbours are the exception, always connected, since `sendToNearest` ends at the
+        // nearest member only if ring-adjacent members are neighbours (`routing.rs`).
+        let mut budget = self.best.len().saturating_sub(self.neighbors.len());
+        let ring = list.ring;
+        let missing: Vec<PeerId> = ring
             .iter()
+            .chain(self.best.iter().filter(|p| !ring.contains(p)))
             .filter(|p| !self.neighbors.contains_key(p))
             .copied()
             .collect();
         for p in missing {
-            self.connect_to(io, p);
+            if ring.contains(&p) {
+                self.connect_to(io, p);
+            } else if budget > 0 {
+                budget -= 1;
+                self.connect_to(io, p);
+            }
         }
         let connected: Vec<PeerId> = self
             .neighbors

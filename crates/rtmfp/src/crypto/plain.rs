@@ -18,31 +18,68 @@ const RANDOMNESS_LEN: usize = 32;
 /// Option type used for the randomness (the certificate/keying "extra randomness" type, 0x0e).
 const EXTRA_RANDOMNESS: u64 = 0x0e;
 
-/// Identity "cipher": `seal` appends the packet unchanged, `open` returns it unchanged.
+/// Bytes of the session tag a session's plain cipher appends to each packet.
+pub const SESSION_TAG_LEN: usize = 4;
+
+/// Clear-text "cipher". The default cipher (startup packets, session ID 0) passes packets
+/// unchanged. A session's cipher appends a 4-byte tag derived from the session's keying and
+/// checks the far end's tag on `open`, so that a packet of another session that happens to carry
+/// the same session ID (a restarted peer at the same address whose new session reused the
+/// old one's ID) is rejected, as a wrong key fails the Flash profile's checksum. It authenticates
+/// nothing: anyone on the path can read the tag.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PlainCipher;
+pub struct PlainCipher {
+    tags: Option<SessionTags>,
+}
+
+/// The tag this end appends and the tag it expects from the far end.
+#[derive(Debug, Clone, Copy)]
+struct SessionTags {
+    send: [u8; SESSION_TAG_LEN],
+    recv: [u8; SESSION_TAG_LEN],
+}
 
 impl PacketCipher for PlainCipher {
-    /// Appends `packet` to `out`.
+    /// Appends `packet`, then the session tag (session ciphers only), to `out`.
     fn seal(&self, packet: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(packet);
+        if let Some(t) = &self.tags {
+            out.extend_from_slice(&t.send);
+        }
     }
 
-    /// Copies `sealed` into `out` and returns it.
+    /// Copies `sealed`, less the session tag, into `out` and returns it.
     ///
-    /// Errors: [`CryptoError::BadLength`] if `sealed` is empty.
+    /// Errors: [`CryptoError::BadLength`] if nothing is left once the tag is removed;
+    /// [`CryptoError::Checksum`] if the tag is not the far end's.
     fn open<'o>(&self, sealed: &[u8], out: &'o mut Vec<u8>) -> Result<&'o [u8], CryptoError> {
-        if sealed.is_empty() {
+        let packet = match &self.tags {
+            None => sealed,
+            Some(t) => {
+                let Some(cut) = sealed.len().checked_sub(SESSION_TAG_LEN) else {
+                    return Err(CryptoError::BadLength);
+                };
+                if sealed[cut..] != t.recv {
+                    return Err(CryptoError::Checksum);
+                }
+                &sealed[..cut]
+            }
+        };
+        if packet.is_empty() {
             return Err(CryptoError::BadLength);
         }
         out.clear();
-        out.extend_from_slice(sealed);
+        out.extend_from_slice(packet);
         Ok(out)
     }
 
-    /// Always 0.
+    /// [`SESSION_TAG_LEN`] for a session's cipher, 0 for the default cipher.
     fn overhead(&self, _packet_len: usize) -> usize {
-        0
+        if self.tags.is_some() {
+            SESSION_TAG_LEN
+        } else {
+            0
+        }
     }
 }
 
@@ -52,6 +89,7 @@ pub struct PlainProfile {
     certificate: Vec<u8>,
     fingerprint: [u8; 32],
     accepts_ancillary_data: bool,
+    /// The default cipher, for startup packets: no tag.
     cipher: PlainCipher,
 }
 
@@ -69,7 +107,7 @@ impl PlainProfile {
             certificate,
             fingerprint,
             accepts_ancillary_data,
-            cipher: PlainCipher,
+            cipher: PlainCipher::default(),
         }
     }
 }
@@ -89,13 +127,28 @@ fn check_options(bytes: &[u8], what: &'static str) -> Result<(), CryptoError> {
     Ok(())
 }
 
-/// Session keys: the plain cipher and nonces `HMAC-SHA256(SKIC || SKRC, component)`.
+/// What the session tags are derived from, after the component.
+const TAG_LABEL: &[u8] = b"plain session tag";
+
+/// Session keys: nonces `HMAC-SHA256(SKIC || SKRC, component)`, and a cipher whose tags are the
+/// first bytes of `HMAC-SHA256(SKIC || SKRC, component || "plain session tag")` (ours from our
+/// component, the far end's from its).
 fn session_keys(skic: &[u8], skrc: &[u8], near: &[u8], far: &[u8]) -> SessionKeys {
     let mut secret = Vec::with_capacity(skic.len() + skrc.len());
     secret.extend_from_slice(skic);
     secret.extend_from_slice(skrc);
+    let tag = |component: &[u8]| {
+        let mac = hmac_sha256(&secret, &[component, TAG_LABEL]);
+        let mut t = [0u8; SESSION_TAG_LEN];
+        t.copy_from_slice(&mac[..SESSION_TAG_LEN]);
+        t
+    };
+    let tags = SessionTags {
+        send: tag(near),
+        recv: tag(far),
+    };
     SessionKeys {
-        cipher: Box::new(PlainCipher),
+        cipher: Box::new(PlainCipher { tags: Some(tags) }),
         near_nonce: hmac_sha256(&secret, &[near]).to_vec(),
         far_nonce: hmac_sha256(&secret, &[far]).to_vec(),
     }
@@ -212,14 +265,36 @@ mod tests {
         let mut sealed = Vec::new();
         let mut out = Vec::new();
         init.cipher.seal(b"abc", &mut sealed);
+        assert_eq!(sealed.len(), 3 + SESSION_TAG_LEN);
+        assert_eq!(init.cipher.overhead(3), SESSION_TAG_LEN);
         assert_eq!(resp.keys.cipher.open(&sealed, &mut out).unwrap(), b"abc");
-        assert_eq!(init.cipher.overhead(3), 0);
+        // The other direction has its own tag: a packet does not open at its sender.
+        assert_eq!(
+            init.cipher.open(&sealed, &mut out),
+            Err(CryptoError::Checksum)
+        );
+        let mut back = Vec::new();
+        resp.keys.cipher.seal(b"de", &mut back);
+        assert_eq!(init.cipher.open(&back, &mut out).unwrap(), b"de");
         // A second session gets different nonces.
         let p2 = a.initiator_keying(&mut rng, b.certificate()).unwrap();
         let r2 = b
             .responder_keying(&mut rng, a.certificate(), p2.skic())
             .unwrap();
         assert_ne!(r2.keys.near_nonce, resp.keys.near_nonce);
+        // ...and its own tags: a packet of the first session does not open in the second,
+        // even where both sessions have the same session ID (a restarted peer).
+        assert_eq!(
+            r2.keys.cipher.open(&sealed, &mut out),
+            Err(CryptoError::Checksum)
+        );
+        // Shorter than a tag, or a tag alone: no packet.
+        for short in [&sealed[..SESSION_TAG_LEN - 1], &sealed[3..]] {
+            assert_eq!(
+                resp.keys.cipher.open(short, &mut out),
+                Err(CryptoError::BadLength)
+            );
+        }
     }
 
     #[test]
@@ -227,8 +302,9 @@ mod tests {
         let mut rng = ChaCha20Rng::seed_from_u64(3);
         let mut a = PlainProfile::new(&mut rng, false);
         let mut out = Vec::new();
-        assert_eq!(PlainCipher.open(&[], &mut out), Err(CryptoError::BadLength));
-        assert_eq!(PlainCipher.open(&[7], &mut out).unwrap(), [7]);
+        let startup = PlainCipher::default();
+        assert_eq!(startup.open(&[], &mut out), Err(CryptoError::BadLength));
+        assert_eq!(startup.open(&[7], &mut out).unwrap(), [7]);
         assert!(a.initiator_keying(&mut rng, &[0x05]).is_err());
         let cert = a.certificate().to_vec();
         assert!(a.responder_keying(&mut rng, &cert, &[0x09, 0x0e]).is_err());
