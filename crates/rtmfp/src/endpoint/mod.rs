@@ -447,30 +447,33 @@ impl Endpoint {
             return Some(e);
         }
         while let Some(&(sid, flow)) = self.readable.first() {
-            let Some(f) = self
-                .sessions
-                .get_mut(&sid)
-                .and_then(|s| s.recv_flows.get_mut(&flow))
-            else {
+            // One lookup of the session for the message, its counter and its timer.
+            let Some(sess) = self.sessions.get_mut(&sid) else {
+                self.readable.pop_first();
+                continue;
+            };
+            let Some(f) = sess.recv_flows.get_mut(&flow) else {
                 self.readable.pop_first();
                 continue;
             };
             if let Some(m) = f.poll_message() {
-                if let Some(s) = self.sessions.get_mut(&sid) {
-                    s.stats.bytes_delivered += m.len() as u64;
-                }
-                self.reindex(sid);
+                sess.stats.bytes_delivered += m.len() as u64;
+                // `reindex(sid)` for a session (an ID names an opening or a session, never
+                // both).
+                let next = sess.next_timeout();
+                self.set_timer(sid, next);
                 return Some(Event::Message {
                     session: SessionId(sid),
                     flow,
                     data: Bytes::from(m),
                 });
             }
+            let complete = f.is_complete();
+            if complete {
+                sess.finished_recv.push_back(flow);
+            }
             self.readable.pop_first();
-            if f.is_complete() {
-                if let Some(s) = self.sessions.get_mut(&sid) {
-                    s.finished_recv.push_back(flow);
-                }
+            if complete {
                 return Some(Event::FlowEnded {
                     session: SessionId(sid),
                     flow,
