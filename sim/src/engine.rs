@@ -534,14 +534,22 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
         let inc = slot.inc;
         let Some(l) = slot.live.as_mut() else { return };
         let core = &mut self.core;
+        // Whether the node's last `poll_event` returned `None` and only empty
+        // `poll_transmit`s followed: polling events again would find none (the machines drain
+        // their pending work before answering `None`), so the loop ends there.
+        let mut events_drained = false;
         loop {
-            let mut any = false;
+            let mut sent = false;
             while let Some(t) = l.node.poll_transmit() {
-                any = true;
+                sent = true;
                 core.transmit(id, t);
             }
+            if events_drained && !sent {
+                break;
+            }
+            let mut got = false;
             while let Some(e) = l.node.poll_event() {
-                any = true;
+                got = true;
                 core.hash.record(TAG_EVENT);
                 core.hash.u64(core.now.as_micros());
                 core.hash.u64(id.0 as u64);
@@ -549,9 +557,10 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
                 let mut c = ctx(core, id, &mut l.rng);
                 self.workload.on_event(&mut c, &mut l.node, e);
             }
-            if !any {
+            if !sent && !got {
                 break;
             }
+            events_drained = !got;
         }
         let timeout = l.node.poll_timeout();
         l.deadline = timeout;
