@@ -131,6 +131,10 @@ struct Live<N> {
     node: N,
     rng: SimRng,
     armed: Option<Instant>,
+    /// `node.poll_timeout()` as read at the end of the node's last drain. Every mutable use of
+    /// a node is followed by a drain, so this is the node's current deadline whenever the
+    /// engine looks at it between events (saves a second `poll_timeout` per timer event).
+    deadline: Option<Instant>,
     leaving: bool,
 }
 
@@ -190,12 +194,20 @@ impl Core {
         let mut arrivals = std::mem::take(&mut self.arrivals);
         self.net
             .send(self.now, src, t.dst, t.payload.len(), &mut arrivals);
-        for a in arrivals.drain(..) {
+        // The last arrival (the only one for unicast) takes the payload itself: cloning a
+        // `Bytes` made from a `Vec` allocates its shared header and makes every drop atomic.
+        let last = arrivals.len().saturating_sub(1);
+        let mut owned = Some(t.payload);
+        for (i, a) in arrivals.drain(..).enumerate() {
             if self.queue.len() >= self.cfg.max_queued_events {
                 self.net.stats.record(Drop::EventLimit);
                 continue;
             }
-            let payload = t.payload.clone();
+            let payload = match (i == last, owned.as_ref()) {
+                (true, _) => owned.take().unwrap_or_default(),
+                (false, Some(p)) => p.clone(),
+                (false, None) => Bytes::new(),
+            };
             self.push(
                 a.at,
                 Ev::Arrive {
@@ -350,7 +362,7 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
                     return;
                 }
                 l.armed = None;
-                if l.node.poll_timeout().is_some_and(|t| t <= now) {
+                if l.deadline.is_some_and(|t| t <= now) {
                     self.core.stats.timers += 1;
                     l.node.handle_timeout(now);
                 }
@@ -470,6 +482,7 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
             node,
             rng,
             armed: None,
+            deadline: None,
             leaving: false,
         });
         let mut c = ctx(&mut self.core, id, &mut l.rng);
@@ -521,14 +534,22 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
         let inc = slot.inc;
         let Some(l) = slot.live.as_mut() else { return };
         let core = &mut self.core;
+        // Whether the node's last `poll_event` returned `None` and only empty
+        // `poll_transmit`s followed: polling events again would find none (the machines drain
+        // their pending work before answering `None`), so the loop ends there.
+        let mut events_drained = false;
         loop {
-            let mut any = false;
+            let mut sent = false;
             while let Some(t) = l.node.poll_transmit() {
-                any = true;
+                sent = true;
                 core.transmit(id, t);
             }
+            if events_drained && !sent {
+                break;
+            }
+            let mut got = false;
             while let Some(e) = l.node.poll_event() {
-                any = true;
+                got = true;
                 core.hash.record(TAG_EVENT);
                 core.hash.u64(core.now.as_micros());
                 core.hash.u64(id.0 as u64);
@@ -536,11 +557,13 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
                 let mut c = ctx(core, id, &mut l.rng);
                 self.workload.on_event(&mut c, &mut l.node, e);
             }
-            if !any {
+            if !sent && !got {
                 break;
             }
+            events_drained = !got;
         }
         let timeout = l.node.poll_timeout();
+        l.deadline = timeout;
         if !self.core.wakeups.is_empty() {
             let mut wakeups = std::mem::take(&mut self.core.wakeups);
             for (node, at, token) in wakeups.drain(..) {

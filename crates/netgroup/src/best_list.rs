@@ -106,7 +106,20 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
     rng: &mut R,
 ) -> BestList {
     let mut best = BTreeSet::new();
-    let ring: Vec<(&GroupAddress, &PeerId)> = heard.iter().map(|(a, v)| (a, v.peer_id())).collect();
+    let target_peer = req.target_peer.as_ref();
+    // The target's own entries are counted in the same walk (the heard list is large and cold;
+    // a second pass over it would touch every entry again).
+    let mut targets = 0usize;
+    let ring: Vec<(&GroupAddress, &PeerId)> = heard
+        .iter()
+        .map(|(a, v)| {
+            let p = v.peer_id();
+            if *a == req.target || target_peer == Some(p) {
+                targets += 1;
+            }
+            (a, p)
+        })
+        .collect();
     let n = ring.len();
     if n <= SMALL_GROUP {
         let all: Vec<PeerId> = ring
@@ -121,7 +134,7 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
             random: None,
         };
     }
-    let is_target = |i: usize| *ring[i].0 == req.target || Some(*ring[i].1) == req.target_peer;
+    let is_target = |i: usize| *ring[i].0 == req.target || target_peer == Some(ring[i].1);
 
     // a. Ring neighbours: start at the first address ≥ A (wrapping), step back 2, take 6.
     let successor = ring.partition_point(|(a, _)| **a < req.target) % n;
@@ -169,7 +182,7 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
     }
 
     // d. Fingers: the first eligible member at or after A + 2^(256-k), k = 1, 2, ...
-    let available = n - (0..n).filter(|&i| is_target(i)).count();
+    let available = n - targets;
     let target_count = req.target_count.min(available);
     let mut k = 1u32;
     while best.len() < target_count && k <= 256 {

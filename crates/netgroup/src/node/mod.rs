@@ -23,6 +23,7 @@ pub mod posting;
 pub mod replication;
 pub mod routing;
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 
@@ -116,6 +117,10 @@ pub struct GroupNode {
     /// Announcements waiting to be sent (before any session datagram).
     lan_out: VecDeque<Transmit>,
     lan_counters: LanCounters,
+    /// The earliest deadline of the joined groups once computed (`None`: not known), so that
+    /// `poll_timeout` after an event that left the groups alone does not visit them. Cleared
+    /// wherever a group is changed, added or removed ([`GroupNode::group_mut`]).
+    groups_deadline: Cell<Option<Option<Instant>>>,
 }
 
 impl GroupNode {
@@ -146,6 +151,7 @@ impl GroupNode {
             lan: BTreeMap::new(),
             lan_out: VecDeque::new(),
             lan_counters: LanCounters::default(),
+            groups_deadline: Cell::new(None),
             config,
         }
     }
@@ -194,11 +200,19 @@ impl GroupNode {
         Ok(())
     }
 
+    /// Group `g`, mutably: forgets the cached deadline of the groups. Every change to a
+    /// group goes through here or [`Self::with_group`].
+    fn group_mut(&mut self, g: &GroupHandle) -> Option<&mut Group> {
+        self.groups_deadline.set(None);
+        self.groups.get_mut(g).map(|b| &mut **b)
+    }
+
     fn with_group<R>(
         &mut self,
         g: &GroupHandle,
         f: impl FnOnce(&mut Group, &mut Io<'_>) -> R,
     ) -> Option<R> {
+        self.groups_deadline.set(None);
         let GroupNode {
             flash,
             rng,
@@ -254,6 +268,7 @@ impl GroupNode {
         }
         let group = Group::new(handle, spec.clone(), self.config.clone(), self.own, now);
         self.groups.insert(handle, Box::new(group));
+        self.groups_deadline.set(None);
         if self.flash.net_connection().is_connected() || !self.nc_started {
             self.activate(handle);
         }
@@ -412,6 +427,7 @@ impl GroupNode {
             let _ = self.flash.endpoint_mut().close_flow(now, s, f);
         }
         self.groups.remove(&g);
+        self.groups_deadline.set(None);
         self.lan.remove(&g);
         self.in_flows.retain(|_, f| f.group != Some(g));
         self.out_ctrl.retain(|_, h| *h != g);
@@ -743,8 +759,7 @@ impl GroupNode {
         g: GroupHandle,
         strategy: ReplicationStrategy,
     ) -> Result<(), GroupError> {
-        self.groups
-            .get_mut(&g)
+        self.group_mut(&g)
             .ok_or(GroupError::UnknownGroup)?
             .replication
             .set_strategy(strategy)
@@ -894,6 +909,7 @@ impl GroupNode {
         } else {
             for g in pending {
                 self.groups.remove(&g);
+                self.groups_deadline.set(None);
                 self.events.push(GroupEvent::ConnectFailed {
                     group: g,
                     reason: format!("NetConnection: {code}"),
@@ -1135,13 +1151,27 @@ impl GroupNode {
         }
     }
 
-    fn group_timeout(&self) -> Option<Instant> {
-        self.groups
+    /// The earliest deadline of the joined groups (cached until a group changes).
+    fn groups_deadline(&self) -> Option<Instant> {
+        if let Some(t) = self.groups_deadline.get() {
+            return t;
+        }
+        let t = self
+            .groups
             .values()
             .filter(|g| g.joined)
             .filter_map(|g| g.poll_timeout())
-            .chain(self.lan.values().map(|a| a.next))
-            .min()
+            .min();
+        self.groups_deadline.set(Some(t));
+        t
+    }
+
+    fn group_timeout(&self) -> Option<Instant> {
+        let lan = self.lan.values().map(|a| a.next).min();
+        match (self.groups_deadline(), lan) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -1158,7 +1188,10 @@ impl SansIo for GroupNode {
         self.now = self.now.max(now);
         self.flash.handle_timeout(now);
         self.flush();
-        for g in self.handles() {
+        // No group is due before the earliest deadline among them (most timer events are the
+        // sessions').
+        let any_due = self.groups_deadline().is_some_and(|t| t <= now);
+        for g in if any_due { self.handles() } else { Vec::new() } {
             let due = self
                 .groups
                 .get(&g)

@@ -212,6 +212,26 @@ struct Bucket {
     last: u64,
 }
 
+impl Bucket {
+    /// Refills at `rate` posts per second up to `cap` (millionths of a post) as of `now`
+    /// (microseconds), then takes one post's worth if there is one.
+    fn spend(&mut self, now: u64, cap: u64, rate: u64) -> bool {
+        const ONE: u64 = 1_000_000;
+        let elapsed = now.saturating_sub(self.last);
+        self.last = self.last.max(now);
+        self.tokens = self
+            .tokens
+            .saturating_add(elapsed.saturating_mul(rate))
+            .min(cap);
+        if self.tokens >= ONE {
+            self.tokens -= ONE;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// Posting state of one group: seen cache, rights and rate limits (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Posting {
@@ -372,25 +392,21 @@ impl Posting {
         const ONE: u64 = 1_000_000;
         let cap = u64::from(self.config.burst.max(1)) * ONE;
         let now = now.as_micros();
-        if !self.buckets.contains_key(&from) && self.buckets.len() >= MAX_BUCKETS {
+        let rate = u64::from(self.config.rate);
+        // A known neighbour (nearly every post): one lookup.
+        if let Some(b) = self.buckets.get_mut(&from) {
+            return b.spend(now, cap, rate);
+        }
+        if self.buckets.len() >= MAX_BUCKETS {
             self.buckets.pop_first();
         }
-        let b = self.buckets.entry(from).or_insert(Bucket {
-            tokens: cap,
-            last: now,
-        });
-        let elapsed = now.saturating_sub(b.last);
-        b.last = b.last.max(now);
-        b.tokens = b
-            .tokens
-            .saturating_add(elapsed.saturating_mul(u64::from(self.config.rate)))
-            .min(cap);
-        if b.tokens >= ONE {
-            b.tokens -= ONE;
-            true
-        } else {
-            false
-        }
+        self.buckets
+            .entry(from)
+            .or_insert(Bucket {
+                tokens: cap,
+                last: now,
+            })
+            .spend(now, cap, rate)
     }
 
     /// Forgets the rate-limit state of a neighbour that left.

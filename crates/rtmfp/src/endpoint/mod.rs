@@ -198,13 +198,7 @@ impl Endpoint {
     }
 
     fn open_session(&mut self, s: SessionId) -> Result<&mut Session, EndpointError> {
-        // Sessions first (the common case): an ID names an opening or a session, never both.
-        match self.sessions.get_mut(&s.0) {
-            Some(sess) if sess.is_open() => Ok(sess),
-            Some(_) => Err(EndpointError::NotOpen),
-            None if self.openings.contains_key(&s.0) => Err(EndpointError::NotOpen),
-            None => Err(EndpointError::UnknownSession),
-        }
+        open_in(&mut self.sessions, &self.openings, s)
     }
 
     /// Opens a sending flow in session `s` with per-flow `metadata`, optionally as the return
@@ -234,15 +228,28 @@ impl Endpoint {
         data: Bytes,
         deadline: Option<Instant>,
     ) -> Result<(), EndpointError> {
-        let sess = self.open_session(s)?;
-        if !sess.send_flows.contains_key(&flow) {
-            return Err(EndpointError::UnknownFlow);
-        }
-        sess.write(flow, data, deadline).map_err(|e| match e {
-            SendError::BufferFull => EndpointError::BufferFull,
-            SendError::Closed => EndpointError::FlowClosed,
-        })?;
-        self.flush(now, s.0);
+        // One lookup of the session and of the flow, and the flush reuses the session (the
+        // simulator's posting floods write to every neighbour in turn).
+        let (closed, next) = {
+            let sess = open_in(&mut self.sessions, &self.openings, s)?;
+            sess.send_flows
+                .get_mut(&flow)
+                .ok_or(EndpointError::UnknownFlow)?
+                .write(data, deadline)
+                .map_err(|e| match e {
+                    SendError::BufferFull => EndpointError::BufferFull,
+                    SendError::Closed => EndpointError::FlowClosed,
+                })?;
+            flush_session(
+                sess,
+                s.0,
+                now,
+                self.tc_received,
+                &mut self.transmits,
+                &mut self.scratch,
+            )
+        };
+        self.after_flush(s.0, closed, next);
         Ok(())
     }
 
@@ -440,30 +447,33 @@ impl Endpoint {
             return Some(e);
         }
         while let Some(&(sid, flow)) = self.readable.first() {
-            let Some(f) = self
-                .sessions
-                .get_mut(&sid)
-                .and_then(|s| s.recv_flows.get_mut(&flow))
-            else {
+            // One lookup of the session for the message, its counter and its timer.
+            let Some(sess) = self.sessions.get_mut(&sid) else {
+                self.readable.pop_first();
+                continue;
+            };
+            let Some(f) = sess.recv_flows.get_mut(&flow) else {
                 self.readable.pop_first();
                 continue;
             };
             if let Some(m) = f.poll_message() {
-                if let Some(s) = self.sessions.get_mut(&sid) {
-                    s.stats.bytes_delivered += m.len() as u64;
-                }
-                self.reindex(sid);
+                sess.stats.bytes_delivered += m.len() as u64;
+                // `reindex(sid)` for a session (an ID names an opening or a session, never
+                // both).
+                let next = sess.next_timeout();
+                self.set_timer(sid, next);
                 return Some(Event::Message {
                     session: SessionId(sid),
                     flow,
                     data: Bytes::from(m),
                 });
             }
+            let complete = f.is_complete();
+            if complete {
+                sess.finished_recv.push_back(flow);
+            }
             self.readable.pop_first();
-            if f.is_complete() {
-                if let Some(s) = self.sessions.get_mut(&sid) {
-                    s.finished_recv.push_back(flow);
-                }
+            if complete {
                 return Some(Event::FlowEnded {
                     session: SessionId(sid),
                     flow,
@@ -480,24 +490,22 @@ impl Endpoint {
 
     /// Sends what session `id` may send now and refreshes its timer.
     pub(crate) fn flush(&mut self, now: Instant, id: u32) {
-        let tcr = self.tc_received.is_some_and(|(t, s)| {
-            s != id && now.saturating_duration_since(t) < TIME_CRITICAL_WINDOW
-        });
         let Some(sess) = self.sessions.get_mut(&id) else {
             return self.reindex(id);
         };
-        let mut ctx = TxContext {
+        let (closed, next) = flush_session(
+            sess,
+            id,
             now,
-            ticks: Self::ticks(now),
-            time_critical_reverse: tcr,
-            out: &mut self.transmits,
-            scratch: &mut self.scratch,
-        };
-        sess.flush(&mut ctx);
-        // One lookup of the session per flush (the simulator's hottest path): its deadline is
-        // read while it is at hand.
-        let closed = sess.state == State::Closed;
-        let next = sess.next_timeout();
+            self.tc_received,
+            &mut self.transmits,
+            &mut self.scratch,
+        );
+        self.after_flush(id, closed, next);
+    }
+
+    /// Files session `id` after [`flush_session`] returned `(closed, next)`.
+    fn after_flush(&mut self, id: u32, closed: bool, next: Option<Instant>) {
         if closed {
             self.remove_if_closed(id);
         }
@@ -537,4 +545,43 @@ impl Endpoint {
     fn set_timer(&mut self, id: u32, next: Option<Instant>) {
         self.timers.set(id, next);
     }
+}
+
+/// Session `s` if open (sessions first, the common case: an ID names an opening or a session,
+/// never both).
+fn open_in<'a>(
+    sessions: &'a mut timers::IdMap<Box<Session>>,
+    openings: &BTreeMap<u32, Opening>,
+    s: SessionId,
+) -> Result<&'a mut Session, EndpointError> {
+    match sessions.get_mut(&s.0) {
+        Some(sess) if sess.is_open() => Ok(sess),
+        Some(_) => Err(EndpointError::NotOpen),
+        None if openings.contains_key(&s.0) => Err(EndpointError::NotOpen),
+        None => Err(EndpointError::UnknownSession),
+    }
+}
+
+/// Sends what `sess` (session `id`) may send now into `out`; returns whether it is closed and its next
+/// deadline, read while it is at hand (one lookup of the session per flush, the simulator's
+/// hottest path). `tc_received`: the endpoint's last time-critical reception.
+fn flush_session(
+    sess: &mut Session,
+    id: u32,
+    now: Instant,
+    tc_received: Option<(Instant, u32)>,
+    out: &mut VecDeque<Transmit>,
+    scratch: &mut Vec<u8>,
+) -> (bool, Option<Instant>) {
+    let tcr = tc_received
+        .is_some_and(|(t, s)| s != id && now.saturating_duration_since(t) < TIME_CRITICAL_WINDOW);
+    let mut ctx = TxContext {
+        now,
+        ticks: Endpoint::ticks(now),
+        time_critical_reverse: tcr,
+        out,
+        scratch,
+    };
+    sess.flush(&mut ctx);
+    (sess.state == State::Closed, sess.next_timeout())
 }

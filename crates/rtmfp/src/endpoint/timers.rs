@@ -35,6 +35,10 @@ pub(crate) struct TimerQueue {
 
 impl TimerQueue {
     /// Sets the deadline of `id` (`None`: no timer).
+    ///
+    /// The heap's top is a live timer at its true deadline before and after (see
+    /// [`Self::settle`]); only a change to the top's own timer can break that, so the other
+    /// cases skip the settling walk and its lookup of the top's timer.
     pub(crate) fn set(&mut self, id: u32, next: Option<Instant>) {
         match next {
             Some(t) => match self.armed.get_mut(&id) {
@@ -42,13 +46,20 @@ impl TimerQueue {
                 Some(a) if t >= a.entry => {
                     // Later than its heap entry: the entry is moved when it surfaces.
                     a.deadline = t;
+                    if !self.top_is(id) {
+                        return;
+                    }
                 }
                 Some(a) => {
+                    // Earlier: a new canonical entry at its deadline. The top is now either
+                    // the former top (unchanged, or this timer's former entry, which the new
+                    // one precedes) or the new entry, live at its deadline either way.
                     *a = Armed {
                         deadline: t,
                         entry: t,
                     };
                     self.heap.push(Reverse((t, id)));
+                    return self.bound();
                 }
                 None => {
                     self.armed.insert(
@@ -59,15 +70,24 @@ impl TimerQueue {
                         },
                     );
                     self.heap.push(Reverse((t, id)));
+                    return self.bound();
                 }
             },
             None => {
                 if self.armed.remove(&id).is_none() {
                     return;
                 }
+                if !self.top_is(id) {
+                    return self.bound();
+                }
             }
         }
         self.settle();
+    }
+
+    /// Whether the heap's top entry is `id`'s.
+    fn top_is(&self, id: u32) -> bool {
+        self.heap.peek().is_some_and(|Reverse((_, top))| *top == id)
     }
 
     /// The earliest deadline. O(1).
@@ -109,8 +129,12 @@ impl TimerQueue {
                 }
             }
         }
-        // Stale entries wait for their time to surface; rebuild when they are half as many as
-        // the live ones, so the heap stays within 1.5 times the timer count (plus slack).
+        self.bound();
+    }
+
+    /// Stale entries wait for their time to surface; rebuilds when they are half as many as
+    /// the live ones, so the heap stays within 1.5 times the timer count (plus slack).
+    fn bound(&mut self) {
         if self.heap.len() > self.armed.len() + self.armed.len() / 2 + 8 {
             self.rebuild();
         }

@@ -30,11 +30,6 @@ impl<V> FlowMap<V> {
         self.entries.len()
     }
 
-    /// Whether flow `id` is present.
-    pub fn contains_key(&self, id: &u64) -> bool {
-        self.find(*id).is_ok()
-    }
-
     /// Flow `id`.
     pub fn get(&self, id: &u64) -> Option<&V> {
         self.find(*id).ok().map(|i| &*self.entries[i].1)
@@ -104,7 +99,7 @@ mod tests {
         assert_eq!(m.values().copied().collect::<Vec<_>>(), ["a", "C", "e"]);
         assert_eq!(m.len(), 3);
         assert_eq!(m.iter().map(|(k, _)| *k).collect::<Vec<_>>(), [1, 3, 5]);
-        assert!(m.contains_key(&5) && !m.contains_key(&4));
+        assert!(m.get(&5).is_some() && m.get(&4).is_none());
         *m.get_mut(&1).unwrap() = "A";
         assert_eq!(m.get(&1), Some(&"A"));
         assert_eq!(m.remove(&5).as_deref(), Some(&"e"));

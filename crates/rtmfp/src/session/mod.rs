@@ -281,21 +281,6 @@ impl Session {
         Ok(id)
     }
 
-    pub(crate) fn write(
-        &mut self,
-        flow_id: u64,
-        data: Bytes,
-        deadline: Option<Instant>,
-    ) -> Result<(), SendError> {
-        if !self.is_open() {
-            return Err(SendError::Closed);
-        }
-        self.send_flows
-            .get_mut(&flow_id)
-            .ok_or(SendError::Closed)?
-            .write(data, deadline)
-    }
-
     /// Starts an orderly close (RFC 7016 §3.5.5.1): flows are aborted and Close Request is
     /// repeated until acknowledged.
     pub(crate) fn close(&mut self, now: Instant) {
