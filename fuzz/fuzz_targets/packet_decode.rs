@@ -28,7 +28,7 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(packet) = FlashCipher::default_key().open(sealed, &mut buf) {
             decode_packet(packet);
         }
-        if let Ok(packet) = PlainCipher.open(sealed, &mut buf) {
+        if let Ok(packet) = PlainCipher::default().open(sealed, &mut buf) {
             decode_packet(packet);
         }
     }
