@@ -206,6 +206,110 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
     }
 }
 
+/// [`best_list`] over a heard map in which each peer ID appears at most once (the node's heard
+/// list, where every member sits at its own group address), for a request without a random
+/// member to keep (a report's list): the same list and the same draws from `rng`, found by
+/// walking the map around the places the list is taken from (ring window, random index,
+/// fingers) instead of copying the whole ring first. Other requests, and rings so small that
+/// the target's entries could cap the finger budget, take the general walk.
+pub(crate) fn best_list_unique_peers<V: RingMember, R: RngCore + ?Sized>(
+    heard: &BTreeMap<GroupAddress, V>,
+    req: &BestListRequest<'_>,
+    rng: &mut R,
+) -> BTreeSet<PeerId> {
+    let n = heard.len();
+    // With unique peers at most two entries are the target's (its address, its peer), so the
+    // finger budget `min(target_count, n - those)` is `target_count` itself here.
+    if req.keep_random.is_some() || n <= SMALL_GROUP || req.target_count.saturating_add(2) > n {
+        return best_list(heard, req, rng);
+    }
+    let target_peer = req.target_peer.as_ref();
+    let entry = |(a, v): (&'_ GroupAddress, &'_ V)| (*a, *v.peer_id());
+    let is_target = |a: &GroupAddress, p: &PeerId| *a == req.target || target_peer == Some(p);
+    let eligible = |a: &GroupAddress, p: &PeerId, best: &BTreeSet<PeerId>| {
+        !is_target(a, p) && !best.contains(p)
+    };
+    let mut best = BTreeSet::new();
+
+    // a. Ring neighbours: the n entries in ring order from two before the first address ≥ A
+    // (wrapping both ways), the first six that are not the target's.
+    let before: Vec<(GroupAddress, PeerId)> = heard
+        .range(..req.target)
+        .rev()
+        .chain(heard.iter().rev())
+        .take(RING_PREDECESSORS)
+        .map(entry)
+        .collect();
+    let window = before
+        .into_iter()
+        .rev()
+        .chain(heard.range(req.target..).chain(heard.iter()).map(entry))
+        .take(n);
+    let mut taken = 0;
+    for (a, p) in window {
+        if taken == RING_NEIGHBORS {
+            break;
+        }
+        if !is_target(&a, &p) {
+            best.insert(p);
+            taken += 1;
+        }
+    }
+
+    // b. Lowest latency connected peers.
+    best.extend(lowest_latency(req));
+
+    // c. One random member not selected yet (by index, as the general walk draws it).
+    let nth = |i: usize| {
+        if i < n / 2 {
+            heard.iter().nth(i).map(entry)
+        } else {
+            heard.iter().rev().nth(n - 1 - i).map(entry)
+        }
+    };
+    let mut pick = None;
+    for _ in 0..RANDOM_TRIES {
+        let i = (rng.next_u64() % n as u64) as usize;
+        if let Some((a, p)) = nth(i) {
+            if eligible(&a, &p, &best) {
+                pick = Some(p);
+                break;
+            }
+        }
+    }
+    if pick.is_none() {
+        let start = (rng.next_u64() % n as u64) as usize;
+        pick = heard
+            .iter()
+            .skip(start)
+            .chain(heard.iter())
+            .take(n)
+            .map(entry)
+            .find(|(a, p)| eligible(a, p, &best))
+            .map(|(_, p)| p);
+    }
+    if let Some(p) = pick {
+        best.insert(p);
+    }
+
+    // d. Fingers: the first eligible member at or after A + 2^(256-k), k = 1, 2, ...
+    let mut k = 1u32;
+    while best.len() < req.target_count && k <= 256 {
+        let point = req.target.add_pow2(256 - k);
+        let found = heard
+            .range(point..)
+            .chain(heard.range(..point))
+            .map(entry)
+            .find(|(a, p)| eligible(a, p, &best));
+        let Some((_, p)) = found else {
+            break; // everyone is chosen already
+        };
+        best.insert(p);
+        k += 1;
+    }
+    best
+}
+
 /// The [`LOW_LATENCY`] connected peers (other than the target) that come first in the order
 /// (RTT bucket, ring distance from the target, position in `req.latencies`).
 ///
@@ -268,6 +372,68 @@ mod tests {
             target_count,
             latencies: &[],
             keep_random: None,
+        }
+    }
+
+    /// The unique-peer walk returns what the general one does, with the same draws.
+    #[test]
+    fn unique_peer_walk_matches_the_general_one() {
+        let mut x: u64 = 0x5eed;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let addr = |r: u64| {
+            let mut a = [0u8; 32];
+            for (i, b) in a.iter_mut().enumerate() {
+                *b = (r >> ((i % 8) * 8)) as u8 ^ (i as u8).wrapping_mul(37);
+            }
+            a
+        };
+        for round in 0..3000u64 {
+            let n = (rand() % 60) as usize;
+            // Each peer at its own address (unique peers), as in the node's heard list.
+            let h: BTreeMap<GroupAddress, PeerId> = (0..n)
+                .map(|_| {
+                    let a = addr(rand());
+                    (GroupAddress(a), PeerId(a))
+                })
+                .collect();
+            let keys: Vec<GroupAddress> = h.keys().copied().collect();
+            let (target, target_peer) = match rand() % 3 {
+                0 if !keys.is_empty() => {
+                    let a = keys[(rand() % keys.len() as u64) as usize];
+                    (a, Some(PeerId(a.0)))
+                }
+                1 => (GroupAddress(addr(rand())), None),
+                _ => (GroupAddress(addr(rand())), Some(PeerId(addr(rand())))),
+            };
+            let lat: Vec<(PeerId, u64)> = (0..rand() % 10)
+                .map(|_| {
+                    let p = match keys.get((rand() % (keys.len() as u64 + 3)) as usize) {
+                        Some(a) => PeerId(a.0),
+                        None => PeerId(addr(rand())),
+                    };
+                    (p, rand() % 40_000)
+                })
+                .collect();
+            let r = BestListRequest {
+                target,
+                target_peer,
+                target_count: (rand() % 30) as usize,
+                latencies: &lat,
+                keep_random: None,
+            };
+            let mut r1 = ChaCha8Rng::seed_from_u64(round);
+            let mut r2 = ChaCha8Rng::seed_from_u64(round);
+            assert_eq!(
+                best_list(&h, &r, &mut r1),
+                best_list_unique_peers(&h, &r, &mut r2),
+                "round {round}"
+            );
+            assert_eq!(r1.next_u64(), r2.next_u64(), "round {round}: draws");
         }
     }
 
