@@ -12,7 +12,7 @@ use rand_core::RngCore;
 use rtmfp::{AddressOrigin, Instant, PeerAddress, Priority, SessionId};
 use rtmfp_flash::FlashNode;
 
-use crate::best_list::{best_list_unique_peers, best_list_with_random, BestListRequest};
+use crate::best_list::{best_list, best_list_with_random, BestListRequest};
 use crate::estimate::{estimated_member_count, target_neighbor_count};
 use crate::groupspec::GroupSpecifier;
 use crate::id::{GroupAddress, PeerId};
@@ -600,7 +600,7 @@ impl Group {
         };
         let latencies = self.latencies(io);
         let target_count = target_neighbor_count(self.estimated_member_count());
-        let members = best_list_unique_peers(
+        let members = best_list(
             self.heard.ring(),
             &BestListRequest {
                 target: address,
