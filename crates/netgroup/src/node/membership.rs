@@ -795,21 +795,21 @@ impl Group {
         // connected to all of its list would end with about twice the target. The ring
         // neighbours are the exception, always connected, since `sendToNearest` ends at the
         // nearest member only if ring-adjacent members are neighbours (`routing.rs`).
-        let mut budget = self.best.len().saturating_sub(self.neighbors.len());
+        let budget = self.best.len().saturating_sub(self.neighbors.len());
         let ring = list.ring;
         let missing: Vec<PeerId> = ring
             .iter()
-            .chain(self.best.iter().filter(|p| !ring.contains(p)))
             .filter(|p| !self.neighbors.contains_key(p))
+            .chain(
+                self.best
+                    .iter()
+                    .filter(|p| !ring.contains(p) && !self.neighbors.contains_key(p))
+                    .take(budget),
+            )
             .copied()
             .collect();
         for p in missing {
-            if ring.contains(&p) {
-                self.connect_to(io, p);
-            } else if budget > 0 {
-                budget -= 1;
-                self.connect_to(io, p);
-            }
+            self.connect_to(io, p);
         }
         let connected: Vec<PeerId> = self
             .neighbors
