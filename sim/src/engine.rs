@@ -197,16 +197,16 @@ impl Core {
         // The last arrival (the only one for unicast) takes the payload itself: cloning a
         // `Bytes` made from a `Vec` allocates its shared header and makes every drop atomic.
         let last = arrivals.len().saturating_sub(1);
-        let mut owned = Some(t.payload);
+        let mut data = t.payload;
         for (i, a) in arrivals.drain(..).enumerate() {
             if self.queue.len() >= self.cfg.max_queued_events {
                 self.net.stats.record(Drop::EventLimit);
                 continue;
             }
-            let payload = match (i == last, owned.as_ref()) {
-                (true, _) => owned.take().unwrap_or_default(),
-                (false, Some(p)) => p.clone(),
-                (false, None) => Bytes::new(),
+            let payload = if i == last {
+                std::mem::take(&mut data)
+            } else {
+                data.clone()
             };
             self.push(
                 a.at,
