@@ -212,19 +212,21 @@ struct Bucket {
     last: u64,
 }
 
+/// One post in a bucket's unit (millionths of a post).
+const ONE_POST: u64 = 1_000_000;
+
 impl Bucket {
     /// Refills at `rate` posts per second up to `cap` (millionths of a post) as of `now`
     /// (microseconds), then takes one post's worth if there is one.
     fn spend(&mut self, now: u64, cap: u64, rate: u64) -> bool {
-        const ONE: u64 = 1_000_000;
         let elapsed = now.saturating_sub(self.last);
         self.last = self.last.max(now);
         self.tokens = self
             .tokens
             .saturating_add(elapsed.saturating_mul(rate))
             .min(cap);
-        if self.tokens >= ONE {
-            self.tokens -= ONE;
+        if self.tokens >= ONE_POST {
+            self.tokens -= ONE_POST;
             true
         } else {
             false
@@ -389,8 +391,7 @@ impl Posting {
     }
 
     fn take_token(&mut self, now: Instant, from: PeerId) -> bool {
-        const ONE: u64 = 1_000_000;
-        let cap = u64::from(self.config.burst.max(1)) * ONE;
+        let cap = u64::from(self.config.burst.max(1)) * ONE_POST;
         let now = now.as_micros();
         let rate = u64::from(self.config.rate);
         // A known neighbour (nearly every post): one lookup.
