@@ -107,7 +107,8 @@ impl Scan<'_> {
             }
             marker::DATE => {
                 let b = self.take(10)?;
-                let millis = f64::from_be_bytes(b[..8].try_into().expect("8 bytes"));
+                let millis =
+                    f64::from_be_bytes(*b.first_chunk::<8>().ok_or_else(|| err("truncated"))?);
                 if millis.is_finite() && millis.is_sign_positive() {
                     Ok(())
                 } else {

@@ -41,10 +41,13 @@ impl GcMessage {
                 }
                 let rest = r.rest();
                 match rest[0] {
-                    0x15 if rest.len() == 33 => Ok(GcMessage::Join {
-                        group_id: rest[1..].try_into().expect("32 bytes"),
-                        legacy: false,
-                    }),
+                    0x15 => match <[u8; 32]>::try_from(&rest[1..]) {
+                        Ok(group_id) => Ok(GcMessage::Join {
+                            group_id,
+                            legacy: false,
+                        }),
+                        Err(_) => Err(FlashError::Truncated),
+                    },
                     0x10 => {
                         if rest.len() - 1 > MAX_LEGACY_GROUPSPEC {
                             return Err(FlashError::TooLarge(rest.len() - 1));
@@ -62,7 +65,8 @@ impl GcMessage {
                 if !r.is_empty() {
                     return Err(FlashError::Truncated);
                 }
-                Ok(GcMessage::Introduction(id.try_into().expect("32 bytes")))
+                let id = <[u8; 32]>::try_from(id).map_err(|_| FlashError::Truncated)?;
+                Ok(GcMessage::Introduction(id))
             }
             _ => Err(FlashError::NotACommand),
         }

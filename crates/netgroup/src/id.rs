@@ -106,7 +106,8 @@ impl GroupAddress {
 
     /// The first 64 bits as an integer: what the member-count estimate works on (digest §3.4).
     pub fn prefix_u64(&self) -> u64 {
-        u64::from_be_bytes(self.0[..8].try_into().expect("8 bytes"))
+        let [a, b, c, d, e, f, g, h, ..] = self.0;
+        u64::from_be_bytes([a, b, c, d, e, f, g, h])
     }
 
     /// `self + 2^e mod 2^256` (`e` in 0..=255; larger `e` wraps to adding 0): the ring point

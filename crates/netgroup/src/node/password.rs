@@ -29,15 +29,14 @@ pub(crate) fn rights<'a>(hash: Option<&[u8]>, authorization: Option<&'a [u8]>) -
     let Some(pw) = authorization else {
         return Rights::Outsider;
     };
-    if hash.len() < 32 {
+    let Some((salt, digest)) = hash.split_last_chunk::<32>() else {
         return Rights::Outsider;
-    }
-    let (salt, digest) = hash.split_at(hash.len() - 32);
+    };
     let mut h = Sha256::new();
     h.update(salt);
     h.update(pw);
     let ok: [u8; 32] = h.finalize().into();
-    if keys_match(&ok, digest.try_into().expect("32 bytes")) {
+    if keys_match(&ok, digest) {
         Rights::Holder(pw)
     } else {
         Rights::Outsider

@@ -122,17 +122,18 @@ pub fn decode(frame: &[u8]) -> Result<RouteFrame, RouteDrop> {
     let [typ, kind, hops, rest @ ..] = frame else {
         return Err(RouteDrop::Malformed);
     };
-    if *typ != ROUTE || rest.len() < 32 {
+    if *typ != ROUTE {
         return Err(RouteDrop::Malformed);
     }
-    let origin = GroupAddress(rest[..32].try_into().expect("32 bytes"));
+    let (origin, after) = rest.split_first_chunk::<32>().ok_or(RouteDrop::Malformed)?;
+    let origin = GroupAddress(*origin);
     match *kind {
         KIND_NEAREST => {
-            let d = rest.get(32..64).ok_or(RouteDrop::Malformed)?;
+            let d = after.first_chunk::<32>().ok_or(RouteDrop::Malformed)?;
             Ok(RouteFrame {
                 hops: *hops,
                 origin,
-                destination: Some(GroupAddress(d.try_into().expect("32 bytes"))),
+                destination: Some(GroupAddress(*d)),
                 body_at: 3 + 64,
             })
         }
