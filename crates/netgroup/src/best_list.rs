@@ -1,7 +1,7 @@
 //! Best-list selection: which members a node should be connected to, or which members to tell a
 //! neighbour about in a group report (netgroup digest §3.6, librtmfp `buildBestList`).
 //!
-//! For a target address `A` over the heard list `H` (address → peer ID, sorted on the ring):
+//! For a target address `A` over the heard list `H` ((address, peer ID) pairs sorted on the ring):
 //! 1. if `|H| ≤ 6`: everyone;
 //! 2. else the 6 ring neighbours of `A` (2 predecessors, 4 successors, skipping `A` itself), up
 //!    to 6 lowest-latency connected peers, one random member, then "fingers" until the list has
@@ -24,7 +24,7 @@
 //! members whose lists name it connect to it anyway; except that the ring neighbours
 //! ([`BestList::ring`]) are always connected (`node/membership.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use rand_core::RngCore;
 
@@ -43,7 +43,7 @@ const RANDOM_TRIES: usize = 16;
 /// Width of the RTT buckets the low-latency picks compare, microseconds (5 ms).
 pub const RTT_BUCKET_US: u64 = 5_000;
 
-/// A value of the heard-list map the best list walks: the member's peer ID, alone or inside a
+/// A value of the heard list the best list walks: the member's peer ID, alone or inside a
 /// richer record.
 pub trait RingMember {
     /// The member's peer ID.
@@ -75,11 +75,14 @@ pub struct BestListRequest<'a> {
     pub keep_random: Option<PeerId>,
 }
 
-/// Computes the best list over the heard list `heard` (group address → peer ID, or any
-/// [`RingMember`] record; it should not contain our own entry) for `req` (netgroup digest §3.6). Deterministic for a given `rng`
-/// state; costs O(|H| + latencies·log) time. Returns the chosen peer IDs, sorted.
+/// Computes the best list over the heard list `heard` for `req` (netgroup digest §3.6).
+///
+/// `heard` holds (group address, peer ID or any [`RingMember`] record) pairs sorted by address
+/// with no address twice (a `BTreeMap`'s pairs collected in order are), and should not contain
+/// our own entry; an unsorted slice gives an unspecified list, never a panic. Deterministic for
+/// a given `rng` state; costs O(|H| + latencies·log) time. Returns the chosen peer IDs, sorted.
 pub fn best_list<V: RingMember, R: RngCore + ?Sized>(
-    heard: &BTreeMap<GroupAddress, V>,
+    heard: &[(GroupAddress, V)],
     req: &BestListRequest<'_>,
     rng: &mut R,
 ) -> BTreeSet<PeerId> {
@@ -101,31 +104,20 @@ pub struct BestList {
 
 /// [`best_list`], also telling which members are ring neighbours and which is the random pick.
 pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
-    heard: &BTreeMap<GroupAddress, V>,
+    heard: &[(GroupAddress, V)],
     req: &BestListRequest<'_>,
     rng: &mut R,
 ) -> BestList {
     let mut best = BTreeSet::new();
     let target_peer = req.target_peer.as_ref();
-    // The target's own entries are counted in the same walk (the heard list is large and cold;
-    // a second pass over it would touch every entry again).
-    let mut targets = 0usize;
-    let ring: Vec<(&GroupAddress, &PeerId)> = heard
-        .iter()
-        .map(|(a, v)| {
-            let p = v.peer_id();
-            if *a == req.target || target_peer == Some(p) {
-                targets += 1;
-            }
-            (a, p)
-        })
-        .collect();
+    let ring = heard;
     let n = ring.len();
     if n <= SMALL_GROUP {
         let all: Vec<PeerId> = ring
             .iter()
-            .filter(|(a, p)| **a != req.target && Some(**p) != req.target_peer)
-            .map(|(_, p)| **p)
+            .map(|(a, v)| (a, v.peer_id()))
+            .filter(|(a, p)| **a != req.target && Some(*p) != target_peer)
+            .map(|(_, p)| *p)
             .collect();
         best.extend(all.iter().copied());
         return BestList {
@@ -134,10 +126,10 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
             random: None,
         };
     }
-    let is_target = |i: usize| *ring[i].0 == req.target || target_peer == Some(ring[i].1);
+    let is_target = |i: usize| ring[i].0 == req.target || target_peer == Some(ring[i].1.peer_id());
 
     // a. Ring neighbours: start at the first address ≥ A (wrapping), step back 2, take 6.
-    let successor = ring.partition_point(|(a, _)| **a < req.target) % n;
+    let successor = ring.partition_point(|(a, _)| *a < req.target) % n;
     let mut i = (successor + n - RING_PREDECESSORS % n) % n;
     let mut ring_picks = Vec::with_capacity(RING_NEIGHBORS);
     for _ in 0..n {
@@ -145,8 +137,8 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
             break;
         }
         if !is_target(i) {
-            best.insert(*ring[i].1);
-            ring_picks.push(*ring[i].1);
+            best.insert(*ring[i].1.peer_id());
+            ring_picks.push(*ring[i].1.peer_id());
         }
         i = (i + 1) % n;
     }
@@ -155,9 +147,10 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
     best.extend(lowest_latency(req));
 
     // c. One random member not selected yet.
-    let eligible = |i: usize, best: &BTreeSet<PeerId>| !is_target(i) && !best.contains(ring[i].1);
+    let eligible =
+        |i: usize, best: &BTreeSet<PeerId>| !is_target(i) && !best.contains(ring[i].1.peer_id());
     let mut pick = req.keep_random.and_then(|p| {
-        let i = ring.iter().position(|(_, q)| **q == p)?;
+        let i = ring.iter().position(|(_, q)| *q.peer_id() == p)?;
         eligible(i, &best).then_some(i)
     });
     for _ in 0..RANDOM_TRIES {
@@ -176,18 +169,19 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
             .map(|k| (start + k) % n)
             .find(|&i| eligible(i, &best));
     }
-    let random = pick.map(|i| *ring[i].1);
+    let random = pick.map(|i| *ring[i].1.peer_id());
     if let Some(p) = random {
         best.insert(p);
     }
 
     // d. Fingers: the first eligible member at or after A + 2^(256-k), k = 1, 2, ...
+    let targets = (0..n).filter(|&i| is_target(i)).count();
     let available = n - targets;
     let target_count = req.target_count.min(available);
     let mut k = 1u32;
     while best.len() < target_count && k <= 256 {
         let point = req.target.add_pow2(256 - k);
-        let mut cursor = ring.partition_point(|(a, _)| **a < point) % n;
+        let mut cursor = ring.partition_point(|(a, _)| *a < point) % n;
         let mut guard = 0;
         while !eligible(cursor, &best) && guard < n {
             cursor = (cursor + 1) % n;
@@ -196,7 +190,7 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
         if guard == n {
             break; // everyone is chosen already
         }
-        best.insert(*ring[cursor].1);
+        best.insert(*ring[cursor].1.peer_id());
         k += 1;
     }
     BestList {
@@ -244,6 +238,7 @@ mod tests {
     use super::*;
     use rand_chacha::rand_core::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+    use std::collections::BTreeMap;
 
     /// Members at evenly spaced addresses `i * 2^248` (first byte = i), peer ID = address.
     fn ring(n: usize) -> BTreeMap<GroupAddress, PeerId> {
@@ -255,6 +250,11 @@ mod tests {
                 (GroupAddress(a), PeerId(a))
             })
             .collect()
+    }
+
+    /// The map's pairs in address order, as the best list takes them.
+    fn sorted(map: &BTreeMap<GroupAddress, PeerId>) -> Vec<(GroupAddress, PeerId)> {
+        map.iter().map(|(a, p)| (*a, *p)).collect()
     }
 
     fn idx(map: &BTreeMap<GroupAddress, PeerId>, p: &PeerId) -> usize {
@@ -276,7 +276,7 @@ mod tests {
         let h = ring(6);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let r = req(GroupAddress([0x99; 32]), 20);
-        assert_eq!(best_list(&h, &r, &mut rng).len(), 6);
+        assert_eq!(best_list(&sorted(&h), &r, &mut rng).len(), 6);
         // For a neighbour's list, the neighbour itself is left out.
         let (a, p) = h.iter().nth(2).unwrap();
         let r = BestListRequest {
@@ -284,7 +284,7 @@ mod tests {
             target_peer: Some(*p),
             ..r
         };
-        let b = best_list(&h, &r, &mut rng);
+        let b = best_list(&sorted(&h), &r, &mut rng);
         assert_eq!(b.len(), 5);
         assert!(!b.contains(p));
     }
@@ -296,7 +296,7 @@ mod tests {
         // Our own address, just above member 10: neighbours 9, 10 and 11..=14.
         let mut own = *h.keys().nth(10).unwrap();
         own.0[31] = 0xff;
-        let b = best_list(&h, &req(own, 13), &mut rng);
+        let b = best_list(&sorted(&h), &req(own, 13), &mut rng);
         for i in 9..=14 {
             assert!(b.contains(h.values().nth(i).unwrap()), "missing {i}");
         }
@@ -307,7 +307,7 @@ mod tests {
             target_peer: Some(*p),
             ..req(*a, 13)
         };
-        let b = best_list(&h, &r, &mut rng);
+        let b = best_list(&sorted(&h), &r, &mut rng);
         assert!(!b.contains(p));
         for i in [8, 9, 11, 12, 13, 14] {
             assert!(b.contains(h.values().nth(i).unwrap()), "missing {i}");
@@ -319,7 +319,7 @@ mod tests {
         let h = ring(64);
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let own = GroupAddress([0xff; 32]); // after member 63
-        let b = best_list(&h, &req(own, 13), &mut rng);
+        let b = best_list(&sorted(&h), &req(own, 13), &mut rng);
         for i in [62, 63, 0, 1, 2, 3] {
             assert!(b.contains(h.values().nth(i).unwrap()), "missing {i}");
         }
@@ -330,14 +330,27 @@ mod tests {
         let h = ring(200);
         let own = GroupAddress([0x42; 32]);
         for target in [13usize, 17, 20] {
-            let a = best_list(&h, &req(own, target), &mut ChaCha8Rng::seed_from_u64(9));
-            let b = best_list(&h, &req(own, target), &mut ChaCha8Rng::seed_from_u64(9));
+            let a = best_list(
+                &sorted(&h),
+                &req(own, target),
+                &mut ChaCha8Rng::seed_from_u64(9),
+            );
+            let b = best_list(
+                &sorted(&h),
+                &req(own, target),
+                &mut ChaCha8Rng::seed_from_u64(9),
+            );
             assert_eq!(a.len(), target);
             assert_eq!(a, b);
         }
         // A target larger than the group is capped by the heard list.
         assert_eq!(
-            best_list(&h, &req(own, 500), &mut ChaCha8Rng::seed_from_u64(9)).len(),
+            best_list(
+                &sorted(&h),
+                &req(own, 500),
+                &mut ChaCha8Rng::seed_from_u64(9)
+            )
+            .len(),
             200
         );
     }
@@ -356,7 +369,7 @@ mod tests {
             keep_random: None,
             ..req(GroupAddress([0; 32]), 13)
         };
-        let b = best_list(&h, &r, &mut ChaCha8Rng::seed_from_u64(4));
+        let b = best_list(&sorted(&h), &r, &mut ChaCha8Rng::seed_from_u64(4));
         for p in &far[..LOW_LATENCY] {
             assert!(b.contains(p));
         }
@@ -419,7 +432,7 @@ mod tests {
             members: before,
             ring,
             random,
-        } = best_list_with_random(&h, &r, &mut rng);
+        } = best_list_with_random(&sorted(&h), &r, &mut rng);
         assert!(random.is_some());
         // The ring neighbours: the 2 members before `own` and the 4 after it, in ring order.
         let succ: Vec<PeerId> = h.range(own..).chain(&h).take(4).map(|(_, p)| *p).collect();
@@ -448,7 +461,7 @@ mod tests {
             members: after,
             random: random2,
             ..
-        } = best_list_with_random(&h, &r2, &mut rng);
+        } = best_list_with_random(&sorted(&h), &r2, &mut rng);
         assert_eq!(random2, random, "the random member was redrawn");
         let kept = before.intersection(&after).count();
         // Only ring neighbours and fingers that a newcomer now precedes may change.
@@ -464,7 +477,11 @@ mod tests {
         let n = 1024;
         let h = ring(n);
         let own = GroupAddress([0; 32]);
-        let b = best_list(&h, &req(own, 23), &mut ChaCha8Rng::seed_from_u64(5));
+        let b = best_list(
+            &sorted(&h),
+            &req(own, 23),
+            &mut ChaCha8Rng::seed_from_u64(5),
+        );
         assert_eq!(b.len(), 23);
         let mut positions: Vec<usize> = b.iter().map(|p| idx(&h, p)).collect();
         positions.sort();

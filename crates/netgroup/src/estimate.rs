@@ -7,38 +7,39 @@
 //! for uniformly spread addresses its *mean* is about 4/3 of the true count while its *median* is
 //! within ~10% (the span is a Gamma(4) variable); the target neighbor count only uses its log2.
 
-use std::collections::BTreeMap;
-use std::ops::Bound;
-
 use crate::id::GroupAddress;
 
 /// Base of the target neighbor count: `floor(log2(N)) + 13` (netgroup digest §3.5).
 pub const TARGET_NEIGHBORS_BASE: usize = 13;
 
-/// Flash `estimatedMemberCount` (netgroup digest §3.4) from the heard list `heard` (keyed by
-/// group address; only the keys are read) as seen by the member at `own`.
+/// Flash `estimatedMemberCount` (netgroup digest §3.4) from the heard list `heard` ((group
+/// address, record) pairs sorted by address with no address twice; only the addresses are read)
+/// as seen by the member at `own`.
 ///
 /// With fewer than 4 other members the count of known members is returned. Otherwise the
 /// first 64 bits of the addresses 2 before and 2 after `own` on the ring give the span `D`
 /// (mod 2^64) and the result is `2^64 / (D / 4) + 1`. `own` itself is ignored if present in
-/// `heard`. A degenerate span of 0 (colliding prefixes) yields the heard-list size.
-pub fn estimated_member_count<V>(heard: &BTreeMap<GroupAddress, V>, own: &GroupAddress) -> f64 {
-    let others = heard.len() - usize::from(heard.contains_key(own));
+/// `heard`. A degenerate span of 0 (colliding prefixes) yields the heard-list size. An unsorted
+/// slice gives an unspecified estimate, never a panic.
+pub fn estimated_member_count<V>(heard: &[(GroupAddress, V)], own: &GroupAddress) -> f64 {
+    let n = heard.len();
+    // First index at or after `own`, and first index after it.
+    let at = heard.partition_point(|(a, _)| a < own);
+    let past = at + usize::from(heard.get(at).is_some_and(|(a, _)| a == own));
+    let others = n - (past - at);
     if others < 4 {
         return others as f64;
     }
-    let after = heard
-        .range((Bound::Excluded(*own), Bound::Unbounded))
-        .chain(heard.range(..*own))
-        .map(|(a, _)| a);
-    let before = heard
-        .range(..*own)
-        .rev()
-        .chain(heard.range((Bound::Excluded(*own), Bound::Unbounded)).rev())
-        .map(|(a, _)| a);
-    let (Some(last), Some(first)) = (after.clone().nth(1), before.clone().nth(1)) else {
-        return others as f64;
+    // The others in ring order starting just after `own` are indices past.., then ..at.
+    let other = |k: usize| {
+        let i = if k < n - past {
+            past + k
+        } else {
+            k - (n - past)
+        };
+        &heard[i].0
     };
+    let (last, first) = (other(1), other(others - 2));
     let span = last.prefix_u64().wrapping_sub(first.prefix_u64());
     if span == 0 {
         return others as f64;
@@ -63,8 +64,9 @@ mod tests {
     use super::*;
     use crate::id::PeerId;
     use rand_chacha::rand_core::{RngCore, SeedableRng};
+    use std::collections::BTreeMap;
 
-    fn random_group(n: usize, seed: u64) -> BTreeMap<GroupAddress, PeerId> {
+    fn random_group(n: usize, seed: u64) -> Vec<(GroupAddress, PeerId)> {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut map = BTreeMap::new();
         while map.len() < n {
@@ -73,7 +75,7 @@ mod tests {
             let p = PeerId(id);
             map.insert(p.group_address(), p);
         }
-        map
+        map.into_iter().collect()
     }
 
     #[test]
@@ -82,12 +84,9 @@ mod tests {
         let own = GroupAddress([0x55; 32]);
         assert_eq!(estimated_member_count(&g, &own), 3.0);
         // own inside the map is not counted
-        let (first, _) = g.iter().next().unwrap();
+        let (first, _) = &g[0];
         assert_eq!(estimated_member_count(&g, first), 2.0);
-        assert_eq!(
-            estimated_member_count(&BTreeMap::<_, PeerId>::new(), &own),
-            0.0
-        );
+        assert_eq!(estimated_member_count::<PeerId>(&[], &own), 0.0);
     }
 
     #[test]
@@ -99,6 +98,7 @@ mod tests {
             a[0] = i << 4;
             map.insert(GroupAddress(a), PeerId(a));
         }
+        let map: Vec<_> = map.into_iter().collect();
         let (own, _) = map.iter().nth(5).unwrap();
         let own = *own;
         assert_eq!(estimated_member_count(&map, &own), 17.0);
@@ -117,7 +117,8 @@ mod tests {
             // Estimates from 64 members spread over the ring.
             let step = n / 64;
             let mut estimates: Vec<f64> = group
-                .keys()
+                .iter()
+                .map(|(a, _)| a)
                 .step_by(step.max(1))
                 .take(64)
                 .map(|own| estimated_member_count(&group, own))
