@@ -99,7 +99,7 @@ mod tests {
             map.insert(GroupAddress(a), PeerId(a));
         }
         let map: Vec<_> = map.into_iter().collect();
-        let (own, _) = map.iter().nth(5).unwrap();
+        let (own, _) = &map[5];
         let own = *own;
         assert_eq!(estimated_member_count(&map, &own), 17.0);
         // From a point between two members, across the wrap: the span e0..10 is 3 gaps of 2^60,
