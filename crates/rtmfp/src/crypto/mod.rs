@@ -46,10 +46,12 @@ pub trait PacketCipher: Send + Sync {
     /// Appends the sealed form of `packet` to `out` (Flash: checksum, 0xFF padding, AES-128-CBC).
     fn seal(&self, packet: &[u8], out: &mut Vec<u8>);
 
-    /// Opens `sealed` (the datagram after its session ID) into `out` (cleared first) and returns
-    /// the RTMFP packet bytes within `out`, with any padding still attached (the chunk parser stops
-    /// at padding). Fails on bad length, bad checksum or wrong key.
-    fn open<'o>(&self, sealed: &[u8], out: &'o mut Vec<u8>) -> Result<&'o [u8], CryptoError>;
+    /// Opens `sealed` (the datagram after its session ID) and returns the RTMFP packet bytes,
+    /// with any padding still attached (the chunk parser stops at padding). A cipher that has to
+    /// transform the bytes writes them into `out` (cleared first) and returns a slice of it; one
+    /// that does not (the plain profile) returns a slice of `sealed` and leaves `out` alone, so
+    /// no copy is made. Fails on bad length, bad checksum or wrong key.
+    fn open<'a>(&self, sealed: &'a [u8], out: &'a mut Vec<u8>) -> Result<&'a [u8], CryptoError>;
 
     /// Bytes `seal` adds at most to a packet of `packet_len` bytes (for sizing).
     fn overhead(&self, packet_len: usize) -> usize;

@@ -563,7 +563,7 @@ impl Endpoint {
 /// returns its chunks.
 fn open_startup<'b>(
     cipher: &dyn crate::crypto::PacketCipher,
-    sealed: &[u8],
+    sealed: &'b [u8],
     buf: &'b mut Vec<u8>,
 ) -> Result<crate::wire::ChunkIter<'b>, DropReason> {
     let packet = cipher.open(sealed, buf).map_err(|_| DropReason::Decrypt)?;

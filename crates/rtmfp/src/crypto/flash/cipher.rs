@@ -86,7 +86,7 @@ impl PacketCipher for FlashCipher {
     ///
     /// Errors: [`CryptoError::BadLength`] if `sealed` is empty or not a multiple of 16 bytes;
     /// [`CryptoError::Checksum`] if the checksum does not verify (wrong key or corruption).
-    fn open<'o>(&self, sealed: &[u8], out: &'o mut Vec<u8>) -> Result<&'o [u8], CryptoError> {
+    fn open<'a>(&self, sealed: &'a [u8], out: &'a mut Vec<u8>) -> Result<&'a [u8], CryptoError> {
         if sealed.is_empty() || sealed.len() & (BLOCK - 1) != 0 {
             return Err(CryptoError::BadLength);
         }
