@@ -162,6 +162,70 @@ fn sixteen_members_converge_post_route_and_replace_a_leaver() {
     }
 }
 
+/// Posts member `i` was notified of in group `g`.
+fn posts_in(net: &Net<M>, i: usize, g: GroupHandle) -> Vec<[u8; 32]> {
+    net.events[i]
+        .iter()
+        .filter_map(|e| match e {
+            Ev::Group(GroupEvent::PostingNotify {
+                group, message_id, ..
+            }) if *group == g => Some(*message_id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A member of two groups leaves the first and joins a third, which takes the first's place
+/// in the node's tables (its flows are filed by a slot number that is freed on leave): each
+/// group's posts still reach the member under that group alone, and none of the group it
+/// left reach it under any name.
+#[test]
+fn a_group_joined_after_leaving_another_gets_its_own_traffic_only() {
+    let n = 5;
+    let mut net = swarm(n, 0, 140, config());
+    let ids: Vec<usize> = (1..=n).collect();
+    let a = join_all(&mut net, &ids, &spec("first"));
+    let b = join_all(&mut net, &ids, &spec("second"));
+    let ok = net.run_until(Duration::from_secs(30), |n| {
+        converged(n, &ids, a) && converged(n, &ids, b)
+    });
+    assert!(ok, "two groups of 5 did not converge");
+
+    let now = net.now;
+    node(&mut net, 1).leave(now, a).unwrap();
+    assert_eq!(node_ref(&net, 1).neighbor_count(a), None);
+    let c = join_all(&mut net, &ids, &spec("third"));
+    let ok = net.run_until(Duration::from_secs(30), |n| converged(n, &ids, c));
+    assert!(ok, "the third group did not converge");
+
+    let now = net.now;
+    let in_a = node(&mut net, 2).post(now, a, b"to the first").unwrap();
+    let in_b = node(&mut net, 3).post(now, b, b"to the second").unwrap();
+    let in_c = node(&mut net, 4).post(now, c, b"to the third").unwrap();
+    net.run_until(Duration::from_secs(2), |_| false);
+
+    assert_eq!(posts_in(&net, 1, b), vec![in_b]);
+    assert_eq!(posts_in(&net, 1, c), vec![in_c]);
+    assert!(
+        !posts(&net, 1).contains(&in_a),
+        "a post of the left group arrived"
+    );
+    // The members still in the first group get its post, and the other posts under their
+    // own groups.
+    for i in 2..=n {
+        let want_a = usize::from(i != 2);
+        assert_eq!(posts_in(&net, i, a).len(), want_a, "node {i}, first group");
+        assert_eq!(
+            posts_in(&net, i, b),
+            if i == 3 { vec![] } else { vec![in_b] }
+        );
+        assert_eq!(
+            posts_in(&net, i, c),
+            if i == 4 { vec![] } else { vec![in_c] }
+        );
+    }
+}
+
 /// 64 members: more than a best list holds (log2 64 + 13 = 19), so the mesh is sparse:
 /// neighbour counts settle near the target, surplus neighbours are asked to close, posts
 /// still reach everyone once and `sendToNearest` takes several hops to the nearest member.

@@ -26,6 +26,7 @@ use crate::node::multicast::Multicast;
 use crate::node::posting::{Posting, PostingAuth, PostingConfig, POST};
 use crate::node::replication::{Frame as ReplicationFrame, Replication};
 use crate::node::routing::{self, Hop, NeighborTarget, ReceiveMode, RoutingCounters, ROUTE};
+use crate::node::GroupSlot;
 use crate::wire::{FlowSignature, GroupConnect, GroupMessage, GroupReport, ReportMember};
 
 /// Kind byte of our extension flow `GR\x60` (posting and routing frames; docs/wire-netgroup.md).
@@ -59,9 +60,12 @@ pub(crate) struct Io<'a> {
     pub events: &'a mut Events,
     pub sessions: &'a BTreeMap<SessionId, SocketAddr>,
     pub connecting: &'a mut BTreeMap<PeerId, SessionId>,
-    pub out_ctrl: &'a mut BTreeMap<(SessionId, u64), GroupHandle>,
+    /// Our `GR\x1C` flows, by the slot of the group they belong to.
+    pub out_ctrl: &'a mut BTreeMap<(SessionId, u64), GroupSlot>,
     /// Our `GR\x11` flows: the fragments' return flows name them.
-    pub out_media: &'a mut BTreeMap<(SessionId, u64), GroupHandle>,
+    pub out_media: &'a mut BTreeMap<(SessionId, u64), GroupSlot>,
+    /// The slot of the group being handled (the value its flows are recorded under).
+    pub slot: GroupSlot,
     pub to_close: &'a mut Vec<SessionId>,
     pub now: Instant,
 }
@@ -93,6 +97,8 @@ pub(crate) struct Neighbor {
 #[derive(Debug)]
 pub(crate) struct Group {
     pub handle: GroupHandle,
+    /// Where [`crate::node::GroupNode`] files this group's flows (set when it joins).
+    pub slot: GroupSlot,
     pub spec: GroupSpecifier,
     txt: String,
     pub config: GroupConfig,
@@ -134,6 +140,7 @@ fn after(now: Instant, d: Duration) -> Instant {
 impl Group {
     pub fn new(
         handle: GroupHandle,
+        slot: GroupSlot,
         spec: GroupSpecifier,
         config: GroupConfig,
         own: PeerId,
@@ -148,6 +155,7 @@ impl Group {
         let multicast = Multicast::new(handle, &spec, &config);
         Group {
             handle,
+            slot,
             txt: spec.group_txt(),
             spec,
             own,
@@ -373,7 +381,7 @@ impl Group {
         }
         n.session = session;
         n.out_flow = Some(flow);
-        io.out_ctrl.insert((session, flow), self.handle);
+        io.out_ctrl.insert((session, flow), io.slot);
         self.maybe_connected(io, peer);
         true
     }

@@ -82,8 +82,14 @@ enum InKind {
 #[derive(Debug, Clone, Copy)]
 struct InFlow {
     kind: InKind,
-    group: Option<GroupHandle>,
+    group: Option<GroupSlot>,
 }
+
+/// A joined group's index in [`GroupNode`]'s slot table. The per-flow maps (an entry for each
+/// group flow of every neighbour) store it instead of the 32-byte [`GroupHandle`]; a slot is
+/// freed, and every map entry naming it removed, when the group is left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GroupSlot(u32);
 
 /// The group engine of one endpoint (see the module docs). Implements [`SansIo`] with
 /// [`GroupEvent`]s.
@@ -105,8 +111,10 @@ pub struct GroupNode {
     /// The far end's group flows by (session, flow). Hashed (looked up for every message);
     /// only filtered with `retain`, never iterated in order.
     in_flows: IdHashMap<(SessionId, u64), InFlow>,
-    out_ctrl: BTreeMap<(SessionId, u64), GroupHandle>,
-    out_media: BTreeMap<(SessionId, u64), GroupHandle>,
+    out_ctrl: BTreeMap<(SessionId, u64), GroupSlot>,
+    out_media: BTreeMap<(SessionId, u64), GroupSlot>,
+    /// The joined groups by [`GroupSlot`] (`None`: a free slot).
+    slots: Vec<Option<GroupHandle>>,
     to_close: Vec<SessionId>,
     events: Events,
     counters: NodeCounters,
@@ -139,6 +147,7 @@ impl GroupNode {
             in_flows: IdHashMap::default(),
             out_ctrl: BTreeMap::new(),
             out_media: BTreeMap::new(),
+            slots: Vec::new(),
             to_close: Vec::new(),
             events: Events {
                 queue: VecDeque::new(),
@@ -228,6 +237,7 @@ impl GroupNode {
         } = self;
         let group = groups.get_mut(g)?;
         let mut io = Io {
+            slot: group.slot,
             flash,
             rng,
             events,
@@ -266,7 +276,15 @@ impl GroupNode {
             });
             return Ok(handle);
         }
-        let group = Group::new(handle, spec.clone(), self.config.clone(), self.own, now);
+        let slot = self.take_slot(handle);
+        let group = Group::new(
+            handle,
+            slot,
+            spec.clone(),
+            self.config.clone(),
+            self.own,
+            now,
+        );
         self.groups.insert(handle, Box::new(group));
         self.groups_deadline.set(None);
         if self.flash.net_connection().is_connected() || !self.nc_started {
@@ -426,12 +444,17 @@ impl GroupNode {
         if let (Some(f), Some(s)) = (gc, self.flash.net_connection().session()) {
             let _ = self.flash.endpoint_mut().close_flow(now, s, f);
         }
-        self.groups.remove(&g);
+        if let Some(group) = self.groups.remove(&g) {
+            let slot = group.slot;
+            self.in_flows.retain(|_, f| f.group != Some(slot));
+            self.out_ctrl.retain(|_, s| *s != slot);
+            self.out_media.retain(|_, s| *s != slot);
+            if let Some(entry) = self.slots.get_mut(slot.0 as usize) {
+                *entry = None;
+            }
+        }
         self.groups_deadline.set(None);
         self.lan.remove(&g);
-        self.in_flows.retain(|_, f| f.group != Some(g));
-        self.out_ctrl.retain(|_, h| *h != g);
-        self.out_media.retain(|_, h| *h != g);
         self.flush();
         Ok(())
     }
@@ -981,7 +1004,7 @@ impl GroupNode {
                         .groups
                         .iter()
                         .find(|(_, g)| g.gc_flow.is_some() && g.gc_flow == return_association)
-                        .map(|(h, _)| *h);
+                        .map(|(_, g)| g.slot);
                     self.in_flows.insert(
                         (session, flow),
                         InFlow {
@@ -1034,9 +1057,12 @@ impl GroupNode {
             Event::FlowEnded { session, flow } => match self.in_flows.remove(&(session, flow)) {
                 Some(InFlow {
                     kind: InKind::Control,
-                    group: Some(g),
+                    group: Some(slot),
                 }) => {
-                    if let Some(peer) = self.session_peer.get(&session).copied() {
+                    if let (Some(g), Some(peer)) = (
+                        self.slot_handle(slot),
+                        self.session_peer.get(&session).copied(),
+                    ) {
                         self.with_group(&g, |group, io| group.on_control_ended(io, peer));
                     }
                 }
@@ -1044,8 +1070,11 @@ impl GroupNode {
                 None => self.events.push(GroupEvent::Session(e)),
             },
             Event::FlowRejected { session, flow, .. } => {
-                if let Some(g) = self.out_ctrl.remove(&(session, flow)) {
-                    if let Some(peer) = self.session_peer.get(&session).copied() {
+                if let Some(slot) = self.out_ctrl.remove(&(session, flow)) {
+                    if let (Some(g), Some(peer)) = (
+                        self.slot_handle(slot),
+                        self.session_peer.get(&session).copied(),
+                    ) {
                         self.with_group(&g, |group, io| group.on_control_ended(io, peer));
                     }
                 } else {
@@ -1079,10 +1108,30 @@ impl GroupNode {
             .insert((session, flow), InFlow { kind, group });
     }
 
+    /// The group in slot `slot`, if still joined.
+    fn slot_handle(&self, slot: GroupSlot) -> Option<GroupHandle> {
+        self.slots.get(slot.0 as usize).copied().flatten()
+    }
+
+    /// A free slot for `handle` (the first free one, else a new one at the end).
+    fn take_slot(&mut self, handle: GroupHandle) -> GroupSlot {
+        let i = match self.slots.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        self.slots[i] = Some(handle);
+        // A node joins a handful of groups; 2^32 joins without leaving cannot happen.
+        GroupSlot(u32::try_from(i).unwrap_or(u32::MAX))
+    }
+
     fn on_group_message(&mut self, session: SessionId, flow: u64, f: InFlow, data: Bytes) {
+        let group = f.group.and_then(|s| self.slot_handle(s));
         match f.kind {
             InKind::Gc => {
-                let Some(g) = f.group else { return };
+                let Some(g) = group else { return };
                 match GcMessage::decode(&data) {
                     Ok(GcMessage::Introduction(id)) => {
                         let peer = PeerId(id);
@@ -1095,7 +1144,7 @@ impl GroupNode {
                 let Some(peer) = self.session_peer.get(&session).copied() else {
                     return;
                 };
-                let g = match f.group {
+                let g = match group {
                     Some(g) => g,
                     None => {
                         // The first message must be the handshake; it names the group.
@@ -1111,7 +1160,8 @@ impl GroupNode {
                             return;
                         };
                         let g = GroupHandle(c.group_id);
-                        if !self.groups.get(&g).is_some_and(|g| g.joined) {
+                        let Some(slot) = self.groups.get(&g).filter(|g| g.joined).map(|g| g.slot)
+                        else {
                             self.counters.unknown_group += 1;
                             tracing::debug!(?peer, "handshake for a group we are not in");
                             let _ = self
@@ -1119,9 +1169,9 @@ impl GroupNode {
                                 .endpoint_mut()
                                 .reject_flow(self.now, session, flow, 0);
                             return;
-                        }
+                        };
                         if let Some(f) = self.in_flows.get_mut(&(session, flow)) {
-                            f.group = Some(g);
+                            f.group = Some(slot);
                         }
                         g
                     }
@@ -1131,14 +1181,14 @@ impl GroupNode {
                 });
             }
             InKind::Ext => {
-                let (Some(g), Some(peer)) = (f.group, self.session_peer.get(&session).copied())
+                let (Some(g), Some(peer)) = (group, self.session_peer.get(&session).copied())
                 else {
                     return;
                 };
                 self.with_group(&g, |group, io| group.on_ext(io, peer, data));
             }
             InKind::MediaControl | InKind::MediaData(_) => {
-                let (Some(g), Some(peer)) = (f.group, self.session_peer.get(&session).copied())
+                let (Some(g), Some(peer)) = (group, self.session_peer.get(&session).copied())
                 else {
                     self.counters.unhandled_flows += 1;
                     return;

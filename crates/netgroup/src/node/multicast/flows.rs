@@ -35,7 +35,7 @@ impl Group {
                         ) {
                             Ok(f) => {
                                 pm.out_control = Some(f);
-                                io.out_media.insert((session, f), self.handle);
+                                io.out_media.insert((session, f), io.slot);
                                 f
                             }
                             Err(_) => {
