@@ -125,9 +125,9 @@ impl Endpoint {
             role: sess.role,
             far_addr: sess.far_addr,
             far_fingerprint: sess.far_fingerprint,
-            far_certificate: sess.far_certificate.clone(),
-            near_nonce: sess.near_nonce.clone(),
-            far_nonce: sess.far_nonce.clone(),
+            far_certificate: sess.far_certificate.to_vec(),
+            near_nonce: sess.near_nonce.to_vec(),
+            far_nonce: sess.far_nonce.to_vec(),
             open: sess.is_open(),
             stats: sess.stats(),
         })
@@ -459,7 +459,7 @@ impl Endpoint {
                 continue;
             };
             if let Some(m) = f.poll_message() {
-                sess.stats.bytes_delivered += m.len() as u64;
+                sess.counters.bytes_delivered += m.len() as u64;
                 // `reindex(sid)` for a session (an ID names an opening or a session, never
                 // both).
                 let next = sess.next_timeout();

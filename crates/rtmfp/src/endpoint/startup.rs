@@ -348,7 +348,7 @@ impl Endpoint {
         let mut stale: Vec<u32> = self
             .sessions
             .iter()
-            .filter(|(_, s)| s.far_addr == from && s.far_certificate == cert && s.is_open())
+            .filter(|(_, s)| s.far_addr == from && *s.far_certificate == *cert && s.is_open())
             .map(|(id, _)| *id)
             .collect();
         // In ID order: they are closed (and reported) in this order.

@@ -89,7 +89,7 @@ impl Session {
         if self.state == State::Closed {
             return Err(DropReason::SessionClosed);
         }
-        self.stats.packets_in += 1;
+        self.counters.packets_in += 1;
         // The initiator sent a packet in the session, so it has our RIKeying: a duplicate
         // IIKeying can no longer need it (memory only).
         self.rikeying = None;
@@ -210,16 +210,17 @@ impl Session {
     fn probe_new_address(&mut self, now: Instant, from: SocketAddr) {
         let recent = self
             .mobility
-            .is_some_and(|(_, at)| now.saturating_duration_since(at).as_secs() < 1);
+            .as_deref()
+            .is_some_and(|(_, at)| now.saturating_duration_since(*at).as_secs() < 1);
         if recent {
             return;
         }
-        self.mobility = Some((from, now));
+        self.mobility = Some(Box::new((from, now)));
         self.mobility_probe_sent = false;
     }
 
     pub(crate) fn mobility_token(&self) -> Option<(SocketAddr, Vec<u8>)> {
-        let (addr, at) = self.mobility?;
+        let (addr, at) = *self.mobility.as_deref()?;
         let mut token = vec![b'M'];
         token.extend_from_slice(&at.as_micros().to_be_bytes());
         token.extend_from_slice(&self.near_nonce[..self.near_nonce.len().min(8)]);
@@ -313,7 +314,7 @@ impl Session {
         }
         if complete {
             if let Some(f) = self.send_flows.remove(&ack.flow_id) {
-                self.stats.retransmissions += f.retransmissions();
+                self.counters.retransmissions += f.retransmissions();
             }
             events.push_back(Event::FlowFinished {
                 session: self.id,

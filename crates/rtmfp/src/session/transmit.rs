@@ -186,7 +186,7 @@ impl Session {
             let pkt = w.finish();
             self.seal(&pkt, self.far_addr, ctx.out);
             *ctx.scratch = pkt;
-            self.stats.packets_out += 1;
+            self.counters.packets_out += 1;
             self.last_sent = ctx.now;
             if tc {
                 self.last_tc_sent = Some(ctx.now);
