@@ -203,7 +203,7 @@ impl Harness {
     }
 
     /// Opens a startup datagram addressed to session `ssid`.
-    fn open_startup<'b>(&self, datagram: &[u8], ssid: u32, buf: &'b mut Vec<u8>) -> &'b [u8] {
+    fn open_startup<'b>(&self, datagram: &'b [u8], ssid: u32, buf: &'b mut Vec<u8>) -> &'b [u8] {
         assert_eq!(unscramble_session_id(datagram), Some(ssid));
         self.client
             .default_cipher()

@@ -36,14 +36,21 @@ fn spec(name: &str) -> GroupSpecifier {
     g
 }
 
-fn posts(net: &Net<M>, i: usize) -> Vec<[u8; 32]> {
+/// Posts member `i` was notified of, in group `g` or in any group.
+fn posts_of(net: &Net<M>, i: usize, g: Option<GroupHandle>) -> Vec<[u8; 32]> {
     net.events[i]
         .iter()
         .filter_map(|e| match e {
-            Ev::Group(GroupEvent::PostingNotify { message_id, .. }) => Some(*message_id),
+            Ev::Group(GroupEvent::PostingNotify {
+                group, message_id, ..
+            }) if g.is_none_or(|g| g == *group) => Some(*message_id),
             _ => None,
         })
         .collect()
+}
+
+fn posts(net: &Net<M>, i: usize) -> Vec<[u8; 32]> {
+    posts_of(net, i, None)
 }
 
 fn converged(net: &Net<M>, ids: &[usize], g: GroupHandle) -> bool {
@@ -162,17 +169,8 @@ fn sixteen_members_converge_post_route_and_replace_a_leaver() {
     }
 }
 
-/// Posts member `i` was notified of in group `g`.
 fn posts_in(net: &Net<M>, i: usize, g: GroupHandle) -> Vec<[u8; 32]> {
-    net.events[i]
-        .iter()
-        .filter_map(|e| match e {
-            Ev::Group(GroupEvent::PostingNotify {
-                group, message_id, ..
-            }) if *group == g => Some(*message_id),
-            _ => None,
-        })
-        .collect()
+    posts_of(net, i, Some(g))
 }
 
 /// A member of two groups leaves the first and joins a third, which takes the first's place
