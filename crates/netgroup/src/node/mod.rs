@@ -1058,25 +1058,13 @@ impl GroupNode {
                 Some(InFlow {
                     kind: InKind::Control,
                     group: Some(slot),
-                }) => {
-                    if let (Some(g), Some(peer)) = (
-                        self.slot_handle(slot),
-                        self.session_peer.get(&session).copied(),
-                    ) {
-                        self.with_group(&g, |group, io| group.on_control_ended(io, peer));
-                    }
-                }
+                }) => self.control_ended(session, slot),
                 Some(_) => {}
                 None => self.events.push(GroupEvent::Session(e)),
             },
             Event::FlowRejected { session, flow, .. } => {
                 if let Some(slot) = self.out_ctrl.remove(&(session, flow)) {
-                    if let (Some(g), Some(peer)) = (
-                        self.slot_handle(slot),
-                        self.session_peer.get(&session).copied(),
-                    ) {
-                        self.with_group(&g, |group, io| group.on_control_ended(io, peer));
-                    }
+                    self.control_ended(session, slot);
                 } else {
                     self.events.push(GroupEvent::Session(e));
                 }
@@ -1106,6 +1094,17 @@ impl GroupNode {
             .copied();
         self.in_flows
             .insert((session, flow), InFlow { kind, group });
+    }
+
+    /// A `GR\x1C` flow of the group in `slot` on `session` ended or was rejected: its group
+    /// drops the far peer as a neighbour.
+    fn control_ended(&mut self, session: SessionId, slot: GroupSlot) {
+        if let (Some(g), Some(peer)) = (
+            self.slot_handle(slot),
+            self.session_peer.get(&session).copied(),
+        ) {
+            self.with_group(&g, |group, io| group.on_control_ended(io, peer));
+        }
     }
 
     /// The group in slot `slot`, if still joined.

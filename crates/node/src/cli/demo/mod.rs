@@ -136,7 +136,8 @@ pub async fn run(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
             .await??;
         group = Some(g);
     }
-    let group = group.expect("at least two nodes");
+    // `n` is at least 2, so every run has joined a group here; say so rather than panic.
+    let group = group.ok_or("the demo needs at least two nodes")?;
     let deadline = Duration::from_secs(args.timeout);
 
     // Phase 1: everyone has a neighbour, then neighbour counts settle.
