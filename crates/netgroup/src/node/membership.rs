@@ -343,10 +343,10 @@ impl Group {
         if n.out_flow.is_some() {
             return true;
         }
-        let Some(info) = io.flash.endpoint().session_info(session) else {
+        let Some((_, far_nonce)) = io.flash.endpoint().session_nonces(session) else {
             return false;
         };
-        let key = group_connect_key(&self.txt, &info.far_nonce);
+        let key = group_connect_key(&self.txt, far_nonce);
         let ep = io.flash.endpoint_mut();
         let flow = match ep.open_flow(
             io.now,
@@ -573,10 +573,10 @@ impl Group {
             reject(io);
             return;
         }
-        let Some(info) = io.flash.endpoint().session_info(session) else {
+        let Some((near_nonce, _)) = io.flash.endpoint().session_nonces(session) else {
             return;
         };
-        let expected = group_connect_key(&self.txt, &info.near_nonce);
+        let expected = group_connect_key(&self.txt, near_nonce);
         if !keys_match(&expected, &c.key) {
             self.counters.wrong_key += 1;
             tracing::info!(?peer, "group handshake with a wrong key: dropped");

@@ -125,12 +125,19 @@ impl Endpoint {
             role: sess.role,
             far_addr: sess.far_addr,
             far_fingerprint: sess.far_fingerprint,
-            far_certificate: sess.far_certificate.to_vec(),
-            near_nonce: sess.near_nonce.to_vec(),
-            far_nonce: sess.far_nonce.to_vec(),
+            near_nonce: sess.near_nonce().to_vec(),
+            far_nonce: sess.far_nonce().to_vec(),
             open: sess.is_open(),
             stats: sess.stats(),
         })
+    }
+
+    /// The session nonces of session `s` as (near, far) (Flash `nearNonce` / `farNonce`,
+    /// RFC 7425 §4.6.5; 32 bytes each with the Flash profile), `None` for an unknown session.
+    /// The same bytes as `session_info(s)`'s, without copying them.
+    pub fn session_nonces(&self, s: SessionId) -> Option<(&[u8], &[u8])> {
+        let sess = self.sessions.get(&s.0)?;
+        Some((sess.near_nonce(), sess.far_nonce()))
     }
 
     /// Smoothed round-trip time of session `s` (RFC 7016 §3.5.2.2), `None` for an unknown

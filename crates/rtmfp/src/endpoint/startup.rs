@@ -345,10 +345,12 @@ impl Endpoint {
             }
         }
         // Override: same address and identical certificate replaces a stale session (§4.3.7).
+        // Sessions keep the certificate's fingerprint only, which identifies it.
+        let fingerprint = crate::crypto::certificate_fingerprint(cert);
         let mut stale: Vec<u32> = self
             .sessions
             .iter()
-            .filter(|(_, s)| s.far_addr == from && *s.far_certificate == *cert && s.is_open())
+            .filter(|(_, s)| s.far_addr == from && s.far_fingerprint == fingerprint && s.is_open())
             .map(|(id, _)| *id)
             .collect();
         // In ID order: they are closed (and reported) in this order.
@@ -419,7 +421,7 @@ impl Endpoint {
                 role: Role::Responder,
                 far_session_id: isid,
                 far_addr: from,
-                far_certificate: cert.to_vec(),
+                far_fingerprint: fingerprint,
                 keys: keyed.keys,
                 skic_digest: Some(crate::session::skic_digest(skic)),
             },
@@ -515,7 +517,9 @@ impl Endpoint {
                         role: Role::Initiator,
                         far_session_id: responder_session_id,
                         far_addr: responder,
-                        far_certificate: responder_certificate,
+                        far_fingerprint: crate::crypto::certificate_fingerprint(
+                            &responder_certificate,
+                        ),
                         keys,
                         skic_digest: None,
                     },

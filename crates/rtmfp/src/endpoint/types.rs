@@ -327,8 +327,6 @@ pub struct SessionInfo {
     pub far_addr: SocketAddr,
     /// Far end's fingerprint (Flash `farID`).
     pub far_fingerprint: [u8; 32],
-    /// Far end's certificate.
-    pub far_certificate: Vec<u8>,
     /// Our session nonce (Flash `nearNonce`), 32 bytes.
     pub near_nonce: Vec<u8>,
     /// Far session nonce (Flash `farNonce`), 32 bytes.

@@ -130,10 +130,15 @@ pub struct Session {
     pub(crate) far_addr: SocketAddr,
     /// The far address at keying time: the key of the endpoint's duplicate-IIKeying index.
     pub(crate) keying_addr: SocketAddr,
-    pub(crate) far_certificate: Box<[u8]>,
+    /// SHA-256 of the far end's certificate (RFC 7425 §4.3.2: the Flash peer ID). The
+    /// certificate itself is not kept: the fingerprint identifies it (a session is kept small,
+    /// thousands per process in the simulator).
     pub(crate) far_fingerprint: [u8; 32],
-    pub(crate) near_nonce: Box<[u8]>,
-    pub(crate) far_nonce: Box<[u8]>,
+    /// The near session nonce, then the far one, in one allocation ([`Session::near_nonce`],
+    /// [`Session::far_nonce`]).
+    nonces: Box<[u8]>,
+    /// Length of the near nonce at the start of `nonces`, bytes.
+    near_nonce_len: usize,
     pub(crate) cipher: Box<dyn PacketCipher>,
     pub(crate) state: State,
     pub(crate) send_flows: SendFlows,
@@ -202,7 +207,8 @@ pub(crate) struct SessionParams {
     pub role: Role,
     pub far_session_id: u32,
     pub far_addr: SocketAddr,
-    pub far_certificate: Vec<u8>,
+    /// [`crate::crypto::certificate_fingerprint`] of the far end's certificate.
+    pub far_fingerprint: [u8; 32],
     pub keys: crate::crypto::SessionKeys,
     /// [`skic_digest`] of the initiator's component (responder only).
     pub skic_digest: Option<[u8; 32]>,
@@ -210,17 +216,16 @@ pub(crate) struct SessionParams {
 
 impl Session {
     pub(crate) fn new(now: Instant, p: SessionParams, config: &Config) -> Self {
-        let far_fingerprint = crate::crypto::certificate_fingerprint(&p.far_certificate);
+        let far_fingerprint = p.far_fingerprint;
         Session {
             id: p.id,
             role: p.role,
             far_session_id: p.far_session_id,
             far_addr: p.far_addr,
             keying_addr: p.far_addr,
-            far_certificate: p.far_certificate.into_boxed_slice(),
             far_fingerprint,
-            near_nonce: p.keys.near_nonce.into_boxed_slice(),
-            far_nonce: p.keys.far_nonce.into_boxed_slice(),
+            near_nonce_len: p.keys.near_nonce.len(),
+            nonces: [p.keys.near_nonce, p.keys.far_nonce].concat().into_boxed_slice(),
             cipher: p.keys.cipher,
             state: State::Open,
             send_flows: FlowMap::default(),
@@ -252,6 +257,16 @@ impl Session {
                 idle_timeout: config.idle_timeout,
             },
         }
+    }
+
+    /// Our session nonce (Flash `nearNonce`, RFC 7425 §4.6.5).
+    pub(crate) fn near_nonce(&self) -> &[u8] {
+        &self.nonces[..self.near_nonce_len]
+    }
+
+    /// The far end's session nonce (Flash `farNonce`, RFC 7425 §4.6.5).
+    pub(crate) fn far_nonce(&self) -> &[u8] {
+        &self.nonces[self.near_nonce_len..]
     }
 
     /// Whether the session is open for new flows and data.
@@ -494,7 +509,7 @@ mod tests {
             role: super::Role::Initiator,
             far_session_id: 9,
             far_addr: "127.0.0.1:1935".parse().unwrap(),
-            far_certificate: vec![3; 8],
+            far_fingerprint: [3; 32],
             keys,
             skic_digest: None,
         };
@@ -514,6 +529,7 @@ mod tests {
         assert_eq!(st.srtt, None);
         assert_eq!(st.cwnd, s.cc.cwnd());
         assert_eq!(st.in_flight, 0);
-        assert_eq!(&*s.near_nonce, &[1; 32][..]);
+        assert_eq!(s.near_nonce(), &[1; 32][..]);
+        assert_eq!(s.far_nonce(), &[2; 32][..]);
     }
 }

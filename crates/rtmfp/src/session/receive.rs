@@ -223,7 +223,8 @@ impl Session {
         let (addr, at) = *self.mobility.as_deref()?;
         let mut token = vec![b'M'];
         token.extend_from_slice(&at.as_micros().to_be_bytes());
-        token.extend_from_slice(&self.near_nonce[..self.near_nonce.len().min(8)]);
+        let near = self.near_nonce();
+        token.extend_from_slice(&near[..near.len().min(8)]);
         Some((addr, token))
     }
 
