@@ -88,6 +88,42 @@ struct Fragment {
     seg_end: u64,
 }
 
+/// What a receiving flow holds between messages: out-of-order ranges, fragments and complete
+/// messages. Boxed in [`RecvFlow`] and freed when empty: a group member has dozens of flows
+/// that are idle nearly all the time (memory only; docs/PERFORMANCE.md, stop 16).
+#[derive(Debug, Default)]
+struct Held {
+    /// Received ranges above `cumulative + 1`: start → end (inclusive), disjoint and not
+    /// adjacent to each other.
+    ranges: BTreeMap<u64, u64>,
+    /// Stored fragments not yet assembled into messages.
+    frags: BTreeMap<u64, Fragment>,
+    frag_bytes: usize,
+    /// Bytes and count of stored fragments above `cumulative`.
+    ooo_bytes: usize,
+    ooo_count: usize,
+    /// Complete messages waiting for the application.
+    ready: VecDeque<Vec<u8>>,
+    ready_bytes: usize,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.ranges.is_empty() && self.frags.is_empty() && self.ready.is_empty()
+    }
+}
+
+/// The [`Held`] of a flow that holds nothing.
+static NOTHING_HELD: Held = Held {
+    ranges: BTreeMap::new(),
+    frags: BTreeMap::new(),
+    frag_bytes: 0,
+    ooo_bytes: 0,
+    ooo_count: 0,
+    ready: VecDeque::new(),
+    ready_bytes: 0,
+};
+
 /// Receiving side of one flow (RFC 7016 §3.6.3). See the module documentation.
 #[derive(Debug)]
 pub struct RecvFlow {
@@ -100,19 +136,9 @@ pub struct RecvFlow {
 
     /// Every sequence number ≤ this was received or abandoned.
     cumulative: u64,
-    /// Received ranges above `cumulative + 1`: start → end (inclusive), disjoint and not
-    /// adjacent to each other.
-    ranges: BTreeMap<u64, u64>,
-
-    /// Stored fragments not yet assembled into messages.
-    frags: BTreeMap<u64, Fragment>,
-    frag_bytes: usize,
-    /// Bytes and count of stored fragments above `cumulative`.
-    ooo_bytes: usize,
-    ooo_count: usize,
-    /// Complete messages waiting for the application.
-    ready: VecDeque<Vec<u8>>,
-    ready_bytes: usize,
+    /// Received ranges, stored fragments and unread messages: allocated while the flow holds
+    /// any, freed when it holds none (most flows sit idle between messages).
+    held: Option<Box<Held>>,
 
     final_sn: Option<u64>,
     /// FIN seen and everything up to it received or abandoned.
@@ -146,13 +172,7 @@ impl RecvFlow {
             max_fragments: buffer_capacity / 64 + 64,
             order,
             cumulative: 0,
-            ranges: BTreeMap::new(),
-            frags: BTreeMap::new(),
-            frag_bytes: 0,
-            ooo_bytes: 0,
-            ooo_count: 0,
-            ready: VecDeque::new(),
-            ready_bytes: 0,
+            held: None,
             final_sn: None,
             reached_final: false,
             rejected: None,
@@ -161,6 +181,23 @@ impl RecvFlow {
             data_this_packet: false,
             packets_since_ack: 0,
             last_now: Instant::ZERO,
+        }
+    }
+
+    /// What the flow holds (the empty [`NOTHING_HELD`] when it holds nothing).
+    fn held(&self) -> &Held {
+        self.held.as_deref().unwrap_or(&NOTHING_HELD)
+    }
+
+    /// What the flow holds, allocated if it held nothing.
+    fn held_mut(&mut self) -> &mut Held {
+        self.held.get_or_insert_with(Box::default)
+    }
+
+    /// Frees the held state once it holds nothing.
+    fn release_if_empty(&mut self) {
+        if self.held.as_deref().is_some_and(Held::is_empty) {
+            self.held = None;
         }
     }
 
@@ -202,12 +239,12 @@ impl RecvFlow {
 
     /// Bytes held for the application: stored fragments plus complete unread messages.
     pub fn buffered_bytes(&self) -> usize {
-        self.frag_bytes + self.ready_bytes
+        self.held().frag_bytes + self.held().ready_bytes
     }
 
     /// Complete messages waiting for [`RecvFlow::poll_message`].
     pub fn pending_messages(&self) -> usize {
-        self.ready.len()
+        self.held().ready.len()
     }
 
     /// Buffer to advertise now, in 1024-byte blocks: `(capacity - buffered) / 1024`, but at
@@ -239,7 +276,7 @@ impl RecvFlow {
         }
 
         let fresh = !self.contains(seq);
-        let pre_ranges = self.ranges.len();
+        let pre_ranges = self.held().ranges.len();
         // RFC 7016 §3.6.3.2 immediate-ack conditions known before processing.
         let mut ack_now = self.prev_rwnd < 2
             || ud.abandon
@@ -275,7 +312,7 @@ impl RecvFlow {
                 self.reached_final = true;
             }
         }
-        if self.reached_final || self.ranges.len() != pre_ranges {
+        if self.reached_final || self.held().ranges.len() != pre_ranges {
             ack_now = true;
         }
 
@@ -292,6 +329,7 @@ impl RecvFlow {
             self.data_this_packet = true;
             self.schedule_ack(now, ack_now);
         }
+        self.release_if_empty();
         outcome
     }
 
@@ -300,12 +338,14 @@ impl RecvFlow {
     /// The bytes leave the buffer; if the last advertised window was under 2 blocks and it
     /// grew, an immediate ack (window update) is scheduled.
     pub fn poll_message(&mut self) -> Option<Vec<u8>> {
-        let msg = self.ready.pop_front()?;
-        if self.ready.is_empty() {
+        let held = self.held.as_deref_mut()?;
+        let msg = held.ready.pop_front()?;
+        held.ready_bytes -= msg.len();
+        if held.ready.is_empty() {
             // Flows sit idle between messages: free the emptied queue (memory only).
-            self.ready = VecDeque::new();
+            held.ready = VecDeque::new();
+            self.release_if_empty();
         }
-        self.ready_bytes -= msg.len();
         if self.prev_rwnd < 2 && self.window_blocks() > self.prev_rwnd {
             self.schedule_ack(self.last_now, true);
         }
@@ -341,6 +381,7 @@ impl RecvFlow {
         self.last_now = self.last_now.max(now);
         let buffer_blocks = self.window_blocks();
         let ranges = self
+            .held()
             .ranges
             .iter()
             .take(max_ranges)
@@ -373,12 +414,15 @@ impl RecvFlow {
         if self.rejected.is_none() {
             self.rejected = Some(code);
         }
-        self.frags.clear();
-        self.frag_bytes = 0;
-        self.ooo_bytes = 0;
-        self.ooo_count = 0;
-        self.ready.clear();
-        self.ready_bytes = 0;
+        if let Some(held) = self.held.as_deref_mut() {
+            held.frags = BTreeMap::new();
+            held.frag_bytes = 0;
+            held.ooo_bytes = 0;
+            held.ooo_count = 0;
+            held.ready = VecDeque::new();
+            held.ready_bytes = 0;
+        }
+        self.release_if_empty();
         self.schedule_ack(self.last_now, true);
     }
 
@@ -393,17 +437,19 @@ impl RecvFlow {
         let Some(f) = self.final_sn else {
             return false;
         };
-        self.cumulative >= f && self.ready.is_empty() && self.frags.range(..=f).next().is_none()
+        self.cumulative >= f
+            && self.held().ready.is_empty()
+            && self.held().frags.range(..=f).next().is_none()
     }
 
     // ----- internals -------------------------------------------------------------------------
 
     fn inorder_bytes(&self) -> usize {
-        self.buffered_bytes() - self.ooo_bytes
+        self.buffered_bytes() - self.held().ooo_bytes
     }
 
     fn inorder_count(&self) -> usize {
-        self.frags.len() - self.ooo_count + self.ready.len()
+        self.held().frags.len() - self.held().ooo_count + self.held().ready.len()
     }
 
     fn schedule_ack(&mut self, now: Instant, immediate: bool) {
@@ -415,6 +461,7 @@ impl RecvFlow {
     fn contains(&self, seq: u64) -> bool {
         seq <= self.cumulative
             || self
+                .held()
                 .ranges
                 .range(..=seq)
                 .next_back()
@@ -427,23 +474,26 @@ impl RecvFlow {
         let old = self.cumulative;
         let mut new = to;
         let mut absorbed = false;
-        while let Some((&start, &end)) = self.ranges.first_key_value() {
+        while let Some((&start, &end)) = self.held().ranges.first_key_value() {
             if start > new.saturating_add(1) {
                 break;
             }
-            self.ranges.pop_first();
+            self.held_mut().ranges.pop_first();
             absorbed = true;
             new = new.max(end);
         }
-        if absorbed && self.ranges.is_empty() {
+        if absorbed && self.held().ranges.is_empty() {
             // An emptied B-tree keeps its root leaf: free it (memory only).
-            self.ranges = BTreeMap::new();
+            self.held_mut().ranges = BTreeMap::new();
         }
-        if self.ooo_count > 0 && new > old {
-            for (_, f) in self.frags.range(old + 1..=new) {
-                self.ooo_bytes -= f.data.len();
-                self.ooo_count -= 1;
-            }
+        if self.held().ooo_count > 0 && new > old {
+            let h = self.held_mut();
+            let (count, bytes) = h
+                .frags
+                .range(old + 1..=new)
+                .fold((0, 0), |(c, b), (_, f)| (c + 1, b + f.data.len()));
+            h.ooo_count -= count;
+            h.ooo_bytes -= bytes;
         }
         self.cumulative = new;
     }
@@ -452,6 +502,7 @@ impl RecvFlow {
     /// (start of the range ending at `seq - 1`, end of the range starting at `seq + 1`).
     fn range_neighbours(&self, seq: u64) -> (Option<u64>, Option<u64>) {
         let prev = self
+            .held()
             .ranges
             .range(..seq)
             .next_back()
@@ -459,7 +510,7 @@ impl RecvFlow {
             .map(|(&start, _)| start);
         let next = seq
             .checked_add(1)
-            .and_then(|n| self.ranges.get(&n).copied());
+            .and_then(|n| self.held().ranges.get(&n).copied());
         (prev, next)
     }
 
@@ -474,18 +525,18 @@ impl RecvFlow {
         }
         match self.range_neighbours(seq) {
             (Some(ps), Some(ne)) => {
-                self.ranges.remove(&(seq + 1));
-                self.ranges.insert(ps, ne);
+                self.held_mut().ranges.remove(&(seq + 1));
+                self.held_mut().ranges.insert(ps, ne);
             }
             (Some(ps), None) => {
-                self.ranges.insert(ps, seq);
+                self.held_mut().ranges.insert(ps, seq);
             }
             (None, Some(ne)) => {
-                self.ranges.remove(&(seq + 1));
-                self.ranges.insert(seq, ne);
+                self.held_mut().ranges.remove(&(seq + 1));
+                self.held_mut().ranges.insert(seq, ne);
             }
             (None, None) => {
-                self.ranges.insert(seq, seq);
+                self.held_mut().ranges.insert(seq, seq);
             }
         }
     }
@@ -498,7 +549,7 @@ impl RecvFlow {
         let next_in_order = self.cumulative + 1;
         if seq > next_in_order
             && self.range_neighbours(seq) == (None, None)
-            && self.ranges.len() >= self.max_fragments
+            && self.held().ranges.len() >= self.max_fragments
         {
             return dropped(DropReason::TooManyFragments);
         }
@@ -517,7 +568,7 @@ impl RecvFlow {
                 if self.buffered_bytes().saturating_add(len) > self.capacity {
                     return dropped(DropReason::BufferFull);
                 }
-                if self.frags.len() + self.ready.len() >= self.max_fragments {
+                if self.held().frags.len() + self.held().ready.len() >= self.max_fragments {
                     return dropped(DropReason::TooManyFragments);
                 }
             }
@@ -542,30 +593,30 @@ impl RecvFlow {
         let mut start = seq;
         let mut end = seq;
         if !fra.is_first() {
-            if let Some(p) = seq.checked_sub(1).and_then(|p| self.frags.get(&p)) {
+            if let Some(p) = seq.checked_sub(1).and_then(|p| self.held().frags.get(&p)) {
                 if !p.fra.is_last() {
                     start = p.seg_start;
                 }
             }
         }
         if !fra.is_last() {
-            if let Some(n) = seq.checked_add(1).and_then(|n| self.frags.get(&n)) {
+            if let Some(n) = seq.checked_add(1).and_then(|n| self.held().frags.get(&n)) {
                 if !n.fra.is_first() {
                     end = n.seg_end;
                 }
             }
         }
         if start != seq {
-            if let Some(f) = self.frags.get_mut(&start) {
+            if let Some(f) = self.held_mut().frags.get_mut(&start) {
                 f.seg_end = end;
             }
         }
         if end != seq {
-            if let Some(f) = self.frags.get_mut(&end) {
+            if let Some(f) = self.held_mut().frags.get_mut(&end) {
                 f.seg_start = start;
             }
         }
-        self.frags.insert(
+        self.held_mut().frags.insert(
             seq,
             Fragment {
                 fra,
@@ -574,30 +625,33 @@ impl RecvFlow {
                 seg_end: end,
             },
         );
-        self.frag_bytes += data.len();
+        self.held_mut().frag_bytes += data.len();
         if seq > self.cumulative {
-            self.ooo_bytes += data.len();
-            self.ooo_count += 1;
+            self.held_mut().ooo_bytes += data.len();
+            self.held_mut().ooo_count += 1;
         }
         (start, end)
     }
 
     fn segment_complete(&self, start: u64, end: u64) -> bool {
-        self.frags.get(&start).is_some_and(|f| f.fra.is_first())
-            && self.frags.get(&end).is_some_and(|f| f.fra.is_last())
+        self.held()
+            .frags
+            .get(&start)
+            .is_some_and(|f| f.fra.is_first())
+            && self.held().frags.get(&end).is_some_and(|f| f.fra.is_last())
     }
 
     fn take_fragment(&mut self, seq: u64) -> Option<Fragment> {
-        let f = self.frags.remove(&seq)?;
-        if self.frags.is_empty() {
+        let f = self.held_mut().frags.remove(&seq)?;
+        if self.held().frags.is_empty() {
             // An emptied B-tree keeps its root leaf (room for 11 fragments): free it, since
             // most flows sit idle between messages (memory only).
-            self.frags = BTreeMap::new();
+            self.held_mut().frags = BTreeMap::new();
         }
-        self.frag_bytes -= f.data.len();
+        self.held_mut().frag_bytes -= f.data.len();
         if seq > self.cumulative {
-            self.ooo_bytes -= f.data.len();
-            self.ooo_count -= 1;
+            self.held_mut().ooo_bytes -= f.data.len();
+            self.held_mut().ooo_count -= 1;
         }
         Some(f)
     }
@@ -611,6 +665,7 @@ impl RecvFlow {
             }
         } else {
             let total: usize = self
+                .held()
                 .frags
                 .range(start..=end)
                 .map(|(_, f)| f.data.len())
@@ -623,8 +678,8 @@ impl RecvFlow {
             }
             msg
         };
-        self.ready_bytes += msg.len();
-        self.ready.push_back(msg);
+        self.held_mut().ready_bytes += msg.len();
+        self.held_mut().ready.push_back(msg);
     }
 
     /// Delivers or discards what sits at the head of the buffer at or below the cumulative
@@ -635,7 +690,7 @@ impl RecvFlow {
         if self.rejected.is_some() {
             return;
         }
-        while let Some((&seq, frag)) = self.frags.first_key_value() {
+        while let Some((&seq, frag)) = self.held().frags.first_key_value() {
             if seq > self.cumulative {
                 break;
             }
@@ -646,7 +701,7 @@ impl RecvFlow {
                     self.take_fragment(seq);
                 }
                 FragmentControl::Begin => {
-                    let ended = self.frags.get(&end).is_some_and(|f| f.fra.is_last());
+                    let ended = self.held().frags.get(&end).is_some_and(|f| f.fra.is_last());
                     if ended && end >= seq {
                         self.deliver_segment(seq, end);
                     } else if end < self.cumulative
@@ -665,23 +720,24 @@ impl RecvFlow {
     /// Test helper: recomputes every counter and checks the structural invariants.
     #[cfg(test)]
     fn check_invariants(&self) {
-        let bytes: usize = self.frags.values().map(|f| f.data.len()).sum();
-        assert_eq!(bytes, self.frag_bytes);
+        let bytes: usize = self.held().frags.values().map(|f| f.data.len()).sum();
+        assert_eq!(bytes, self.held().frag_bytes);
         let ooo: Vec<_> = self
+            .held()
             .frags
             .range(self.cumulative.saturating_add(1)..)
             .collect();
-        assert_eq!(ooo.len(), self.ooo_count);
+        assert_eq!(ooo.len(), self.held().ooo_count);
         assert_eq!(
             ooo.iter().map(|(_, f)| f.data.len()).sum::<usize>(),
-            self.ooo_bytes
+            self.held().ooo_bytes
         );
         assert_eq!(
-            self.ready.iter().map(Vec::len).sum::<usize>(),
-            self.ready_bytes
+            self.held().ready.iter().map(Vec::len).sum::<usize>(),
+            self.held().ready_bytes
         );
         let mut prev_end: Option<u64> = None;
-        for (&s, &e) in &self.ranges {
+        for (&s, &e) in &self.held().ranges {
             assert!(s > self.cumulative + 1, "range {s}..{e} touches cumulative");
             assert!(e >= s);
             if let Some(p) = prev_end {
@@ -689,14 +745,14 @@ impl RecvFlow {
             }
             prev_end = Some(e);
         }
-        for &k in self.frags.keys() {
+        for &k in self.held().frags.keys() {
             assert!(self.contains(k), "stored fragment {k} not marked received");
         }
-        assert!(self.ranges.len() <= self.max_fragments);
-        assert!(self.frags.len() + self.ready.len() <= 2 * self.max_fragments);
+        assert!(self.held().ranges.len() <= self.max_fragments);
+        assert!(self.held().frags.len() + self.held().ready.len() <= 2 * self.max_fragments);
         assert!(self.buffered_bytes() <= 2 * self.capacity + 70_000);
         if self.rejected.is_some() {
-            assert!(self.frags.is_empty() && self.ready.is_empty());
+            assert!(self.held().frags.is_empty() && self.held().ready.is_empty());
         }
     }
 }
@@ -777,6 +833,41 @@ mod tests {
 
     fn drain(f: &mut RecvFlow) -> Vec<Vec<u8>> {
         std::iter::from_fn(|| f.poll_message()).collect()
+    }
+
+    /// A flow holds its ranges, fragments and messages in one allocation that exists only
+    /// while it holds any: an idle flow (everything read, no hole) allocates nothing.
+    #[test]
+    fn an_idle_flow_holds_no_allocation() {
+        let mut f = flow(DeliveryOrder::Sequence);
+        assert!(f.held.is_none());
+        feed(&mut f, t(0), &Ud::whole(1, b"one"));
+        assert!(f.held.is_some(), "an unread message is held");
+        assert_eq!(drain(&mut f), vec![b"one".to_vec()]);
+        assert!(f.held.is_none(), "read: nothing held");
+        // A hole: seq 3 waits for seq 2.
+        feed(&mut f, t(1), &Ud::whole(3, b"three"));
+        assert!(drain(&mut f).is_empty());
+        assert!(f.held.is_some(), "an out-of-order fragment is held");
+        feed(&mut f, t(2), &Ud::whole(2, b"two"));
+        assert_eq!(drain(&mut f), vec![b"two".to_vec(), b"three".to_vec()]);
+        assert!(f.held.is_none(), "hole filled and read: nothing held");
+        // A rejected flow drops its unread messages (received ranges it keeps, for acks).
+        feed(&mut f, t(3), &Ud::whole(4, b"four"));
+        assert!(f.held.is_some());
+        f.reject(7);
+        assert!(f.held.is_none());
+        assert_eq!(f.buffered_bytes(), 0);
+        // A duplicate or an empty poll allocates nothing.
+        feed(&mut f, t(4), &Ud::whole(1, b"one"));
+        feed(&mut f, t(4), &Ud::whole(5, b"five"));
+        assert!(f.poll_message().is_none());
+        assert!(f.held.is_none());
+        assert!(
+            std::mem::size_of::<RecvFlow>() <= 160,
+            "RecvFlow is {} bytes",
+            std::mem::size_of::<RecvFlow>()
+        );
     }
 
     /// Splits messages into fragments of at most `size` bytes on consecutive sequence numbers
@@ -1330,8 +1421,8 @@ mod tests {
         }
         f.check_invariants();
         assert!(dropped > 0);
-        assert!(f.frags.len() <= max);
-        assert!(f.ranges.len() <= max);
+        assert!(f.held().frags.len() <= max);
+        assert!(f.held().ranges.len() <= max);
         assert!(f.buffered_bytes() <= CAP);
         // The ack is bounded by the caller's range limit.
         assert_eq!(f.make_ack(t(0), 100).ranges.len(), 100);
@@ -1348,7 +1439,7 @@ mod tests {
             seq += 1;
             f.on_data(t(0), &Ud::new(seq, FragmentControl::Middle, b"").as_ud());
         }
-        assert!(f.frags.len() <= max);
+        assert!(f.held().frags.len() <= max);
         let mut g = RecvFlow::new(1, vec![], None, 1024, DeliveryOrder::Sequence);
         for s in 1..10_000 {
             g.on_data(t(0), &Ud::whole(s, b"").as_ud());

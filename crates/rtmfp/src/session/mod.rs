@@ -225,7 +225,9 @@ impl Session {
             keying_addr: p.far_addr,
             far_fingerprint,
             near_nonce_len: p.keys.near_nonce.len(),
-            nonces: [p.keys.near_nonce, p.keys.far_nonce].concat().into_boxed_slice(),
+            nonces: [p.keys.near_nonce, p.keys.far_nonce]
+                .concat()
+                .into_boxed_slice(),
             cipher: p.keys.cipher,
             state: State::Open,
             send_flows: FlowMap::default(),
