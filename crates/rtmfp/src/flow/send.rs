@@ -105,20 +105,69 @@ pub struct SendFlow {
     metadata_len: u32,
     next_seq: u64,
     fsn: u64,
-    frags: VecDeque<Fragment>,
-    queue: VecDeque<Pending>,
-    buffered: usize,
+    /// Messages and fragments not yet acknowledged: allocated while there are any, freed when
+    /// the flow is idle (most flows sit idle between messages).
+    out: Option<Box<Outgoing>>,
     buffer_limit: usize,
-    in_flight: usize,
     rx_window: u64,
     acked_once: bool,
     close_requested: bool,
     fin_assigned: bool,
     exception: Option<u64>,
     retransmissions: u64,
+}
+
+/// Buffer Probe interval after the receiver's window opens (RFC 7016 §3.6.2.5).
+const INITIAL_PROBE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// What a sending flow has outstanding: queued messages, fragments awaiting acknowledgement
+/// and the zero-window probe state. Boxed in [`SendFlow`] and freed when idle: a group member
+/// has dozens of flows that are idle nearly all the time (memory only; docs/PERFORMANCE.md,
+/// stop 16).
+#[derive(Debug)]
+struct Outgoing {
+    frags: VecDeque<Fragment>,
+    queue: VecDeque<Pending>,
+    buffered: usize,
+    in_flight: usize,
     probe_at: Option<Instant>,
     probe_interval: Duration,
 }
+
+impl Default for Outgoing {
+    fn default() -> Self {
+        Outgoing {
+            frags: VecDeque::new(),
+            queue: VecDeque::new(),
+            buffered: 0,
+            in_flight: 0,
+            probe_at: None,
+            probe_interval: INITIAL_PROBE_INTERVAL,
+        }
+    }
+}
+
+impl Outgoing {
+    /// Nothing outstanding and the probe state at its initial value.
+    fn is_idle(&self) -> bool {
+        self.frags.is_empty()
+            && self.queue.is_empty()
+            && self.buffered == 0
+            && self.in_flight == 0
+            && self.probe_at.is_none()
+            && self.probe_interval == INITIAL_PROBE_INTERVAL
+    }
+}
+
+/// The [`Outgoing`] of an idle flow.
+static NOTHING_OUTSTANDING: Outgoing = Outgoing {
+    frags: VecDeque::new(),
+    queue: VecDeque::new(),
+    buffered: 0,
+    in_flight: 0,
+    probe_at: None,
+    probe_interval: INITIAL_PROBE_INTERVAL,
+};
 
 impl SendFlow {
     /// A new flow `id` with per-flow `metadata`, an optional return association (the far end's
@@ -150,19 +199,31 @@ impl SendFlow {
             metadata_len,
             next_seq: 1,
             fsn: 0,
-            frags: VecDeque::new(),
-            queue: VecDeque::new(),
-            buffered: 0,
+            out: None,
             buffer_limit,
-            in_flight: 0,
             rx_window: INITIAL_RX_WINDOW,
             acked_once: false,
             close_requested: false,
             fin_assigned: false,
             exception: None,
             retransmissions: 0,
-            probe_at: None,
-            probe_interval: Duration::from_secs(1),
+        }
+    }
+
+    /// What the flow has outstanding ([`NOTHING_OUTSTANDING`] when idle).
+    fn out(&self) -> &Outgoing {
+        self.out.as_deref().unwrap_or(&NOTHING_OUTSTANDING)
+    }
+
+    /// What the flow has outstanding, allocated if it was idle.
+    fn out_mut(&mut self) -> &mut Outgoing {
+        self.out.get_or_insert_with(Box::default)
+    }
+
+    /// Frees the outstanding state once the flow is idle.
+    fn release_if_idle(&mut self) {
+        if self.out.as_deref().is_some_and(Outgoing::is_idle) {
+            self.out = None;
         }
     }
 
@@ -194,12 +255,12 @@ impl SendFlow {
 
     /// Bytes written and not yet acknowledged or abandoned.
     pub fn buffered_bytes(&self) -> usize {
-        self.buffered
+        self.out().buffered
     }
 
     /// Bytes sent and not yet acknowledged, lost or released.
     pub fn in_flight_bytes(&self) -> usize {
-        self.in_flight
+        self.out().in_flight
     }
 
     /// Fragments retransmitted so far.
@@ -221,11 +282,13 @@ impl SendFlow {
         if self.close_requested || self.exception.is_some() {
             return Err(SendError::Closed);
         }
-        if self.buffered > 0 && self.buffered + data.len() > self.buffer_limit {
+        let buffered = self.out().buffered;
+        if buffered > 0 && buffered + data.len() > self.buffer_limit {
             return Err(SendError::BufferFull);
         }
-        self.buffered += data.len();
-        self.queue.push_back(Pending {
+        let o = self.out_mut();
+        o.buffered += data.len();
+        o.queue.push_back(Pending {
             data,
             offset: 0,
             deadline,
@@ -235,7 +298,7 @@ impl SendFlow {
 
     /// Room left in the send buffer, in bytes.
     pub fn writable_bytes(&self) -> usize {
-        self.buffer_limit.saturating_sub(self.buffered)
+        self.buffer_limit.saturating_sub(self.out().buffered)
     }
 
     /// Ends the flow after the queued messages: the last sequence number carries FIN
@@ -253,10 +316,8 @@ impl SendFlow {
     pub fn on_exception(&mut self, code: u64) {
         if self.exception.is_none() {
             self.exception = Some(code);
-            self.queue.clear();
-            self.frags.clear();
-            self.buffered = 0;
-            self.in_flight = 0;
+            // Nothing will be sent again: drop the queue, the fragments and the probe state.
+            self.out = None;
         }
     }
 
@@ -264,46 +325,48 @@ impl SendFlow {
     /// acknowledged or abandoned.
     pub fn is_complete(&self) -> bool {
         self.exception.is_some()
-            || (self.fin_assigned && self.frags.is_empty() && self.queue.is_empty())
+            || (self.fin_assigned && self.out().frags.is_empty() && self.out().queue.is_empty())
     }
 
     /// Abandons messages whose deadline passed; returns in-flight bytes released.
     pub fn expire(&mut self, now: Instant) -> usize {
-        let mut released = 0;
+        let Some(o) = self.out.as_deref_mut() else {
+            return 0;
+        };
         let mut i = 0;
-        while i < self.queue.len() {
-            let expired = self.queue[i].deadline.is_some_and(|d| d <= now);
+        while i < o.queue.len() {
+            let expired = o.queue[i].deadline.is_some_and(|d| d <= now);
             if !expired {
                 i += 1;
                 continue;
             }
-            if self.queue[i].offset == 0 {
+            if o.queue[i].offset == 0 {
                 // Never started: drop it without using sequence numbers.
-                if let Some(p) = self.queue.remove(i) {
-                    self.buffered = self.buffered.saturating_sub(p.data.len());
+                if let Some(p) = o.queue.remove(i) {
+                    o.buffered = o.buffered.saturating_sub(p.data.len());
                 }
             } else if i == 0 {
                 // Partly fragmented: drop the rest; its sent part is abandoned below.
-                if let Some(p) = self.queue.pop_front() {
-                    self.buffered = self.buffered.saturating_sub(p.data.len() - p.offset);
+                if let Some(p) = o.queue.pop_front() {
+                    o.buffered = o.buffered.saturating_sub(p.data.len() - p.offset);
                 }
             } else {
                 i += 1;
             }
         }
-        for f in self.frags.iter_mut() {
+        for f in o.frags.iter_mut() {
             if !f.abandoned && f.state != FragState::Acked && f.deadline.is_some_and(|d| d <= now) {
                 f.abandoned = true;
             }
         }
-        released += self.advance_fsn();
-        released
+        self.advance_fsn()
     }
 
     /// Earliest message deadline still pending, for the session's timer.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let q = self.queue.iter().filter_map(|p| p.deadline).min();
+        let q = self.out().queue.iter().filter_map(|p| p.deadline).min();
         let f = self
+            .out()
             .frags
             .iter()
             .filter(|f| !f.abandoned && f.state != FragState::Acked)
@@ -312,29 +375,36 @@ impl SendFlow {
         q.into_iter().chain(f).min()
     }
 
+    /// Moves the forward sequence number past the acknowledged and abandoned fragments at the
+    /// front, and frees the outstanding state once the flow is idle. Returns the in-flight
+    /// bytes released without acknowledgement.
     fn advance_fsn(&mut self) -> usize {
+        let Some(o) = self.out.as_deref_mut() else {
+            return 0;
+        };
         let mut released = 0;
-        while let Some(front) = self.frags.front() {
+        while let Some(front) = o.frags.front() {
             let done = front.state == FragState::Acked || front.abandoned;
             if !done {
                 break;
             }
-            if let Some(f) = self.frags.pop_front() {
+            if let Some(f) = o.frags.pop_front() {
                 if let FragState::InFlight { .. } = f.state {
                     released += f.data.len();
-                    self.in_flight = self.in_flight.saturating_sub(f.data.len());
+                    o.in_flight = o.in_flight.saturating_sub(f.data.len());
                 }
                 if f.state != FragState::Acked {
-                    self.buffered = self.buffered.saturating_sub(f.data.len());
+                    o.buffered = o.buffered.saturating_sub(f.data.len());
                 }
                 self.fsn = f.seq;
             }
         }
-        if self.frags.is_empty() && self.frags.capacity() > IDLE_FRAGS_CAPACITY {
+        if o.frags.is_empty() && o.frags.capacity() > IDLE_FRAGS_CAPACITY {
             // A burst (a flood of posts, an object) leaves a large ring behind; flows mostly
             // sit idle afterwards (memory only).
-            self.frags = VecDeque::new();
+            o.frags = VecDeque::new();
         }
+        self.release_if_idle();
         released
     }
 
@@ -344,9 +414,12 @@ impl SendFlow {
         let mut out = AckOutcome::default();
         self.acked_once = true;
         self.rx_window = ack.buffer_blocks.saturating_mul(1024);
+        let Some(o) = self.out.as_deref_mut() else {
+            return out; // nothing outstanding, and the probe state is at its initial value
+        };
         if self.rx_window > 0 {
-            self.probe_at = None;
-            self.probe_interval = Duration::from_secs(1);
+            o.probe_at = None;
+            o.probe_interval = INITIAL_PROBE_INTERVAL;
         }
         let mut max_tsn_acked = None;
         let highest = ack
@@ -354,7 +427,7 @@ impl SendFlow {
             .last()
             .map_or(ack.cumulative_ack, |r| r.end.max(ack.cumulative_ack));
         let mut ranges = ack.ranges.iter().peekable();
-        for f in self.frags.iter_mut() {
+        for f in o.frags.iter_mut() {
             if f.seq > highest {
                 break; // fragments are in sequence order: nothing further is covered
             }
@@ -370,21 +443,21 @@ impl SendFlow {
             }
             if let FragState::InFlight { tsn, .. } = f.state {
                 out.acked_bytes += f.data.len();
-                self.in_flight = self.in_flight.saturating_sub(f.data.len());
+                o.in_flight = o.in_flight.saturating_sub(f.data.len());
                 max_tsn_acked = max_tsn_acked.max(Some(tsn));
             }
-            self.buffered = self.buffered.saturating_sub(f.data.len());
+            o.buffered = o.buffered.saturating_sub(f.data.len());
             f.state = FragState::Acked;
             out.progress = true;
         }
         if let Some(max_tsn) = max_tsn_acked {
-            for f in self.frags.iter_mut() {
+            for f in o.frags.iter_mut() {
                 if let FragState::InFlight { tsn, naks } = &mut f.state {
                     if *tsn < max_tsn {
                         *naks += 1;
                         if *naks >= NAKS_FOR_LOSS {
                             out.lost_bytes += f.data.len();
-                            self.in_flight = self.in_flight.saturating_sub(f.data.len());
+                            o.in_flight = o.in_flight.saturating_sub(f.data.len());
                             f.state = FragState::Queued;
                         }
                     }
@@ -398,14 +471,17 @@ impl SendFlow {
     /// Retransmission timeout: every in-flight fragment is lost (RFC 7016 §3.5.2.2).
     /// Returns the bytes that were in flight.
     pub fn on_timeout(&mut self) -> usize {
+        let Some(o) = self.out.as_deref_mut() else {
+            return 0;
+        };
         let mut lost = 0;
-        for f in self.frags.iter_mut() {
+        for f in o.frags.iter_mut() {
             if let FragState::InFlight { .. } = f.state {
                 lost += f.data.len();
                 f.state = FragState::Queued;
             }
         }
-        self.in_flight = 0;
+        o.in_flight = 0;
         lost
     }
 
@@ -414,37 +490,40 @@ impl SendFlow {
         if self.exception.is_some() {
             return false;
         }
-        let retransmit = self.frags.iter().any(|f| f.state == FragState::Queued);
-        let fin = self.close_requested && !self.fin_assigned && self.queue.is_empty();
-        retransmit || fin || (!self.queue.is_empty() && self.window_open())
+        let o = self.out();
+        let retransmit = o.frags.iter().any(|f| f.state == FragState::Queued);
+        let fin = self.close_requested && !self.fin_assigned && o.queue.is_empty();
+        retransmit || fin || (!o.queue.is_empty() && self.window_open())
     }
 
     fn window_open(&self) -> bool {
-        (self.in_flight as u64) < self.rx_window
+        (self.out().in_flight as u64) < self.rx_window
     }
 
     /// When to send a Buffer Probe because the receiver advertised a zero window
     /// (RFC 7016 §3.6.2.5): `None` while the window is open or nothing waits.
     pub fn probe_deadline(&mut self, now: Instant, erto: Duration) -> Option<Instant> {
-        if self.rx_window > 0 || self.queue.is_empty() || self.exception.is_some() {
-            self.probe_at = None;
+        if self.rx_window > 0 || self.out().queue.is_empty() || self.exception.is_some() {
+            if let Some(o) = self.out.as_deref_mut() {
+                o.probe_at = None;
+            }
+            self.release_if_idle();
             return None;
         }
         Some(
             *self
+                .out_mut()
                 .probe_at
-                .get_or_insert_with(|| now + erto.max(Duration::from_secs(1))),
+                .get_or_insert_with(|| now + erto.max(INITIAL_PROBE_INTERVAL)),
         )
     }
 
     /// Called when the probe was sent: the interval grows by √2 up to 60 s.
     pub fn on_probe_sent(&mut self, now: Instant, erto: Duration) {
-        let interval = self
-            .probe_interval
-            .max(erto)
-            .mul_f64(std::f64::consts::SQRT_2);
-        self.probe_interval = interval.min(Duration::from_secs(60));
-        self.probe_at = Some(now + self.probe_interval);
+        let o = self.out_mut();
+        let interval = o.probe_interval.max(erto).mul_f64(std::f64::consts::SQRT_2);
+        o.probe_interval = interval.min(Duration::from_secs(60));
+        o.probe_at = Some(now + o.probe_interval);
     }
 
     /// Writes as many of this flow's fragments into `w` as fit: retransmissions first, then new
@@ -463,8 +542,10 @@ impl SendFlow {
         let mut retransmitted = false;
         let mut first = true;
         let fsn = self.fsn;
+        // Allocated if idle: closing an idle flow queues its FIN fragment.
+        let o = self.out.get_or_insert_with(Box::default);
         // Retransmissions, lowest sequence number first.
-        for f in self.frags.iter_mut() {
+        for f in o.frags.iter_mut() {
             if f.state != FragState::Queued {
                 continue;
             }
@@ -473,7 +554,7 @@ impl SendFlow {
             }
             if f.abandoned && !f.data.is_empty() {
                 // Resend an abandoned fragment as an empty ABN chunk (digest §7.3).
-                self.buffered = self.buffered.saturating_sub(f.data.len());
+                o.buffered = o.buffered.saturating_sub(f.data.len());
                 f.data = Bytes::new();
             }
             let data: &[u8] = &f.data;
@@ -489,6 +570,7 @@ impl SendFlow {
                 data,
             };
             if !w.push(&Chunk::UserData(ud)) {
+                self.release_if_idle();
                 return (written, retransmitted);
             }
             first = false;
@@ -498,12 +580,15 @@ impl SendFlow {
             }
             f.sent_once = true;
             f.state = FragState::InFlight { tsn, naks: 0 };
-            self.in_flight += data.len();
+            o.in_flight += data.len();
             written += data.len();
             budget = budget.saturating_sub(data.len());
         }
         // New data, fragmented to fit.
-        while !self.queue.is_empty() && self.window_open() && (budget > 0 || written == 0) {
+        while !o.queue.is_empty()
+            && (o.in_flight as u64) < self.rx_window
+            && (budget > 0 || written == 0)
+        {
             let opts_len = if first && !self.acked_once {
                 self.options.len() + 1
             } else {
@@ -513,7 +598,7 @@ impl SendFlow {
                 .remaining()
                 .saturating_sub(CHUNK_OVERHEAD + opts_len)
                 .min(max_fragment_len(self.options.len() + 1));
-            let Some(p) = self.queue.front_mut() else {
+            let Some(p) = o.queue.front_mut() else {
                 break;
             };
             let left = p.data.len() - p.offset;
@@ -546,17 +631,17 @@ impl SendFlow {
             p.offset += take;
             let deadline = p.deadline;
             if p.offset == p.data.len() {
-                self.queue.pop_front();
-                if self.queue.is_empty() && self.queue.capacity() > IDLE_FRAGS_CAPACITY {
+                o.queue.pop_front();
+                if o.queue.is_empty() && o.queue.capacity() > IDLE_FRAGS_CAPACITY {
                     // Same rule as the fragment ring (memory only).
-                    self.queue = VecDeque::new();
+                    o.queue = VecDeque::new();
                 }
             }
             self.next_seq += 1;
-            self.in_flight += take;
+            o.in_flight += take;
             written += take;
             budget = budget.saturating_sub(take);
-            self.frags.push_back(Fragment {
+            o.frags.push_back(Fragment {
                 seq,
                 data,
                 control,
@@ -568,7 +653,7 @@ impl SendFlow {
             });
         }
         // FIN once everything was handed to fragments.
-        if self.close_requested && !self.fin_assigned && self.queue.is_empty() {
+        if self.close_requested && !self.fin_assigned && o.queue.is_empty() {
             let seq = self.next_seq;
             let ud = UserData {
                 flow_id: self.id,
@@ -583,7 +668,7 @@ impl SendFlow {
             if w.push(&Chunk::UserData(ud)) {
                 self.next_seq += 1;
                 self.fin_assigned = true;
-                self.frags.push_back(Fragment {
+                o.frags.push_back(Fragment {
                     seq,
                     data: Bytes::new(),
                     control: FragmentControl::Whole,
@@ -595,13 +680,15 @@ impl SendFlow {
                 });
             }
         }
+        self.release_if_idle();
         (written, retransmitted)
     }
 
     /// Whether any fragment is in flight (sent, not acknowledged, not declared lost). An empty
     /// FIN fragment counts.
     pub fn has_in_flight(&self) -> bool {
-        self.frags
+        self.out()
+            .frags
             .iter()
             .any(|f| matches!(f.state, FragState::InFlight { .. }))
     }
@@ -646,6 +733,49 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect()
+    }
+
+    /// A flow keeps its queue, fragments and probe state in one allocation that exists only
+    /// while something is outstanding: an idle flow allocates nothing, whether it never sent,
+    /// had everything acknowledged, or was rejected.
+    #[test]
+    fn an_idle_flow_holds_no_allocation() {
+        let mut f = SendFlow::new(3, b"\x00TC\x04".to_vec(), None, Priority::BULK, 1 << 20);
+        assert!(f.out.is_none());
+        assert!(!f.wants_to_send());
+        assert_eq!(f.on_timeout(), 0);
+        assert_eq!(f.probe_deadline(Instant::ZERO, Duration::from_secs(1)), None);
+        assert!(f.out.is_none(), "queries allocate nothing");
+        f.write(Bytes::from_static(b"hello"), None).unwrap();
+        assert!(f.out.is_some());
+        assert_eq!(send(&mut f, 1).len(), 1);
+        assert_eq!(f.in_flight_bytes(), 5);
+        f.on_ack(Instant::ZERO, &ack(1, &[]));
+        assert!(f.out.is_none(), "everything acknowledged: nothing held");
+        assert_eq!((f.buffered_bytes(), f.in_flight_bytes()), (0, 0));
+        // The next message works as the first did.
+        f.write(Bytes::from_static(b"again"), None).unwrap();
+        assert_eq!(send(&mut f, 2).len(), 1);
+        f.on_ack(Instant::ZERO, &ack(2, &[]));
+        assert!(f.out.is_none());
+        // Closing an idle flow sends a FIN, held until acknowledged.
+        f.close();
+        assert!(f.wants_to_send());
+        assert_eq!(send(&mut f, 3).len(), 1);
+        assert!(f.has_in_flight());
+        f.on_ack(Instant::ZERO, &ack(3, &[]));
+        assert!(f.is_complete());
+        assert!(f.out.is_none());
+        // A rejected flow drops what it held.
+        let mut g = SendFlow::new(4, Vec::new(), None, Priority::BULK, 1 << 20);
+        g.write(Bytes::from_static(b"x"), None).unwrap();
+        g.on_exception(9);
+        assert!(g.out.is_none());
+        assert!(
+            std::mem::size_of::<SendFlow>() <= 176,
+            "SendFlow is {} bytes",
+            std::mem::size_of::<SendFlow>()
+        );
     }
 
     fn ack(cum: u64, ranges: &[(u64, u64)]) -> Ack {
