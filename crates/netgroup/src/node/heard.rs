@@ -1,11 +1,11 @@
 //! The heard list (netgroup digest §3, §5.6): every member a node has learned about, with the
 //! time of its latest news and the addresses it can be reached at.
 //!
-//! A member holds hundreds of these records (≈ 200 at 1,000 members and
-//! ≈ 340 at 10,000, more as the group grows),
+//! A member holds hundreds of these records (≈ 200 at 1,000 members,
+//! ≈ 340 at 10,000 and ≈ 490 at 100,000),
 //! so they are kept compact: one vector sorted by group address (the ring the best list and the
 //! member estimate walk), whose records carry the peer ID, the time of the news and an
-//! [`AddressList`] that stores up to three IPv4 addresses inline. Looking a member up by peer ID
+//! [`AddressList`] that stores up to two IPv4 addresses inline. Looking a member up by peer ID
 //! recomputes its group address (one SHA-256 block, digest §3.2) instead of keeping a second
 //! index; callers that know the address (a neighbour's) pass it.
 
@@ -16,14 +16,15 @@ use rtmfp::{AddressOrigin, Instant, PeerAddress};
 use crate::best_list::RingMember;
 use crate::id::{GroupAddress, PeerId};
 
-/// IPv4 addresses an [`AddressList`] stores without allocating.
-const INLINE_V4: usize = 3;
+/// IPv4 addresses an [`AddressList`] stores without allocating (a member has one or two:
+/// its public address and perhaps a LAN one).
+const INLINE_V4: usize = 2;
 /// Bytes per inline IPv4 address: origin, 4 address bytes, port (big-endian).
 const V4_LEN: usize = 7;
 
-/// A member's addresses in the order they were learned, compact: up to three IPv4 addresses
-/// inline (24 bytes in all), otherwise a boxed slice. IPv6 addresses are kept whole, scope
-/// and flow label included.
+/// A member's addresses in the order they were learned, compact: up to two IPv4 addresses
+/// inline (16 bytes in all), otherwise a boxed slice behind a thin pointer. IPv6 addresses are
+/// kept whole, scope and flow label included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum AddressList {
     /// `len` IPv4 addresses of [`V4_LEN`] bytes each.
@@ -31,8 +32,9 @@ pub(crate) enum AddressList {
         len: u8,
         bytes: [u8; INLINE_V4 * V4_LEN],
     },
-    /// Any other list.
-    Boxed(Box<[PeerAddress]>),
+    /// Any other list (doubly boxed: a thin pointer keeps the enum at 16 bytes).
+    #[allow(clippy::box_collection)]
+    Boxed(Box<Box<[PeerAddress]>>),
 }
 
 impl Default for AddressList {
@@ -67,7 +69,7 @@ impl AddressList {
     pub fn from_slice(list: &[PeerAddress]) -> Self {
         let all_v4 = list.iter().all(|a| matches!(a.addr, SocketAddr::V4(_)));
         if !all_v4 || list.len() > INLINE_V4 {
-            return AddressList::Boxed(list.into());
+            return AddressList::Boxed(Box::new(list.into()));
         }
         let mut bytes = [0u8; INLINE_V4 * V4_LEN];
         for (chunk, a) in bytes.chunks_exact_mut(V4_LEN).zip(list) {
@@ -157,9 +159,9 @@ pub(crate) enum Touch {
 
 /// The heard list of one group, sorted by group address (digest §3.3).
 ///
-/// A vector kept sorted, not a B-tree: a record is 96 bytes, and a B-tree's partly filled
-/// nodes cost about half as much again per record; the list grows by an eighth at a time for
-/// the same reason. Lookups are binary searches; an insertion or removal moves the records
+/// A vector kept sorted, not a B-tree: a record is 88 bytes, and a B-tree's partly filled
+/// nodes cost about half as much again per record; the vector's capacity is kept exact for the
+/// same reason. Lookups are binary searches; an insertion or removal moves the records
 /// after it (a few tens of kilobytes at most, and far rarer than lookups).
 #[derive(Debug, Default)]
 pub(crate) struct HeardList {
@@ -216,9 +218,9 @@ impl HeardList {
         if self.ring.len() >= max_heard {
             return Touch::Full;
         }
-        if self.ring.len() == self.ring.capacity() {
-            self.ring.reserve_exact(self.ring.len() / 8 + 4);
-        }
+        // Exact growth: the list is a member's largest structure, and an insertion moves the
+        // records after it anyway.
+        self.ring.reserve_exact(1);
         let mut list = Vec::new();
         merge_addresses(&mut list, addrs, max_addresses);
         self.ring.insert(
@@ -249,10 +251,7 @@ impl HeardList {
     /// Drops every record for which `keep` is false.
     pub fn retain(&mut self, mut keep: impl FnMut(&Heard) -> bool) {
         self.ring.retain(|(_, h)| keep(h));
-        if self.ring.capacity() > self.ring.len() + self.ring.len() / 4 + 4 {
-            self.ring
-                .shrink_to(self.ring.len() + self.ring.len() / 8 + 4);
-        }
+        self.ring.shrink_to_fit();
     }
 }
 
@@ -266,19 +265,18 @@ mod tests {
 
     #[test]
     fn address_list_round_trips_inline_and_boxed() {
-        let three = [
+        let two = [
             v4("10.0.0.1:1935", AddressOrigin::Observed),
             v4("192.168.1.2:40000", AddressOrigin::Reported),
-            v4("1.2.3.4:65535", AddressOrigin::Relay),
         ];
+        let l = AddressList::from_slice(&two);
+        assert!(matches!(l, AddressList::Inline { len: 2, .. }));
+        assert_eq!(l.to_vec(), two);
+        let mut three = two.to_vec();
+        three.push(v4("1.2.3.4:65535", AddressOrigin::Relay));
         let l = AddressList::from_slice(&three);
-        assert!(matches!(l, AddressList::Inline { len: 3, .. }));
-        assert_eq!(l.to_vec(), three);
-        let mut four = three.to_vec();
-        four.push(v4("5.6.7.8:1", AddressOrigin::Unknown));
-        let l = AddressList::from_slice(&four);
         assert!(matches!(l, AddressList::Boxed(_)));
-        assert_eq!(l.to_vec(), four);
+        assert_eq!(l.to_vec(), three);
         // IPv6 keeps its scope ID, so it is never packed.
         let scoped = PeerAddress::new(
             SocketAddr::V6(std::net::SocketAddrV6::new(
@@ -291,7 +289,8 @@ mod tests {
         );
         let l = AddressList::from_slice(&[scoped]);
         assert_eq!(l.to_vec(), vec![scoped]);
-        assert_eq!(std::mem::size_of::<AddressList>(), 24);
+        assert_eq!(std::mem::size_of::<AddressList>(), 16);
+        assert_eq!(std::mem::size_of::<(GroupAddress, Heard)>(), 88);
     }
 
     #[test]
