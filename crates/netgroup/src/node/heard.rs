@@ -33,7 +33,6 @@ pub(crate) enum AddressList {
         bytes: [u8; INLINE_V4 * V4_LEN],
     },
     /// Any other list (doubly boxed: a thin pointer keeps the enum at 16 bytes).
-    #[allow(clippy::box_collection)]
     Boxed(Box<Box<[PeerAddress]>>),
 }
 
