@@ -5,6 +5,20 @@
 pub mod recv;
 pub mod send;
 
+use std::collections::VecDeque;
+
+/// Appends `item` to `queue`, starting an empty queue with room for exactly one item instead of
+/// the standard four: a flow's queues mostly hold a single message or fragment (a group post,
+/// an ack-sized control message) and are freed when emptied, and thousands of them are full
+/// at once during a flood in a large group (memory only). Growth after the first item doubles
+/// as usual.
+pub(crate) fn push_back_lean<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.capacity() == 0 {
+        queue.reserve_exact(1);
+    }
+    queue.push_back(item);
+}
+
 /// User data option types (RFC 7016 §2.3.11.1).
 pub mod option_type {
     /// User's Per-Flow Metadata.
@@ -41,5 +55,23 @@ impl Priority {
     /// Whether data at this priority is time critical (level ≥ 4).
     pub fn is_time_critical(self) -> bool {
         self.0 >= 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lean_queue_starts_with_room_for_one_then_grows() {
+        let mut q = VecDeque::new();
+        push_back_lean(&mut q, [0u8; 80]);
+        assert_eq!(q.capacity(), 1);
+        push_back_lean(&mut q, [1u8; 80]);
+        push_back_lean(&mut q, [2u8; 80]);
+        assert_eq!(q.len(), 3);
+        assert!(q.capacity() >= 3);
+        assert_eq!(q.pop_front().map(|a| a[0]), Some(0));
+        assert_eq!(q.back().map(|a| a[0]), Some(2));
     }
 }

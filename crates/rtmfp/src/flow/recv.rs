@@ -679,7 +679,7 @@ impl RecvFlow {
             msg
         };
         self.held_mut().ready_bytes += msg.len();
-        self.held_mut().ready.push_back(msg);
+        super::push_back_lean(&mut self.held_mut().ready, msg);
     }
 
     /// Delivers or discards what sits at the head of the buffer at or below the cumulative

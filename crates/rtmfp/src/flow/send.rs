@@ -288,11 +288,14 @@ impl SendFlow {
         }
         let o = self.out_mut();
         o.buffered += data.len();
-        o.queue.push_back(Pending {
-            data,
-            offset: 0,
-            deadline,
-        });
+        super::push_back_lean(
+            &mut o.queue,
+            Pending {
+                data,
+                offset: 0,
+                deadline,
+            },
+        );
         Ok(())
     }
 
@@ -641,16 +644,19 @@ impl SendFlow {
             o.in_flight += take;
             written += take;
             budget = budget.saturating_sub(take);
-            o.frags.push_back(Fragment {
-                seq,
-                data,
-                control,
-                final_: false,
-                abandoned: false,
-                deadline,
-                state: FragState::InFlight { tsn, naks: 0 },
-                sent_once: true,
-            });
+            super::push_back_lean(
+                &mut o.frags,
+                Fragment {
+                    seq,
+                    data,
+                    control,
+                    final_: false,
+                    abandoned: false,
+                    deadline,
+                    state: FragState::InFlight { tsn, naks: 0 },
+                    sent_once: true,
+                },
+            );
         }
         // FIN once everything was handed to fragments.
         if self.close_requested && !self.fin_assigned && o.queue.is_empty() {
@@ -668,16 +674,19 @@ impl SendFlow {
             if w.push(&Chunk::UserData(ud)) {
                 self.next_seq += 1;
                 self.fin_assigned = true;
-                o.frags.push_back(Fragment {
-                    seq,
-                    data: Bytes::new(),
-                    control: FragmentControl::Whole,
-                    final_: true,
-                    abandoned: false,
-                    deadline: None,
-                    state: FragState::InFlight { tsn, naks: 0 },
-                    sent_once: true,
-                });
+                super::push_back_lean(
+                    &mut o.frags,
+                    Fragment {
+                        seq,
+                        data: Bytes::new(),
+                        control: FragmentControl::Whole,
+                        final_: true,
+                        abandoned: false,
+                        deadline: None,
+                        state: FragState::InFlight { tsn, naks: 0 },
+                        sent_once: true,
+                    },
+                );
             }
         }
         self.release_if_idle();
@@ -744,7 +753,10 @@ mod tests {
         assert!(f.out.is_none());
         assert!(!f.wants_to_send());
         assert_eq!(f.on_timeout(), 0);
-        assert_eq!(f.probe_deadline(Instant::ZERO, Duration::from_secs(1)), None);
+        assert_eq!(
+            f.probe_deadline(Instant::ZERO, Duration::from_secs(1)),
+            None
+        );
         assert!(f.out.is_none(), "queries allocate nothing");
         f.write(Bytes::from_static(b"hello"), None).unwrap();
         assert!(f.out.is_some());
