@@ -12,6 +12,7 @@ use rand_core::RngCore;
 use rtmfp::{AddressOrigin, Instant, PeerAddress, Priority, SessionId};
 use rtmfp_flash::FlashNode;
 
+use super::sorted_map::SortedMap;
 use crate::best_list::{best_list, best_list_with_random, BestListRequest};
 use crate::estimate::{estimated_member_count, target_neighbor_count};
 use crate::groupspec::GroupSpecifier;
@@ -110,7 +111,8 @@ pub(crate) struct Group {
     pub gc_flow: Option<u64>,
     heard: HeardList,
     died: BTreeMap<PeerId, Instant>,
-    pub neighbors: BTreeMap<PeerId, Neighbor>,
+    /// Neighbours by peer ID, in peer ID order (a sorted vector: a few dozen entries).
+    pub neighbors: SortedMap<PeerId, Neighbor>,
     wanted: BTreeSet<PeerId>,
     best: BTreeSet<PeerId>,
     /// The random member of the current best list (kept while eligible).
@@ -164,7 +166,7 @@ impl Group {
             gc_flow: None,
             heard: HeardList::default(),
             died: BTreeMap::new(),
-            neighbors: BTreeMap::new(),
+            neighbors: SortedMap::default(),
             wanted: BTreeSet::new(),
             best: BTreeSet::new(),
             random_pick: None,
@@ -327,7 +329,7 @@ impl Group {
             self.counters.neighbor_limit += 1;
             return false;
         }
-        let n = self.neighbors.entry(peer).or_insert_with(|| Neighbor {
+        let n = self.neighbors.get_or_insert_with(peer, || Neighbor {
             session,
             address: peer.group_address(),
             out_flow: None,

@@ -22,10 +22,12 @@ mod password;
 pub mod posting;
 pub mod replication;
 pub mod routing;
+mod sorted_map;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 
 use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
@@ -75,8 +77,9 @@ enum InKind {
     Control,
     Ext,
     MediaControl,
-    /// Fragments; the return association names our `GR\x11` flow.
-    MediaData(Option<u64>),
+    /// Fragments; the return association names our `GR\x11` flow (our flow IDs start at 1,
+    /// so a non-zero ID keeps an entry of the per-flow map at 40 bytes).
+    MediaData(Option<NonZeroU64>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1037,7 +1040,7 @@ impl GroupNode {
                     );
                 }
                 Some(FlowSignature::MediaData) if self.sessions.contains_key(&session) => {
-                    let kind = InKind::MediaData(return_association);
+                    let kind = InKind::MediaData(return_association.and_then(NonZeroU64::new));
                     self.peer_flow(session, flow, kind, return_association, true);
                 }
                 Some(_) => {
@@ -1193,7 +1196,9 @@ impl GroupNode {
                     return;
                 };
                 self.with_group(&g, |group, io| match f.kind {
-                    InKind::MediaData(ours) => group.on_media_data(io, peer, ours, data),
+                    InKind::MediaData(ours) => {
+                        group.on_media_data(io, peer, ours.map(NonZeroU64::get), data)
+                    }
                     _ => group.on_media_control(io, peer, flow, &data),
                 });
             }
@@ -1271,5 +1276,17 @@ impl SansIo for GroupNode {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `in_flows` holds an entry per group flow of every neighbour (≈ 60 per member): an
+    /// entry stays within 40 bytes (it was 48 with a plain `Option<u64>` return association).
+    #[test]
+    fn a_per_flow_entry_stays_small() {
+        assert!(std::mem::size_of::<((SessionId, u64), InFlow)>() <= 40);
     }
 }

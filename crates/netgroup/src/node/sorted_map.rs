@@ -1,0 +1,127 @@
+//! [`SortedMap`]: a small ordered map kept as one vector sorted by key, with exact capacity.
+//!
+//! A member keeps one [`crate::node::membership::Neighbor`] record per neighbour (≈ 27 at
+//! 1,000 members, ≈ 34 at 100,000). A B-tree stores them in nodes with room for 11 entries
+//! plus child pointers, about 6 KB per member; a sorted vector of exact capacity holds the
+//! same entries in under 4 KB (docs/PERFORMANCE.md, stop 16). Lookups are binary searches;
+//! an insertion or removal moves the entries after it, which is cheap at this size and rare
+//! (a neighbour joins or leaves). Iteration is in key order, as with a B-tree.
+
+/// Entries `(K, V)` in increasing key order, no key twice.
+#[derive(Debug, Clone)]
+pub(crate) struct SortedMap<K, V> {
+    entries: Vec<(K, V)>,
+}
+
+impl<K, V> Default for SortedMap<K, V> {
+    fn default() -> Self {
+        SortedMap {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<K: Ord, V> SortedMap<K, V> {
+    fn find(&self, key: &K) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.cmp(key))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether `key` has an entry.
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.find(key).ok().map(|i| &self.entries[i].1)
+    }
+
+    /// The value of `key`, mutably.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let i = self.find(key).ok()?;
+        Some(&mut self.entries[i].1)
+    }
+
+    /// The value of `key`, inserting `make()` first if there is none.
+    pub fn get_or_insert_with(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        let i = match self.find(&key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.entries.reserve_exact(1);
+                self.entries.insert(i, (key, make()));
+                i
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    /// Removes the entry of `key`, returning its value; the storage shrinks when at most half
+    /// of it is used.
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        let i = self.find(key).ok()?;
+        let (_, value) = self.entries.remove(i);
+        if self.entries.len() <= self.entries.capacity() / 2 {
+            self.entries.shrink_to_fit();
+        }
+        Some(value)
+    }
+
+    /// The entries in increasing key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// The keys in increasing order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// The values in increasing key order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any sequence of sets, removals and get-or-inserts leaves the same entries, in the
+        /// same order, as a B-tree given the same sequence; the capacity never exceeds twice
+        /// the length (plus one).
+        #[test]
+        fn behaves_as_a_btree(ops in proptest::collection::vec((0u8..3, 0u8..40, any::<u16>()), 0..200)) {
+            let mut m = SortedMap::default();
+            let mut b = BTreeMap::new();
+            for (op, k, v) in ops {
+                match op {
+                    0 => {
+                        *m.get_or_insert_with(k, || v) = v;
+                        b.insert(k, v);
+                    }
+                    1 => prop_assert_eq!(m.remove(&k), b.remove(&k)),
+                    _ => prop_assert_eq!(*m.get_or_insert_with(k, || v), *b.entry(k).or_insert(v)),
+                }
+                prop_assert_eq!(m.len(), b.len());
+                prop_assert!(m.entries.capacity() <= 2 * m.len() + 1);
+            }
+            prop_assert!(m.iter().map(|(k, v)| (*k, *v)).eq(b.iter().map(|(k, v)| (*k, *v))));
+            prop_assert!(m.keys().eq(b.keys()));
+            prop_assert!(m.values().eq(b.values()));
+            for k in 0..40 {
+                prop_assert_eq!(m.get(&k), b.get(&k));
+                prop_assert_eq!(m.contains_key(&k), b.contains_key(&k));
+                prop_assert_eq!(m.get_mut(&k).copied(), b.get(&k).copied());
+            }
+        }
+    }
+}
