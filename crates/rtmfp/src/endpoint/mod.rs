@@ -531,7 +531,9 @@ impl Endpoint {
             .is_some_and(|s| s.state == State::Closed)
         {
             if let Some(s) = self.sessions.remove(&id) {
-                self.by_far.remove(&(s.keying_addr, s.far_session_id));
+                if let Some(key) = s.keying_key() {
+                    self.by_far.remove(&key);
+                }
             }
         }
     }

@@ -332,8 +332,9 @@ impl Endpoint {
         // Duplicate IIKeying: answer with the stored RIKeying (digest §5.8).
         if let Some(&sid) = self.by_far.get(&(from, isid)) {
             if let Some(sess) = self.sessions.get(&sid) {
-                if sess.skic_digest == Some(crate::session::skic_digest(skic)) {
-                    if let Some(rik) = sess.rikeying.clone() {
+                let responder = sess.responder.as_deref();
+                if responder.map(|r| r.skic_digest) == Some(crate::session::skic_digest(skic)) {
+                    if let Some(rik) = responder.and_then(|r| r.rikeying.clone()) {
                         self.stats.rikeying_retransmits += 1;
                         self.transmits.push_back(super::Transmit {
                             dst: from,
@@ -391,7 +392,9 @@ impl Endpoint {
             .map_err(|_| DropReason::BadKeying)?;
         for id in stale {
             if let Some(s) = self.sessions.remove(&id) {
-                self.by_far.remove(&(s.keying_addr, s.far_session_id));
+                if let Some(key) = s.keying_key() {
+                    self.by_far.remove(&key);
+                }
                 self.events.push_back(Event::SessionClosed {
                     session: SessionId(id),
                     reason: CloseReason::Replaced,
@@ -414,7 +417,7 @@ impl Endpoint {
                 signature: &sig,
             },
         );
-        let mut session = Session::new(
+        let session = Session::new(
             now,
             SessionParams {
                 id: SessionId(sid),
@@ -423,11 +426,14 @@ impl Endpoint {
                 far_addr: from,
                 far_fingerprint: fingerprint,
                 keys: keyed.keys,
-                skic_digest: Some(crate::session::skic_digest(skic)),
+                responder: Some(Box::new(crate::session::KeyingRecord {
+                    keying_addr: from,
+                    skic_digest: crate::session::skic_digest(skic),
+                    rikeying: rik,
+                })),
             },
             &self.config,
         );
-        session.rikeying = rik;
         let far_fingerprint = session.far_fingerprint;
         self.sessions.insert(sid, Box::new(session));
         self.by_far.insert((from, isid), sid);
@@ -521,7 +527,7 @@ impl Endpoint {
                             &responder_certificate,
                         ),
                         keys,
-                        skic_digest: None,
+                        responder: None,
                     },
                     &self.config,
                 );

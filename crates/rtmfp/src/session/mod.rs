@@ -128,8 +128,6 @@ pub struct Session {
     pub(crate) role: Role,
     pub(crate) far_session_id: u32,
     pub(crate) far_addr: SocketAddr,
-    /// The far address at keying time: the key of the endpoint's duplicate-IIKeying index.
-    pub(crate) keying_addr: SocketAddr,
     /// SHA-256 of the far end's certificate (RFC 7425 §4.3.2: the Flash peer ID). The
     /// certificate itself is not kept: the fingerprint identifies it (a session is kept small,
     /// thousands per process in the simulator).
@@ -165,14 +163,25 @@ pub struct Session {
     pub(crate) mobility: Option<Box<(SocketAddr, Instant)>>,
     pub(crate) mobility_probe_sent: bool,
     pub(crate) counters: SessionCounters,
-    /// SHA-256 of the initiator's session key component, to recognise a duplicate IIKeying
-    /// (responder only; a digest rather than the component, which is ≈ 200 bytes with the
-    /// Flash profile).
-    pub(crate) skic_digest: Option<[u8; 32]>,
-    /// The sealed RIKeying datagram, resent on a duplicate IIKeying (responder only). Freed
-    /// on the first packet the initiator sends in the session, which proves it has it.
-    pub(crate) rikeying: Option<Bytes>,
+    /// What a responder keeps to answer a duplicate IIKeying (`None` for an initiator): boxed,
+    /// since initiators, half of all sessions, need none of it (memory only).
+    pub(crate) responder: Option<Box<KeyingRecord>>,
     pub(crate) config: SessionConfig,
+}
+
+/// A responder's record of the IIKeying that opened the session (RFC 7016 §3.5.1.2; session
+/// digest §5.8): the endpoint's duplicate-IIKeying index names the session by
+/// (`keying_addr`, far session ID), and a duplicate is answered with the stored RIKeying.
+#[derive(Debug)]
+pub(crate) struct KeyingRecord {
+    /// The far address at keying time: the key of the endpoint's duplicate-IIKeying index.
+    pub keying_addr: SocketAddr,
+    /// SHA-256 of the initiator's session key component, to recognise a duplicate IIKeying (a
+    /// digest rather than the component, which is ≈ 200 bytes with the Flash profile).
+    pub skic_digest: [u8; 32],
+    /// The sealed RIKeying datagram, resent on a duplicate IIKeying. Freed on the first packet
+    /// the initiator sends in the session, which proves it has it.
+    pub rikeying: Option<Bytes>,
 }
 
 /// Per-session copy of the endpoint settings it needs.
@@ -210,8 +219,8 @@ pub(crate) struct SessionParams {
     /// [`crate::crypto::certificate_fingerprint`] of the far end's certificate.
     pub far_fingerprint: [u8; 32],
     pub keys: crate::crypto::SessionKeys,
-    /// [`skic_digest`] of the initiator's component (responder only).
-    pub skic_digest: Option<[u8; 32]>,
+    /// The IIKeying record of a responder (`None` for an initiator).
+    pub responder: Option<Box<KeyingRecord>>,
 }
 
 impl Session {
@@ -222,7 +231,6 @@ impl Session {
             role: p.role,
             far_session_id: p.far_session_id,
             far_addr: p.far_addr,
-            keying_addr: p.far_addr,
             far_fingerprint,
             near_nonce_len: p.keys.near_nonce.len(),
             nonces: [p.keys.near_nonce, p.keys.far_nonce]
@@ -251,8 +259,7 @@ impl Session {
             mobility: None,
             mobility_probe_sent: false,
             counters: SessionCounters::default(),
-            skic_digest: p.skic_digest,
-            rikeying: None,
+            responder: p.responder,
             config: SessionConfig {
                 recv_buffer: config.recv_buffer,
                 send_buffer: config.send_buffer,
@@ -269,6 +276,14 @@ impl Session {
     /// The far end's session nonce (Flash `farNonce`, RFC 7425 §4.6.5).
     pub(crate) fn far_nonce(&self) -> &[u8] {
         &self.nonces[self.near_nonce_len..]
+    }
+
+    /// The endpoint's duplicate-IIKeying index key of this session, if it is a responder's
+    /// (RFC 7016 §3.5.1.2).
+    pub(crate) fn keying_key(&self) -> Option<(SocketAddr, u32)> {
+        self.responder
+            .as_ref()
+            .map(|r| (r.keying_addr, self.far_session_id))
     }
 
     /// Whether the session is open for new flows and data.
@@ -487,13 +502,13 @@ impl Session {
 #[cfg(test)]
 mod tests {
     /// A process holds thousands of sessions in the simulator (≈ 27 per group member): a
-    /// session must stay within a 768-byte allocation (mimalloc's size class above 640 bytes;
-    /// it was 824 bytes, an 896-byte block, with a copy of the stats and a mobility record
-    /// inline).
+    /// session must stay within a 640-byte allocation (a mimalloc size class; it was 824
+    /// bytes with a copy of the stats and a mobility record inline, then 696 with the
+    /// responder's IIKeying record inline).
     #[test]
-    fn a_session_fits_a_768_byte_block() {
+    fn a_session_fits_a_640_byte_block() {
         let size = std::mem::size_of::<super::Session>();
-        assert!(size <= 768, "Session is {size} bytes");
+        assert!(size <= 640, "Session is {size} bytes");
     }
 
     /// The stats a session reports add the live figures to its counters.
@@ -513,7 +528,7 @@ mod tests {
             far_addr: "127.0.0.1:1935".parse().unwrap(),
             far_fingerprint: [3; 32],
             keys,
-            skic_digest: None,
+            responder: None,
         };
         let config = Config::default();
         let mut s = super::Session::new(Instant::ZERO, p, &config);

@@ -92,7 +92,9 @@ impl Session {
         self.counters.packets_in += 1;
         // The initiator sent a packet in the session, so it has our RIKeying: a duplicate
         // IIKeying can no longer need it (memory only).
-        self.rikeying = None;
+        if let Some(r) = self.responder.as_deref_mut() {
+            r.rikeying = None;
+        }
         self.last_received = now;
         self.keepalive_outstanding = false;
         if let Some(ts) = header.timestamp {
