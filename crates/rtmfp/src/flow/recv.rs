@@ -128,7 +128,6 @@ static NOTHING_HELD: Held = Held {
 #[derive(Debug)]
 pub struct RecvFlow {
     flow_id: u64,
-    metadata: Vec<u8>,
     return_association: Option<u64>,
     capacity: usize,
     max_fragments: usize,
@@ -154,19 +153,19 @@ pub struct RecvFlow {
 }
 
 impl RecvFlow {
-    /// A new receiving flow for `flow_id` with its metadata (RFC 7016 §2.3.11 option 0x00),
-    /// the flow it returns to (option 0x0a), a buffer of `buffer_capacity` bytes and the
-    /// delivery order (digest §7.2, §9.1 RXI bit).
+    /// A new receiving flow for `flow_id` with the flow it returns to (option 0x0a), a buffer
+    /// of `buffer_capacity` bytes and the delivery order (digest §7.2, §9.1 RXI bit). The
+    /// flow's metadata (RFC 7016 §2.3.11 option 0x00) is not kept: the session hands it to the
+    /// application once, with the flow's opening event (memory only: a member has dozens of
+    /// receiving flows).
     pub fn new(
         flow_id: u64,
-        metadata: Vec<u8>,
         return_association: Option<u64>,
         buffer_capacity: usize,
         order: DeliveryOrder,
     ) -> Self {
         RecvFlow {
             flow_id,
-            metadata,
             return_association,
             capacity: buffer_capacity,
             max_fragments: buffer_capacity / 64 + 64,
@@ -204,11 +203,6 @@ impl RecvFlow {
     /// The flow ID chosen by the sender.
     pub fn flow_id(&self) -> u64 {
         self.flow_id
-    }
-
-    /// The sender's per-flow metadata (RFC 7016 §2.3.11 option 0x00; Flash: `TC…`, §9.1).
-    pub fn metadata(&self) -> &[u8] {
-        &self.metadata
     }
 
     /// The local sending flow this flow answers (Return Flow Association, option 0x0a).
@@ -822,7 +816,7 @@ mod tests {
     }
 
     fn flow(order: DeliveryOrder) -> RecvFlow {
-        RecvFlow::new(5, b"TC\x04\x00".to_vec(), Some(2), CAP, order)
+        RecvFlow::new(5, Some(2), CAP, order)
     }
 
     fn feed(f: &mut RecvFlow, now: Instant, ud: &Ud) -> RecvOutcome {
@@ -864,7 +858,7 @@ mod tests {
         assert!(f.poll_message().is_none());
         assert!(f.held.is_none());
         assert!(
-            std::mem::size_of::<RecvFlow>() <= 160,
+            std::mem::size_of::<RecvFlow>() <= 136,
             "RecvFlow is {} bytes",
             std::mem::size_of::<RecvFlow>()
         );
@@ -900,7 +894,6 @@ mod tests {
     fn accessors() {
         let f = flow(DeliveryOrder::Sequence);
         assert_eq!(f.flow_id(), 5);
-        assert_eq!(f.metadata(), b"TC\x04\x00");
         assert_eq!(f.return_association(), Some(2));
         assert_eq!(f.delivery_order(), DeliveryOrder::Sequence);
         assert_eq!(f.buffer_capacity(), CAP);
@@ -1204,7 +1197,7 @@ mod tests {
 
     #[test]
     fn small_window_makes_every_ack_immediate_and_read_reopens() {
-        let mut f = RecvFlow::new(1, vec![], None, 4096, DeliveryOrder::Sequence);
+        let mut f = RecvFlow::new(1, None, 4096, DeliveryOrder::Sequence);
         assert_eq!(f.window_blocks(), 4);
         let block = vec![7u8; 1024];
         for s in 1..=4 {
@@ -1234,7 +1227,7 @@ mod tests {
 
     #[test]
     fn out_of_order_data_cannot_block_the_hole() {
-        let mut f = RecvFlow::new(1, vec![], None, 4096, DeliveryOrder::Sequence);
+        let mut f = RecvFlow::new(1, None, 4096, DeliveryOrder::Sequence);
         let block = vec![1u8; 1024];
         for s in 2..=5 {
             assert_eq!(feed(&mut f, t(0), &Ud::whole(s, &block)), RecvOutcome::New);
@@ -1399,7 +1392,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded_under_sparse_flood() {
-        let mut f = RecvFlow::new(1, vec![], None, CAP, DeliveryOrder::Sequence);
+        let mut f = RecvFlow::new(1, None, CAP, DeliveryOrder::Sequence);
         let max = CAP / 64 + 64;
         let mut dropped = 0;
         // Isolated sequence numbers within the window: empty and tiny fragments, and ABNs
@@ -1430,7 +1423,7 @@ mod tests {
 
     #[test]
     fn flood_of_empty_in_order_fragments_is_bounded() {
-        let mut f = RecvFlow::new(1, vec![], None, 1024, DeliveryOrder::Sequence);
+        let mut f = RecvFlow::new(1, None, 1024, DeliveryOrder::Sequence);
         let max = 1024 / 64 + 64;
         // One never-ending message of empty fragments, and many empty whole messages unread.
         let mut seq = 1;
@@ -1440,7 +1433,7 @@ mod tests {
             f.on_data(t(0), &Ud::new(seq, FragmentControl::Middle, b"").as_ud());
         }
         assert!(f.held().frags.len() <= max);
-        let mut g = RecvFlow::new(1, vec![], None, 1024, DeliveryOrder::Sequence);
+        let mut g = RecvFlow::new(1, None, 1024, DeliveryOrder::Sequence);
         for s in 1..10_000 {
             g.on_data(t(0), &Ud::whole(s, b"").as_ud());
         }
@@ -1464,7 +1457,7 @@ mod tests {
                 let f = frags.remove(i);
                 frags.insert(i + 40, f);
             }
-            let mut f = RecvFlow::new(1, vec![], None, 1 << 20, order);
+            let mut f = RecvFlow::new(1, None, 1 << 20, order);
             let mut got = Vec::new();
             for (i, ud) in frags.iter().enumerate() {
                 assert_eq!(f.on_data(t(0), &ud.as_ud()), RecvOutcome::New);
@@ -1560,7 +1553,7 @@ mod tests {
             if let Some(last) = chunks.last_mut() {
                 last.fin = true;
             }
-            let mut f = RecvFlow::new(1, vec![], None, 1 << 20, DeliveryOrder::Sequence);
+            let mut f = RecvFlow::new(1, None, 1 << 20, DeliveryOrder::Sequence);
             let got = run_channel(&mut f, chunks, seed);
             prop_assert_eq!(got, messages);
             prop_assert!(f.is_complete());
@@ -1577,7 +1570,7 @@ mod tests {
             if let Some(last) = chunks.last_mut() {
                 last.fin = true;
             }
-            let mut f = RecvFlow::new(1, vec![], None, 1 << 20, DeliveryOrder::Network);
+            let mut f = RecvFlow::new(1, None, 1 << 20, DeliveryOrder::Network);
             let mut got = run_channel(&mut f, chunks, seed);
             let mut want = messages.clone();
             got.sort();
@@ -1616,7 +1609,7 @@ mod tests {
                 chunks.extend(frags);
             }
             let order = if network { DeliveryOrder::Network } else { DeliveryOrder::Sequence };
-            let mut f = RecvFlow::new(1, vec![], None, 1 << 20, order);
+            let mut f = RecvFlow::new(1, None, 1 << 20, order);
             let mut got = run_channel(&mut f, chunks, seed);
             if network {
                 got.sort();
@@ -1635,7 +1628,7 @@ mod tests {
         ) {
             // The sender stops sending some messages part-way and moves FSN past them.
             let order = if network { DeliveryOrder::Network } else { DeliveryOrder::Sequence };
-            let mut f = RecvFlow::new(1, vec![], None, 1 << 20, order);
+            let mut f = RecvFlow::new(1, None, 1 << 20, order);
             let mut want = Vec::new();
             let mut got = Vec::new();
             let mut seq = 1;
@@ -1672,7 +1665,7 @@ mod tests {
             network: bool,
         ) {
             let order = if network { DeliveryOrder::Network } else { DeliveryOrder::Sequence };
-            let mut f = RecvFlow::new(1, vec![], None, cap, order);
+            let mut f = RecvFlow::new(1, None, cap, order);
             let data = [0xabu8; 200];
             let mut now = 0;
             for (op, seq, off, fra, (abn, fin), len) in ops {

@@ -98,8 +98,12 @@ pub struct SendFlow {
     return_association: Option<u64>,
     priority: Priority,
     /// The User Data options of the flow's first fragments (RFC 7016 §2.3.11.1.1): the
-    /// metadata, then the return association if any. The metadata is read back from here.
-    options: Vec<u8>,
+    /// metadata, then the return association if any; sent on every fragment until the first
+    /// acknowledgement, then freed. The metadata is read back from here.
+    options: Box<[u8]>,
+    /// Encoded length of the options, bytes: fragments keep the size they had while the
+    /// options were sent (so the bytes on the wire do not depend on when they were freed).
+    options_len: u32,
     /// Where the metadata value sits in `options` (start, length in bytes).
     metadata_at: u32,
     metadata_len: u32,
@@ -194,7 +198,8 @@ impl SendFlow {
             id,
             return_association,
             priority,
-            options,
+            options_len: u32::try_from(options.len()).unwrap_or(u32::MAX),
+            options: options.into_boxed_slice(),
             metadata_at,
             metadata_len,
             next_seq: 1,
@@ -232,7 +237,8 @@ impl SendFlow {
         self.id
     }
 
-    /// The per-flow metadata given at creation.
+    /// The per-flow metadata given at creation, until the receiver's first acknowledgement:
+    /// the flow then stops sending it and frees it (memory only), and this is empty.
     pub fn metadata(&self) -> &[u8] {
         let (start, len) = (self.metadata_at as usize, self.metadata_len as usize);
         self.options.get(start..start + len).unwrap_or(&[])
@@ -415,7 +421,11 @@ impl SendFlow {
     pub fn on_ack(&mut self, now: Instant, ack: &Ack) -> AckOutcome {
         let _ = now;
         let mut out = AckOutcome::default();
-        self.acked_once = true;
+        if !self.acked_once {
+            // The receiver accepted the flow, so it has the metadata (RFC 7016 §3.6.2.3).
+            self.acked_once = true;
+            self.options = Box::default();
+        }
         self.rx_window = ack.buffer_blocks.saturating_mul(1024);
         let Some(o) = self.out.as_deref_mut() else {
             return out; // nothing outstanding, and the probe state is at its initial value
@@ -593,14 +603,14 @@ impl SendFlow {
             && (budget > 0 || written == 0)
         {
             let opts_len = if first && !self.acked_once {
-                self.options.len() + 1
+                self.options_len as usize + 1
             } else {
                 0
             };
             let room = w
                 .remaining()
                 .saturating_sub(CHUNK_OVERHEAD + opts_len)
-                .min(max_fragment_len(self.options.len() + 1));
+                .min(max_fragment_len(self.options_len as usize + 1));
             let Some(p) = o.queue.front_mut() else {
                 break;
             };
@@ -762,8 +772,13 @@ mod tests {
         assert!(f.out.is_some());
         assert_eq!(send(&mut f, 1).len(), 1);
         assert_eq!(f.in_flight_bytes(), 5);
+        assert_eq!(f.metadata(), b"\x00TC\x04");
         f.on_ack(Instant::ZERO, &ack(1, &[]));
         assert!(f.out.is_none(), "everything acknowledged: nothing held");
+        assert!(
+            f.metadata().is_empty(),
+            "acknowledged: the options are freed"
+        );
         assert_eq!((f.buffered_bytes(), f.in_flight_bytes()), (0, 0));
         // The next message works as the first did.
         f.write(Bytes::from_static(b"again"), None).unwrap();
@@ -784,7 +799,7 @@ mod tests {
         g.on_exception(9);
         assert!(g.out.is_none());
         assert!(
-            std::mem::size_of::<SendFlow>() <= 176,
+            std::mem::size_of::<SendFlow>() <= 168,
             "SendFlow is {} bytes",
             std::mem::size_of::<SendFlow>()
         );
