@@ -24,6 +24,7 @@
 //! members whose lists name it connect to it anyway; except that the ring neighbours
 //! ([`BestList::ring`]) are always connected (`node/membership.rs`).
 
+use std::cmp::Ordering;
 use std::collections::BTreeSet;
 
 use rand_core::RngCore;
@@ -56,6 +57,81 @@ impl RingMember for PeerId {
     }
 }
 
+/// Members sorted by group address (the ring, netgroup digest §3.3), as the best list and
+/// [`crate::estimated_member_count`] read them: a slice or vector of (address, record) pairs
+/// with no address twice, or a compact store that keeps only part of each address (a node's
+/// heard list keeps the first 64 bits and recomputes the rest from the peer ID on a tie).
+/// Indices are 0-based positions in address order.
+pub trait Ring {
+    /// Number of members.
+    fn len(&self) -> usize;
+
+    /// Whether there are no members.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Peer ID of member `i` (`i < len()`).
+    fn peer(&self, i: usize) -> &PeerId;
+
+    /// The first 64 bits of member `i`'s group address, big-endian (digest §3.4).
+    fn prefix(&self, i: usize) -> u64;
+
+    /// Member `i`'s group address compared with `address`.
+    fn cmp_address(&self, i: usize, address: &GroupAddress) -> Ordering;
+
+    /// Index of the first member whose address is ≥ `address` (`len()` if none): a binary
+    /// search, so on an unsorted ring some index, never a panic.
+    fn lower_bound(&self, address: &GroupAddress) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.cmp_address(mid, address) == Ordering::Less {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+}
+
+impl<V: RingMember> Ring for [(GroupAddress, V)] {
+    fn len(&self) -> usize {
+        <[_]>::len(self)
+    }
+
+    fn peer(&self, i: usize) -> &PeerId {
+        self[i].1.peer_id()
+    }
+
+    fn prefix(&self, i: usize) -> u64 {
+        self[i].0.prefix_u64()
+    }
+
+    fn cmp_address(&self, i: usize, address: &GroupAddress) -> Ordering {
+        self[i].0.cmp(address)
+    }
+}
+
+impl<V: RingMember> Ring for Vec<(GroupAddress, V)> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+
+    fn peer(&self, i: usize) -> &PeerId {
+        Ring::peer(self.as_slice(), i)
+    }
+
+    fn prefix(&self, i: usize) -> u64 {
+        Ring::prefix(self.as_slice(), i)
+    }
+
+    fn cmp_address(&self, i: usize, address: &GroupAddress) -> Ordering {
+        Ring::cmp_address(self.as_slice(), i, address)
+    }
+}
+
 /// What a best list is computed for (netgroup digest §3.6).
 #[derive(Debug, Clone, Copy)]
 pub struct BestListRequest<'a> {
@@ -77,12 +153,13 @@ pub struct BestListRequest<'a> {
 
 /// Computes the best list over the heard list `heard` for `req` (netgroup digest §3.6).
 ///
-/// `heard` holds (group address, peer ID or any [`RingMember`] record) pairs sorted by address
-/// with no address twice (a `BTreeMap`'s pairs collected in order are), and should not contain
-/// our own entry; an unsorted slice gives an unspecified list, never a panic. Deterministic for
+/// `heard` is the [`Ring`] of members heard of, e.g. (group address, peer ID or any
+/// [`RingMember`] record) pairs sorted by address with no address twice (a `BTreeMap`'s pairs
+/// collected in order are); it should not contain our own entry. An unsorted ring gives an
+/// unspecified list, never a panic. Deterministic for
 /// a given `rng` state; costs O(|H| + latencies·log) time. Returns the chosen peer IDs, sorted.
-pub fn best_list<V: RingMember, R: RngCore + ?Sized>(
-    heard: &[(GroupAddress, V)],
+pub fn best_list<H: Ring + ?Sized, R: RngCore + ?Sized>(
+    heard: &H,
     req: &BestListRequest<'_>,
     rng: &mut R,
 ) -> BTreeSet<PeerId> {
@@ -103,8 +180,8 @@ pub struct BestList {
 }
 
 /// [`best_list`], also telling which members are ring neighbours and which is the random pick.
-pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
-    heard: &[(GroupAddress, V)],
+pub fn best_list_with_random<H: Ring + ?Sized, R: RngCore + ?Sized>(
+    heard: &H,
     req: &BestListRequest<'_>,
     rng: &mut R,
 ) -> BestList {
@@ -113,11 +190,12 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
     let ring = heard;
     let n = ring.len();
     if n <= SMALL_GROUP {
-        let all: Vec<PeerId> = ring
-            .iter()
-            .map(|(a, v)| (a, v.peer_id()))
-            .filter(|(a, p)| **a != req.target && Some(*p) != target_peer)
-            .map(|(_, p)| *p)
+        let all: Vec<PeerId> = (0..n)
+            .filter(|&i| {
+                Some(ring.peer(i)) != target_peer
+                    && ring.cmp_address(i, &req.target) != Ordering::Equal
+            })
+            .map(|i| *ring.peer(i))
             .collect();
         best.extend(all.iter().copied());
         return BestList {
@@ -126,10 +204,13 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
             random: None,
         };
     }
-    let is_target = |i: usize| ring[i].0 == req.target || target_peer == Some(ring[i].1.peer_id());
+    // The peer comparison first: it is cheap, and it settles the target's own record.
+    let is_target = |i: usize| {
+        target_peer == Some(ring.peer(i)) || ring.cmp_address(i, &req.target) == Ordering::Equal
+    };
 
     // a. Ring neighbours: start at the first address ≥ A (wrapping), step back 2, take 6.
-    let successor = ring.partition_point(|(a, _)| *a < req.target) % n;
+    let successor = ring.lower_bound(&req.target) % n;
     let mut i = (successor + n - RING_PREDECESSORS % n) % n;
     let mut ring_picks = Vec::with_capacity(RING_NEIGHBORS);
     for _ in 0..n {
@@ -137,8 +218,8 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
             break;
         }
         if !is_target(i) {
-            best.insert(*ring[i].1.peer_id());
-            ring_picks.push(*ring[i].1.peer_id());
+            best.insert(*ring.peer(i));
+            ring_picks.push(*ring.peer(i));
         }
         i = (i + 1) % n;
     }
@@ -148,9 +229,9 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
 
     // c. One random member not selected yet.
     let eligible =
-        |i: usize, best: &BTreeSet<PeerId>| !is_target(i) && !best.contains(ring[i].1.peer_id());
+        |i: usize, best: &BTreeSet<PeerId>| !is_target(i) && !best.contains(ring.peer(i));
     let mut pick = req.keep_random.and_then(|p| {
-        let i = ring.iter().position(|(_, q)| *q.peer_id() == p)?;
+        let i = (0..n).position(|i| *ring.peer(i) == p)?;
         eligible(i, &best).then_some(i)
     });
     for _ in 0..RANDOM_TRIES {
@@ -169,7 +250,7 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
             .map(|k| (start + k) % n)
             .find(|&i| eligible(i, &best));
     }
-    let random = pick.map(|i| *ring[i].1.peer_id());
+    let random = pick.map(|i| *ring.peer(i));
     if let Some(p) = random {
         best.insert(p);
     }
@@ -181,7 +262,7 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
     let mut k = 1u32;
     while best.len() < target_count && k <= 256 {
         let point = req.target.add_pow2(256 - k);
-        let mut cursor = ring.partition_point(|(a, _)| *a < point) % n;
+        let mut cursor = ring.lower_bound(&point) % n;
         let mut guard = 0;
         while !eligible(cursor, &best) && guard < n {
             cursor = (cursor + 1) % n;
@@ -190,7 +271,7 @@ pub fn best_list_with_random<V: RingMember, R: RngCore + ?Sized>(
         if guard == n {
             break; // everyone is chosen already
         }
-        best.insert(*ring[cursor].1.peer_id());
+        best.insert(*ring.peer(cursor));
         k += 1;
     }
     BestList {

@@ -7,25 +7,28 @@
 //! for uniformly spread addresses its *mean* is about 4/3 of the true count while its *median* is
 //! within ~10% (the span is a Gamma(4) variable); the target neighbor count only uses its log2.
 
+use std::cmp::Ordering;
+
+use crate::best_list::Ring;
 use crate::id::GroupAddress;
 
 /// Base of the target neighbor count: `floor(log2(N)) + 13` (netgroup digest §3.5).
 pub const TARGET_NEIGHBORS_BASE: usize = 13;
 
-/// Flash `estimatedMemberCount` (netgroup digest §3.4) from the heard list `heard` ((group
-/// address, record) pairs sorted by address with no address twice; only the addresses are read)
-/// as seen by the member at `own`.
+/// Flash `estimatedMemberCount` (netgroup digest §3.4) from the heard list `heard` (a
+/// [`Ring`], e.g. (group address, record) pairs sorted by address with no address twice; only
+/// the addresses are read) as seen by the member at `own`.
 ///
 /// With fewer than 4 other members the count of known members is returned. Otherwise the
 /// first 64 bits of the addresses 2 before and 2 after `own` on the ring give the span `D`
 /// (mod 2^64) and the result is `2^64 / (D / 4) + 1`. `own` itself is ignored if present in
 /// `heard`. A degenerate span of 0 (colliding prefixes) yields the heard-list size. An unsorted
 /// slice gives an unspecified estimate, never a panic.
-pub fn estimated_member_count<V>(heard: &[(GroupAddress, V)], own: &GroupAddress) -> f64 {
+pub fn estimated_member_count<H: Ring + ?Sized>(heard: &H, own: &GroupAddress) -> f64 {
     let n = heard.len();
     // First index at or after `own`, and first index after it.
-    let at = heard.partition_point(|(a, _)| a < own);
-    let past = at + usize::from(heard.get(at).is_some_and(|(a, _)| a == own));
+    let at = heard.lower_bound(own);
+    let past = at + usize::from(at < n && heard.cmp_address(at, own) == Ordering::Equal);
     let others = n - (past - at);
     if others < 4 {
         return others as f64;
@@ -37,10 +40,10 @@ pub fn estimated_member_count<V>(heard: &[(GroupAddress, V)], own: &GroupAddress
         } else {
             k - (n - past)
         };
-        &heard[i].0
+        heard.prefix(i)
     };
     let (last, first) = (other(1), other(others - 2));
-    let span = last.prefix_u64().wrapping_sub(first.prefix_u64());
+    let span = last.wrapping_sub(first);
     if span == 0 {
         return others as f64;
     }
@@ -86,7 +89,10 @@ mod tests {
         // own inside the map is not counted
         let (first, _) = &g[0];
         assert_eq!(estimated_member_count(&g, first), 2.0);
-        assert_eq!(estimated_member_count::<PeerId>(&[], &own), 0.0);
+        assert_eq!(
+            estimated_member_count::<[(GroupAddress, PeerId)]>(&[], &own),
+            0.0
+        );
     }
 
     #[test]
