@@ -9,11 +9,13 @@
 //! recomputes its group address (one SHA-256 block, digest §3.2) instead of keeping a second
 //! index; callers that know the address (a neighbour's) pass it.
 
+use std::cell::Cell;
+use std::cmp::Ordering;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use rtmfp::{AddressOrigin, Instant, PeerAddress};
 
-use crate::best_list::RingMember;
+use crate::best_list::{Ring, RingMember};
 use crate::id::{GroupAddress, PeerId};
 
 /// IPv4 addresses an [`AddressList`] stores without allocating (a member has one or two:
@@ -133,6 +135,9 @@ pub(crate) fn merge_addresses(into: &mut Vec<PeerAddress>, new: &[PeerAddress], 
 /// One heard-list record.
 #[derive(Debug, Clone)]
 pub(crate) struct Heard {
+    /// The first 64 bits of the member's group address (big-endian), its position on the
+    /// ring; the rest is recomputed from the peer ID when two prefixes tie.
+    prefix: u64,
     pub peer: PeerId,
     /// Time of the latest news of the member (a report naming it, a message from it).
     pub last_news: Instant,
@@ -158,13 +163,18 @@ pub(crate) enum Touch {
 
 /// The heard list of one group, sorted by group address (digest §3.3).
 ///
-/// A vector kept sorted, not a B-tree: a record is 88 bytes, and a B-tree's partly filled
+/// A vector kept sorted, not a B-tree: a record is 64 bytes, and a B-tree's partly filled
 /// nodes cost about half as much again per record; the vector's capacity is kept exact for the
-/// same reason. Lookups are binary searches; an insertion or removal moves the records
-/// after it (a few tens of kilobytes at most, and far rarer than lookups).
+/// same reason. A record keeps only the first 64 bits of the member's group address: the full
+/// address is a SHA-256 of the peer ID (digest §3.2), recomputed when two prefixes tie (rare
+/// but for the one member a lookup or a neighbour's best list is about, which the peer ID
+/// settles or the tie cache remembers). Lookups are binary searches; an insertion or removal
+/// moves the records after it (a few tens of kilobytes at most, and far rarer than lookups).
 #[derive(Debug, Default)]
 pub(crate) struct HeardList {
-    ring: Vec<(GroupAddress, Heard)>,
+    ring: Vec<Heard>,
+    /// The last full address recomputed on a prefix tie, with its peer.
+    tie: Cell<Option<(PeerId, GroupAddress)>>,
 }
 
 impl HeardList {
@@ -173,25 +183,51 @@ impl HeardList {
         self.ring.len()
     }
 
-    /// The records on the ring, in address order.
-    pub fn ring(&self) -> &[(GroupAddress, Heard)] {
-        &self.ring
+    /// The full group address of record `i` (cached for the last tie).
+    fn full_address(&self, i: usize) -> GroupAddress {
+        let peer = self.ring[i].peer;
+        if let Some((p, a)) = self.tie.get() {
+            if p == peer {
+                return a;
+            }
+        }
+        let a = peer.group_address();
+        self.tie.set(Some((peer, a)));
+        a
     }
 
-    fn find(&self, address: &GroupAddress) -> Result<usize, usize> {
-        self.ring.binary_search_by(|(a, _)| a.cmp(address))
+    /// Record `i` against `address`, whose member is `peer` if the caller knows it.
+    fn cmp_at(&self, i: usize, address: &GroupAddress, peer: Option<&PeerId>) -> Ordering {
+        match self.ring[i].prefix.cmp(&address.prefix_u64()) {
+            Ordering::Equal if peer == Some(&self.ring[i].peer) => Ordering::Equal,
+            Ordering::Equal => self.full_address(i).cmp(address),
+            other => other,
+        }
+    }
+
+    fn find(&self, address: &GroupAddress, peer: Option<&PeerId>) -> Result<usize, usize> {
+        let (mut lo, mut hi) = (0, self.ring.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.cmp_at(mid, address, peer) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
     }
 
     /// The record of `peer`.
     pub fn get(&self, peer: &PeerId) -> Option<&Heard> {
-        let i = self.find(&peer.group_address()).ok()?;
-        Some(&self.ring[i].1).filter(|h| h.peer == *peer)
+        let i = self.find(&peer.group_address(), Some(peer)).ok()?;
+        Some(&self.ring[i]).filter(|h| h.peer == *peer)
     }
 
-    /// The record at `address` (the member's group address, when the caller knows it).
-    pub fn get_at_mut(&mut self, address: &GroupAddress) -> Option<&mut Heard> {
-        let i = self.find(address).ok()?;
-        Some(&mut self.ring[i].1)
+    /// The record of `peer`, whose group address the caller knows (a neighbour's): no hashing.
+    pub fn get_at_mut(&mut self, address: &GroupAddress, peer: &PeerId) -> Option<&mut Heard> {
+        let i = self.find(address, Some(peer)).ok()?;
+        Some(&mut self.ring[i]).filter(|h| h.peer == *peer)
     }
 
     /// Records news of `peer` dated `at` with `addrs` (merged, at most `max_addresses`); a new
@@ -205,9 +241,9 @@ impl HeardList {
         max_heard: usize,
     ) -> Touch {
         let address = peer.group_address();
-        let at_index = match self.find(&address) {
+        let at_index = match self.find(&address, Some(&peer)) {
             Ok(i) => {
-                let h = &mut self.ring[i].1;
+                let h = &mut self.ring[i];
                 h.last_news = h.last_news.max(at);
                 h.addresses.merge(addrs, max_addresses);
                 return Touch::Known;
@@ -224,21 +260,19 @@ impl HeardList {
         merge_addresses(&mut list, addrs, max_addresses);
         self.ring.insert(
             at_index,
-            (
-                address,
-                Heard {
-                    peer,
-                    last_news: at,
-                    addresses: AddressList::from_slice(&list),
-                },
-            ),
+            Heard {
+                prefix: address.prefix_u64(),
+                peer,
+                last_news: at,
+                addresses: AddressList::from_slice(&list),
+            },
         );
         Touch::New
     }
 
     /// Forgets `peer`; returns whether it was there.
     pub fn remove(&mut self, peer: &PeerId) -> bool {
-        match self.find(&peer.group_address()) {
+        match self.find(&peer.group_address(), Some(peer)) {
             Ok(i) => {
                 self.ring.remove(i);
                 true
@@ -249,8 +283,27 @@ impl HeardList {
 
     /// Drops every record for which `keep` is false.
     pub fn retain(&mut self, mut keep: impl FnMut(&Heard) -> bool) {
-        self.ring.retain(|(_, h)| keep(h));
+        self.ring.retain(|h| keep(h));
         self.ring.shrink_to_fit();
+    }
+}
+
+/// The heard list as the best list and the member estimate read it (digest §3.4, §3.6).
+impl Ring for HeardList {
+    fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    fn peer(&self, i: usize) -> &PeerId {
+        &self.ring[i].peer
+    }
+
+    fn prefix(&self, i: usize) -> u64 {
+        self.ring[i].prefix
+    }
+
+    fn cmp_address(&self, i: usize, address: &GroupAddress) -> Ordering {
+        self.cmp_at(i, address, None)
     }
 }
 
@@ -289,7 +342,6 @@ mod tests {
         let l = AddressList::from_slice(&[scoped]);
         assert_eq!(l.to_vec(), vec![scoped]);
         assert_eq!(std::mem::size_of::<AddressList>(), 16);
-        assert_eq!(std::mem::size_of::<(GroupAddress, Heard)>(), 88);
     }
 
     #[test]
@@ -331,10 +383,70 @@ mod tests {
         );
         assert_eq!(rec.addresses.to_vec(), addr);
         assert!(h.get(&b).is_none());
-        assert_eq!(h.ring().first().map(|(a, _)| *a), Some(a.group_address()));
-        assert!(h.get_at_mut(&a.group_address()).is_some());
+        assert_eq!(Ring::peer(&h, 0), &a);
+        assert_eq!(Ring::prefix(&h, 0), a.group_address().prefix_u64());
+        assert!(h.get_at_mut(&a.group_address(), &a).is_some());
+        assert!(h.get_at_mut(&a.group_address(), &b).is_none());
         assert!(h.remove(&a));
         assert!(!h.remove(&a));
         assert_eq!(h.len(), 0);
+    }
+
+    /// The compact list (64-bit prefixes, full addresses recomputed on ties) reads as the
+    /// same ring as full (address, peer) pairs: same order, same lookups, same best lists for
+    /// our own address and for each member's (whose finger searches tie with the member's own
+    /// record), same estimate.
+    #[test]
+    fn the_compact_ring_reads_as_full_addresses() {
+        use crate::best_list::{best_list_with_random, BestListRequest};
+        use crate::estimate::estimated_member_count;
+        use rand_chacha::rand_core::{RngCore, SeedableRng};
+        use rand_chacha::ChaCha8Rng;
+
+        let mut rng = ChaCha8Rng::seed_from_u64(16);
+        let mut h = HeardList::default();
+        let mut full = Vec::new();
+        for _ in 0..300 {
+            let mut id = [0u8; 32];
+            rng.fill_bytes(&mut id);
+            let p = PeerId(id);
+            assert_eq!(h.touch(p, Instant(1), &[], 8, 1000), Touch::New);
+            full.push((p.group_address(), p));
+        }
+        full.sort();
+        assert_eq!(Ring::len(&h), full.len());
+        for (i, (a, p)) in full.iter().enumerate() {
+            assert_eq!(Ring::peer(&h, i), p);
+            assert_eq!(Ring::cmp_address(&h, i, a), Ordering::Equal);
+            assert_eq!(h.get(p).map(|r| r.peer), Some(*p));
+        }
+        let mut own = [0u8; 32];
+        rng.fill_bytes(&mut own);
+        let own = PeerId(own).group_address();
+        assert_eq!(
+            estimated_member_count(&h, &own),
+            estimated_member_count(&full, &own)
+        );
+        let targets = std::iter::once((own, None)).chain(full.iter().map(|(a, p)| (*a, Some(*p))));
+        for (target, target_peer) in targets.take(60) {
+            let req = BestListRequest {
+                target,
+                target_peer,
+                target_count: 25,
+                latencies: &[],
+                keep_random: None,
+            };
+            let mut r1 = ChaCha8Rng::seed_from_u64(7);
+            let mut r2 = ChaCha8Rng::seed_from_u64(7);
+            assert_eq!(
+                best_list_with_random(&h, &req, &mut r1),
+                best_list_with_random(&full, &req, &mut r2)
+            );
+            if let Some(p) = target_peer {
+                // The finger searches past 64 bits tied with the member's own record, once.
+                assert_eq!(h.tie.get().map(|(q, _)| q), Some(p));
+            }
+        }
+        assert_eq!(std::mem::size_of::<Heard>(), 64);
     }
 }

@@ -206,7 +206,7 @@ impl Group {
         if self.heard.len() < 4 {
             return (self.heard.len() + 1) as f64;
         }
-        estimated_member_count(self.heard.ring(), &self.own_addr)
+        estimated_member_count(&self.heard, &self.own_addr)
     }
 
     pub fn best(&self) -> &BTreeSet<PeerId> {
@@ -524,7 +524,7 @@ impl Group {
             return;
         }
         let address = self.neighbors.get(&peer).map(|n| n.address);
-        if let Some(h) = address.and_then(|a| self.heard.get_at_mut(&a)) {
+        if let Some(h) = address.and_then(|a| self.heard.get_at_mut(&a, &peer)) {
             h.last_news = io.now;
         }
         match msg {
@@ -611,7 +611,7 @@ impl Group {
         let latencies = self.latencies(io);
         let target_count = target_neighbor_count(self.estimated_member_count());
         let members = best_list(
-            self.heard.ring(),
+            &self.heard,
             &BestListRequest {
                 target: address,
                 target_peer: Some(peer),
@@ -787,7 +787,7 @@ impl Group {
         let latencies = self.latencies(io);
         let target_count = target_neighbor_count(self.estimated_member_count());
         let list = best_list_with_random(
-            self.heard.ring(),
+            &self.heard,
             &BestListRequest {
                 target: self.own_addr,
                 target_peer: None,
