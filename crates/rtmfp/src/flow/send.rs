@@ -138,20 +138,18 @@ struct Outgoing {
     probe_interval: Duration,
 }
 
-impl Default for Outgoing {
-    fn default() -> Self {
-        Outgoing {
-            frags: VecDeque::new(),
-            queue: VecDeque::new(),
-            buffered: 0,
-            in_flight: 0,
-            probe_at: None,
-            probe_interval: INITIAL_PROBE_INTERVAL,
-        }
-    }
-}
-
 impl Outgoing {
+    /// Nothing outstanding: what an idle flow reads, and what a flow allocates when it
+    /// leaves idleness.
+    const IDLE: Outgoing = Outgoing {
+        frags: VecDeque::new(),
+        queue: VecDeque::new(),
+        buffered: 0,
+        in_flight: 0,
+        probe_at: None,
+        probe_interval: INITIAL_PROBE_INTERVAL,
+    };
+
     /// Nothing outstanding and the probe state at its initial value.
     fn is_idle(&self) -> bool {
         self.frags.is_empty()
@@ -164,14 +162,7 @@ impl Outgoing {
 }
 
 /// The [`Outgoing`] of an idle flow.
-static NOTHING_OUTSTANDING: Outgoing = Outgoing {
-    frags: VecDeque::new(),
-    queue: VecDeque::new(),
-    buffered: 0,
-    in_flight: 0,
-    probe_at: None,
-    probe_interval: INITIAL_PROBE_INTERVAL,
-};
+static NOTHING_OUTSTANDING: Outgoing = Outgoing::IDLE;
 
 impl SendFlow {
     /// A new flow `id` with per-flow `metadata`, an optional return association (the far end's
@@ -222,7 +213,7 @@ impl SendFlow {
 
     /// What the flow has outstanding, allocated if it was idle.
     fn out_mut(&mut self) -> &mut Outgoing {
-        self.out.get_or_insert_with(Box::default)
+        self.out.get_or_insert_with(|| Box::new(Outgoing::IDLE))
     }
 
     /// Frees the outstanding state once the flow is idle.
@@ -556,7 +547,7 @@ impl SendFlow {
         let mut first = true;
         let fsn = self.fsn;
         // Allocated if idle: closing an idle flow queues its FIN fragment.
-        let o = self.out.get_or_insert_with(Box::default);
+        let o = self.out.get_or_insert_with(|| Box::new(Outgoing::IDLE));
         // Retransmissions, lowest sequence number first.
         for f in o.frags.iter_mut() {
             if f.state != FragState::Queued {
