@@ -60,6 +60,27 @@ impl<K: Ord, V> SortedMap<K, V> {
         &mut self.entries[i].1
     }
 
+    /// Sets the value of `key`, returning the previous one.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        match self.find(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.reserve_exact(1);
+                self.entries.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Keeps the entries for which `keep` is true (in key order); the storage shrinks when at
+    /// most half of it is used.
+    pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
+        self.entries.retain_mut(|(k, v)| keep(k, v));
+        if self.entries.len() <= self.entries.capacity() / 2 {
+            self.entries.shrink_to_fit();
+        }
+    }
+
     /// Removes the entry of `key`, returning its value; the storage shrinks when at most half
     /// of it is used.
     pub fn remove(&mut self, key: &K) -> Option<V> {
@@ -95,20 +116,21 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Any sequence of sets, removals and get-or-inserts leaves the same entries, in the
+        /// Any sequence of inserts, removals, retains and get-or-inserts leaves the same entries, in the
         /// same order, as a B-tree given the same sequence; the capacity never exceeds twice
         /// the length (plus one).
         #[test]
-        fn behaves_as_a_btree(ops in proptest::collection::vec((0u8..3, 0u8..40, any::<u16>()), 0..200)) {
+        fn behaves_as_a_btree(ops in proptest::collection::vec((0u8..4, 0u8..40, any::<u16>()), 0..200)) {
             let mut m = SortedMap::default();
             let mut b = BTreeMap::new();
             for (op, k, v) in ops {
                 match op {
-                    0 => {
-                        *m.get_or_insert_with(k, || v) = v;
-                        b.insert(k, v);
-                    }
+                    0 => prop_assert_eq!(m.insert(k, v), b.insert(k, v)),
                     1 => prop_assert_eq!(m.remove(&k), b.remove(&k)),
+                    2 => {
+                        m.retain(|key, _| u16::from(*key) % 7 != v % 7);
+                        b.retain(|key, _| u16::from(*key) % 7 != v % 7);
+                    }
                     _ => prop_assert_eq!(*m.get_or_insert_with(k, || v), *b.entry(k).or_insert(v)),
                 }
                 prop_assert_eq!(m.len(), b.len());
