@@ -15,12 +15,13 @@
 //! `posting key = HMAC-SHA256(key = password, msg = "rtmfp-groups posting v1" || group ID)`;
 //! the password comes from the authorization `17` and is checked against the `07` hash.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
 use rtmfp::Instant;
 use sha2::{Digest, Sha256};
+
+use super::sorted_map::SortedMap;
 
 use crate::groupspec::GroupSpecifier;
 use crate::id::PeerId;
@@ -240,7 +241,7 @@ pub struct Posting {
     config: PostingConfig,
     auth: PostingAuth,
     seen: SeenCache<[u8; 32]>,
-    buckets: BTreeMap<PeerId, Bucket>,
+    buckets: SortedMap<PeerId, Bucket>,
     counters: PostingCounters,
 }
 
@@ -252,7 +253,7 @@ impl Posting {
             seen: SeenCache::new(config.seen_capacity, age),
             config,
             auth,
-            buckets: BTreeMap::new(),
+            buckets: SortedMap::default(),
             counters: PostingCounters::default(),
         }
     }
@@ -402,8 +403,7 @@ impl Posting {
             self.buckets.pop_first();
         }
         self.buckets
-            .entry(from)
-            .or_insert(Bucket {
+            .get_or_insert_with(from, || Bucket {
                 tokens: cap,
                 last: now,
             })

@@ -76,9 +76,7 @@ impl<K: Ord, V> SortedMap<K, V> {
     /// most half of it is used.
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
         self.entries.retain_mut(|(k, v)| keep(k, v));
-        if self.entries.len() <= self.entries.capacity() / 2 {
-            self.entries.shrink_to_fit();
-        }
+        self.shrink();
     }
 
     /// Removes the entry of `key`, returning its value; the storage shrinks when at most half
@@ -86,10 +84,26 @@ impl<K: Ord, V> SortedMap<K, V> {
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let i = self.find(key).ok()?;
         let (_, value) = self.entries.remove(i);
+        self.shrink();
+        Some(value)
+    }
+
+    /// Removes the entry with the smallest key, returning it; the storage shrinks when at
+    /// most half of it is used.
+    pub fn pop_first(&mut self) -> Option<(K, V)> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let first = self.entries.remove(0);
+        self.shrink();
+        Some(first)
+    }
+
+    /// Frees storage when at most half of it is used.
+    fn shrink(&mut self) {
         if self.entries.len() <= self.entries.capacity() / 2 {
             self.entries.shrink_to_fit();
         }
-        Some(value)
     }
 
     /// The entries in increasing key order.
@@ -116,17 +130,18 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Any sequence of inserts, removals, retains and get-or-inserts leaves the same entries, in the
+        /// Any sequence of inserts, removals, retains, pops and get-or-inserts leaves the same entries, in the
         /// same order, as a B-tree given the same sequence; the capacity never exceeds twice
         /// the length (plus one).
         #[test]
-        fn behaves_as_a_btree(ops in proptest::collection::vec((0u8..4, 0u8..40, any::<u16>()), 0..200)) {
+        fn behaves_as_a_btree(ops in proptest::collection::vec((0u8..5, 0u8..40, any::<u16>()), 0..200)) {
             let mut m = SortedMap::default();
             let mut b = BTreeMap::new();
             for (op, k, v) in ops {
                 match op {
                     0 => prop_assert_eq!(m.insert(k, v), b.insert(k, v)),
                     1 => prop_assert_eq!(m.remove(&k), b.remove(&k)),
+                    3 => prop_assert_eq!(m.pop_first(), b.pop_first()),
                     2 => {
                         m.retain(|key, _| u16::from(*key) % 7 != v % 7);
                         b.retain(|key, _| u16::from(*key) % 7 != v % 7);
