@@ -59,8 +59,8 @@ pub(crate) struct Io<'a> {
     pub flash: &'a mut FlashNode,
     pub rng: &'a mut ChaCha8Rng,
     pub events: &'a mut Events,
-    pub sessions: &'a BTreeMap<SessionId, SocketAddr>,
-    pub connecting: &'a mut BTreeMap<PeerId, SessionId>,
+    pub sessions: &'a SortedMap<SessionId, SocketAddr>,
+    pub connecting: &'a mut SortedMap<PeerId, SessionId>,
     /// Our `GR\x1C` flows, by the slot of the group they belong to.
     pub out_ctrl: &'a mut BTreeMap<(SessionId, u64), GroupSlot>,
     /// Our `GR\x11` flows: the fragments' return flows name them.

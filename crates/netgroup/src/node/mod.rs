@@ -34,7 +34,7 @@ use std::num::NonZeroU64;
 use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rtmfp::{Event, IdHashMap, Instant, Priority, SansIo, SessionId, Transmit};
+use rtmfp::{Event, Instant, Priority, SansIo, SessionId, Transmit};
 use rtmfp_flash::netconnection::NetConnectionEvent;
 use rtmfp_flash::{codes, FlashNode, GcMessage, NodeEvent};
 
@@ -107,12 +107,12 @@ pub struct GroupNode {
     /// Boxed: a B-tree leaf stores 11 values inline, and a `Group` is large (about 20 KB
     /// per leaf for the one group most nodes join).
     groups: BTreeMap<GroupHandle, Box<Group>>,
-    /// Open peer-to-peer sessions: far address.
-    sessions: BTreeMap<SessionId, SocketAddr>,
-    /// Far peer of each open peer-to-peer session. Hashed (looked up for every group
-    /// message); never iterated.
-    session_peer: IdHashMap<SessionId, PeerId>,
-    connecting: BTreeMap<PeerId, SessionId>,
+    /// Open peer-to-peer sessions: far address. This and the next two are sorted vectors
+    /// (about one entry per neighbour each; memory only).
+    sessions: SortedMap<SessionId, SocketAddr>,
+    /// Far peer of each open peer-to-peer session (looked up for every group message).
+    session_peer: SortedMap<SessionId, PeerId>,
+    connecting: SortedMap<PeerId, SessionId>,
     /// The far end's group flows by (session, flow): a sorted vector, binary-searched for
     /// every message. About 60 entries of 40 bytes per member, which a hash table held in
     /// 128 slots (memory only).
@@ -147,9 +147,9 @@ impl GroupNode {
             rng: ChaCha8Rng::from_seed(seed),
             own,
             groups: BTreeMap::new(),
-            sessions: BTreeMap::new(),
-            session_peer: IdHashMap::default(),
-            connecting: BTreeMap::new(),
+            sessions: SortedMap::default(),
+            session_peer: SortedMap::default(),
+            connecting: SortedMap::default(),
             in_flows: SortedMap::default(),
             out_ctrl: BTreeMap::new(),
             out_media: BTreeMap::new(),
