@@ -28,6 +28,7 @@ mod machine;
 mod rendezvous;
 pub mod rtt;
 mod session;
+pub mod sorted_map;
 pub mod time;
 pub mod wire;
 
@@ -40,5 +41,6 @@ pub use flow::Priority;
 pub use id_hash::{IdHashMap, IdHasher};
 pub use machine::SansIo;
 pub use session::{Role, SessionStats};
+pub use sorted_map::SortedMap;
 pub use time::Instant;
 pub use wire::{AddressOrigin, PeerAddress};

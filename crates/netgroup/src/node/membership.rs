@@ -12,7 +12,6 @@ use rand_core::RngCore;
 use rtmfp::{AddressOrigin, Instant, PeerAddress, Priority, SessionId};
 use rtmfp_flash::FlashNode;
 
-use super::sorted_map::SortedMap;
 use crate::best_list::{best_list, best_list_with_random, BestListRequest};
 use crate::estimate::{estimated_member_count, target_neighbor_count};
 use crate::groupspec::GroupSpecifier;
@@ -29,6 +28,7 @@ use crate::node::replication::{Frame as ReplicationFrame, Replication};
 use crate::node::routing::{self, Hop, NeighborTarget, ReceiveMode, RoutingCounters, ROUTE};
 use crate::node::GroupSlot;
 use crate::wire::{FlowSignature, GroupConnect, GroupMessage, GroupReport, ReportMember};
+use rtmfp::SortedMap;
 
 /// Kind byte of our extension flow `GR\x60` (posting and routing frames; docs/wire-netgroup.md).
 pub const EXTENSION_FLOW_KIND: u8 = 0x60;

@@ -22,9 +22,6 @@ mod password;
 pub mod posting;
 pub mod replication;
 pub mod routing;
-mod sorted_map;
-
-use sorted_map::SortedMap;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -34,7 +31,7 @@ use std::num::NonZeroU64;
 use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rtmfp::{Event, Instant, Priority, SansIo, SessionId, Transmit};
+use rtmfp::{Event, Instant, Priority, SansIo, SessionId, SortedMap, Transmit};
 use rtmfp_flash::netconnection::NetConnectionEvent;
 use rtmfp_flash::{codes, FlashNode, GcMessage, NodeEvent};
 

@@ -1,7 +1,6 @@
 //! An open session (RFC 7016 §3.5): flows, timestamps and RTT, keepalive, congestion control,
 //! close, and far address change. Created by the endpoint when a handshake completes.
 
-mod flow_map;
 mod receive;
 pub(crate) use receive::Action;
 pub(crate) mod transmit;
@@ -12,7 +11,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use self::flow_map::FlowMap;
 use crate::congestion::CongestionController;
 use crate::crypto::PacketCipher;
 use crate::endpoint::{CloseReason, Config, Event, SessionId};
@@ -20,6 +18,7 @@ use crate::flow::recv::RecvFlow;
 use crate::flow::send::{SendError, SendFlow};
 use crate::flow::Priority;
 use crate::rtt::RttEstimator;
+use crate::sorted_map::SortedMap;
 use crate::wire::PeerAddress;
 use crate::Instant;
 
@@ -118,9 +117,9 @@ pub(crate) struct SessionCounters {
 }
 
 /// Send flows of a session by flow ID (a sorted vector: a session has a few flows).
-pub(crate) type SendFlows = FlowMap<SendFlow>;
+pub(crate) type SendFlows = SortedMap<u64, Box<SendFlow>>;
 /// Receive flows of a session by flow ID.
-pub(crate) type RecvFlows = FlowMap<RecvFlow>;
+pub(crate) type RecvFlows = SortedMap<u64, Box<RecvFlow>>;
 
 /// An open session.
 pub struct Session {
@@ -238,8 +237,8 @@ impl Session {
                 .into_boxed_slice(),
             cipher: p.keys.cipher,
             state: State::Open,
-            send_flows: FlowMap::default(),
-            recv_flows: FlowMap::default(),
+            send_flows: SortedMap::default(),
+            recv_flows: SortedMap::default(),
             finished_recv: VecDeque::new(),
             next_flow_id: 1,
             control: VecDeque::new(),

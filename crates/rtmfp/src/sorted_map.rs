@@ -1,15 +1,18 @@
 //! [`SortedMap`]: a small ordered map kept as one vector sorted by key, with exact capacity.
 //!
-//! A member keeps one [`crate::node::membership::Neighbor`] record per neighbour (≈ 27 at
-//! 1,000 members, ≈ 34 at 100,000). A B-tree stores them in nodes with room for 11 entries
-//! plus child pointers, about 6 KB per member; a sorted vector of exact capacity holds the
-//! same entries in under 4 KB (docs/PERFORMANCE.md, stop 16). Lookups are binary searches;
-//! an insertion or removal moves the entries after it, which is cheap at this size and rare
-//! (a neighbour joins or leaves). Iteration is in key order, as with a B-tree.
+//! For the maps a node keeps per session or per neighbour, a few to a few dozen entries each
+//! and thousands of maps per simulator process: a session's flows by flow ID (RFC 7016
+//! §3.6.2, §3.6.3), a group's neighbours by peer ID, a group engine's flows by (session, flow).
+//! A B-tree allocates nodes with room for 11 entries plus child pointers, and a hash table
+//! keeps at least an eighth of its slots free; a sorted vector of exact capacity costs the
+//! entries alone (docs/PERFORMANCE.md, stop 16). Lookups are binary searches; an insertion or
+//! removal moves the entries after it, cheap at this size and rare (a flow opens, a neighbour
+//! joins). Iteration is in key order, as with a B-tree.
 
-/// Entries `(K, V)` in increasing key order, no key twice.
+/// Entries `(K, V)` in increasing key order, no key twice. Large or often-moved values are
+/// best boxed (`SortedMap<K, Box<V>>`): insertions and removals move the entries after them.
 #[derive(Debug, Clone)]
-pub(crate) struct SortedMap<K, V> {
+pub struct SortedMap<K, V> {
     entries: Vec<(K, V)>,
 }
 
@@ -120,6 +123,21 @@ impl<K: Ord, V> SortedMap<K, V> {
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.entries.iter().map(|(_, v)| v)
     }
+
+    /// The values in increasing key order, mutably.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+
+    /// Removes every entry and frees the storage.
+    pub fn clear(&mut self) {
+        self.entries = Vec::new();
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 #[cfg(test)]
@@ -160,5 +178,48 @@ mod tests {
                 prop_assert_eq!(m.get_mut(&k).copied(), b.get(&k).copied());
             }
         }
+    }
+
+    #[test]
+    fn values_mut_and_clear() {
+        let mut m = SortedMap::default();
+        for k in [5u64, 1, 3] {
+            m.insert(k, Box::new(k * 10));
+        }
+        for v in m.values_mut() {
+            **v += 1;
+        }
+        assert_eq!(m.values().map(|v| **v).collect::<Vec<_>>(), [11, 31, 51]);
+        assert!(!m.is_empty());
+        m.clear();
+        assert!(m.is_empty());
+        assert_eq!(m.entries.capacity(), 0);
+    }
+
+    /// The session's flow tables (flows boxed by flow ID) behave as an ordered map (the test
+    /// of the former `FlowMap`).
+    #[test]
+    fn behaves_as_an_ordered_map_of_boxed_flows() {
+        let mut m = SortedMap::default();
+        assert!(m.insert(5u64, Box::new("e")).is_none());
+        assert!(m.insert(1, Box::new("a")).is_none());
+        assert!(m.insert(3, Box::new("c")).is_none());
+        assert_eq!(m.insert(3, Box::new("C")).as_deref(), Some(&"c"));
+        assert_eq!(m.values().map(|v| **v).collect::<Vec<_>>(), ["a", "C", "e"]);
+        assert_eq!(m.len(), 3);
+        assert_eq!(m.iter().map(|(k, _)| *k).collect::<Vec<_>>(), [1, 3, 5]);
+        assert!(m.get(&5).is_some() && m.get(&4).is_none());
+        **m.get_mut(&1).unwrap() = "A";
+        assert_eq!(m.get(&1).map(|v| **v), Some("A"));
+        assert_eq!(m.remove(&5).as_deref(), Some(&"e"));
+        assert!(m.remove(&5).is_none());
+        assert!(m.get(&5).is_none() && m.get_mut(&5).is_none());
+        for v in m.values_mut() {
+            **v = "z";
+        }
+        assert_eq!(m.values().map(|v| **v).collect::<Vec<_>>(), ["z", "z"]);
+        m.clear();
+        assert_eq!(m.len(), 0);
+        assert_eq!(m.entries.capacity(), 0);
     }
 }
