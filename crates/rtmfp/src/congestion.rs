@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use crate::time::PackedInstant;
 use crate::Instant;
 
 /// Default maximum segment size: user-data payload bytes per packet (digest §3.5/§7.6: about
@@ -73,8 +74,8 @@ pub struct CongestionController {
     recovery_loss_allowance: usize,
     /// Bytes lost so far in the current recovery period.
     recovery_lost: usize,
-    tc_sent_at: Option<Instant>,
-    tcr_seen_at: Option<Instant>,
+    tc_sent_at: PackedInstant,
+    tcr_seen_at: PackedInstant,
 }
 
 impl Default for CongestionController {
@@ -83,8 +84,8 @@ impl Default for CongestionController {
     }
 }
 
-fn recent(at: Option<Instant>, now: Instant) -> bool {
-    at.is_some_and(|t| now <= t + TIME_CRITICAL_TIMEOUT)
+fn recent(at: PackedInstant, now: Instant) -> bool {
+    at.get().is_some_and(|t| now <= t + TIME_CRITICAL_TIMEOUT)
 }
 
 impl CongestionController {
@@ -104,8 +105,8 @@ impl CongestionController {
             recovery_remaining: 0,
             recovery_loss_allowance: 0,
             recovery_lost: 0,
-            tc_sent_at: None,
-            tcr_seen_at: None,
+            tc_sent_at: PackedInstant::NONE,
+            tcr_seen_at: PackedInstant::NONE,
         }
     }
 
@@ -163,13 +164,13 @@ impl CongestionController {
     /// Records that this session sent a packet with the TC (time critical) flag at `now`
     /// (digest §7.7): for 800 ms, losses cut only 1/8 and growth is damped.
     pub fn on_time_critical_sent(&mut self, now: Instant) {
-        self.tc_sent_at = Some(now);
+        self.tc_sent_at = now.into();
     }
 
     /// Records that the peer set TCR (time critical reverse) at `now` (digest §7.7): for
     /// 800 ms, fast growth is not allowed.
     pub fn on_time_critical_reverse(&mut self, now: Instant) {
-        self.tcr_seen_at = Some(now);
+        self.tcr_seen_at = now.into();
     }
 
     /// Whether time-critical data was sent within the last 800 ms.

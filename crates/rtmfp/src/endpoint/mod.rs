@@ -309,7 +309,7 @@ impl Endpoint {
 
     /// Sets the keepalive period of session `s` (Flash: from the server's Set Keepalive Timer).
     pub fn set_keepalive(&mut self, s: SessionId, period: Duration) -> Result<(), EndpointError> {
-        self.open_session(s)?.keepalive_period = period;
+        self.open_session(s)?.keepalive_period_us = crate::session::micros_of(period);
         self.reindex(s.0);
         Ok(())
     }
@@ -405,7 +405,7 @@ impl Endpoint {
                 &mut actions,
                 &mut self.stats.malformed_chunks,
             )?;
-            if sess.last_tc_received == Some(now) {
+            if sess.last_tc_received.get() == Some(now) {
                 self.tc_received = Some((now, ssid));
             }
             Ok(actions)
@@ -479,7 +479,7 @@ impl Endpoint {
             }
             let complete = f.is_complete();
             if complete {
-                sess.finished_recv.push_back(flow);
+                sess.finished_recv.push(flow);
             }
             self.readable.pop_first();
             if complete {

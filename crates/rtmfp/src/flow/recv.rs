@@ -22,6 +22,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+use crate::time::PackedInstant;
 use crate::wire::chunk::{Ack, AckRange};
 use crate::wire::{FragmentControl, UserData};
 use crate::Instant;
@@ -146,7 +147,7 @@ pub struct RecvFlow {
 
     /// Window advertised in the last ack, in blocks.
     prev_rwnd: u64,
-    ack_deadline: Option<Instant>,
+    ack_deadline: PackedInstant,
     data_this_packet: bool,
     packets_since_ack: u32,
     last_now: Instant,
@@ -176,7 +177,7 @@ impl RecvFlow {
             reached_final: false,
             rejected: None,
             prev_rwnd: 0,
-            ack_deadline: None,
+            ack_deadline: PackedInstant::NONE,
             data_this_packet: false,
             packets_since_ack: 0,
             last_now: Instant::ZERO,
@@ -349,7 +350,7 @@ impl RecvFlow {
     /// When the next ack for this flow is due: `None` if none is needed; a deadline at or
     /// before the current time means "immediately" (RFC 7016 §3.6.3.2, digest §7.4).
     pub fn ack_deadline(&self) -> Option<Instant> {
-        self.ack_deadline
+        self.ack_deadline.get()
     }
 
     /// Called by the session once after all chunks of a received packet were processed:
@@ -382,7 +383,7 @@ impl RecvFlow {
             .map(|(&start, &end)| AckRange { start, end })
             .collect();
         self.prev_rwnd = buffer_blocks;
-        self.ack_deadline = None;
+        self.ack_deadline = PackedInstant::NONE;
         self.packets_since_ack = 0;
         Ack {
             flow_id: self.flow_id,
@@ -448,7 +449,7 @@ impl RecvFlow {
 
     fn schedule_ack(&mut self, now: Instant, immediate: bool) {
         let at = if immediate { now } else { now + DELAYED_ACK };
-        self.ack_deadline = Some(self.ack_deadline.map_or(at, |d| d.min(at)));
+        self.ack_deadline = self.ack_deadline.get().map_or(at, |d| d.min(at)).into();
     }
 
     /// Whether `seq` was received or abandoned.
@@ -858,7 +859,7 @@ mod tests {
         assert!(f.poll_message().is_none());
         assert!(f.held.is_none());
         assert!(
-            std::mem::size_of::<RecvFlow>() <= 136,
+            std::mem::size_of::<RecvFlow>() <= 120,
             "RecvFlow is {} bytes",
             std::mem::size_of::<RecvFlow>()
         );

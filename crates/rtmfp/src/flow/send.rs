@@ -790,7 +790,7 @@ mod tests {
         g.on_exception(9);
         assert!(g.out.is_none());
         assert!(
-            std::mem::size_of::<SendFlow>() <= 168,
+            std::mem::size_of::<SendFlow>() <= 120,
             "SendFlow is {} bytes",
             std::mem::size_of::<SendFlow>()
         );

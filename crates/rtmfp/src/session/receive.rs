@@ -98,7 +98,8 @@ impl Session {
         self.last_received = now;
         self.keepalive_outstanding = false;
         if let Some(ts) = header.timestamp {
-            self.last_rx_timestamp = Some((ts, now));
+            self.last_rx_timestamp = ts;
+            self.last_rx_at = now.into();
         }
         if let Some(echo) = header.timestamp_echo {
             if let Some(sample) = rtt::rtt_from_echo(epoch_ticks, echo) {
@@ -106,7 +107,7 @@ impl Session {
             }
         }
         if header.time_critical {
-            self.last_tc_received = Some(now);
+            self.last_tc_received = now.into();
         }
         if header.time_critical_reverse {
             self.cc.on_time_critical_reverse(now);
@@ -258,7 +259,7 @@ impl Session {
             Ok((_, association)) => RecvFlow::new(
                 ud.flow_id,
                 *association,
-                self.config.recv_buffer,
+                self.config.recv_buffer(),
                 DeliveryOrder::Sequence,
             ),
             Err(()) => RecvFlow::new(ud.flow_id, None, 0, DeliveryOrder::Sequence),
@@ -284,12 +285,15 @@ impl Session {
     }
 
     fn evict_finished_recv_flows(&mut self) {
-        while let Some(id) = self.finished_recv.pop_front() {
-            self.recv_flows.remove(&id);
+        let mut evicted = 0;
+        for id in &self.finished_recv {
+            evicted += 1;
+            self.recv_flows.remove(id);
             if self.recv_flows.len() < MAX_RECV_FLOWS {
                 break;
             }
         }
+        self.finished_recv.drain(..evicted);
     }
 
     fn on_ack(&mut self, now: Instant, ack: &Ack, events: &mut VecDeque<Event>) {
@@ -312,7 +316,9 @@ impl Session {
             );
         }
         if outcome.progress {
-            self.rto_at = (self.in_flight_bytes() > 0).then(|| now + self.rtt.erto());
+            self.rto_at = (self.in_flight_bytes() > 0)
+                .then(|| now + self.rtt.erto())
+                .into();
         }
         if complete {
             if let Some(f) = self.send_flows.remove(&ack.flow_id) {

@@ -189,19 +189,18 @@ impl Session {
             self.counters.packets_out += 1;
             self.last_sent = ctx.now;
             if tc {
-                self.last_tc_sent = Some(ctx.now);
                 self.cc.on_time_critical_sent(ctx.now);
             }
             if self.rto_at.is_none()
                 && (data_bytes > 0 || self.send_flows.values().any(|f| f.has_in_flight()))
             {
-                self.rto_at = Some(ctx.now + self.rtt.erto());
+                self.rto_at = (ctx.now + self.rtt.erto()).into();
             }
             if data {
                 burst += 1;
                 if burst >= CongestionController::BURST_PACKETS {
                     if self.data_sendable(self.in_flight_bytes()) {
-                        self.pace_at = Some(ctx.now + self.pace_interval());
+                        self.pace_at = (ctx.now + self.pace_interval()).into();
                     }
                     break;
                 }
