@@ -2,12 +2,15 @@
 //!
 //! For the maps a node keeps per session or per neighbour, a few to a few dozen entries each
 //! and thousands of maps per simulator process: a session's flows by flow ID (RFC 7016
-//! §3.6.2, §3.6.3), a group's neighbours by peer ID, a group engine's flows by (session, flow).
-//! A B-tree allocates nodes with room for 11 entries plus child pointers, and a hash table
-//! keeps at least an eighth of its slots free; a sorted vector of exact capacity costs the
-//! entries alone (docs/PERFORMANCE.md, stop 16). Lookups are binary searches; an insertion or
+//! §3.6.2, §3.6.3), an endpoint's handshakes in progress, a group's neighbours by peer ID, a
+//! group engine's flows by (session, flow). A B-tree allocates nodes with room for 11 entries
+//! plus child pointers (and keeps its emptied root leaf), and a hash table keeps at least an
+//! eighth of its slots free; a sorted vector of exact capacity costs the entries alone, and
+//! nothing once empty (docs/PERFORMANCE.md, stop 16). Lookups are binary searches; an insertion or
 //! removal moves the entries after it, cheap at this size and rare (a flow opens, a neighbour
 //! joins). Iteration is in key order, as with a B-tree.
+
+use std::borrow::Borrow;
 
 /// Entries `(K, V)` in increasing key order, no key twice. Large or often-moved values are
 /// best boxed (`SortedMap<K, Box<V>>`): insertions and removals move the entries after them.
@@ -25,8 +28,11 @@ impl<K, V> Default for SortedMap<K, V> {
 }
 
 impl<K: Ord, V> SortedMap<K, V> {
-    fn find(&self, key: &K) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.cmp(key))
+    fn find<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
+    where
+        K: Borrow<Q>,
+    {
+        self.entries.binary_search_by(|(k, _)| k.borrow().cmp(key))
     }
 
     /// Number of entries.
@@ -34,18 +40,28 @@ impl<K: Ord, V> SortedMap<K, V> {
         self.entries.len()
     }
 
-    /// Whether `key` has an entry.
-    pub fn contains_key(&self, key: &K) -> bool {
+    /// Whether `key` has an entry (`key` may be any borrowed form of the key type, as with
+    /// `BTreeMap`; so for the other lookups).
+    pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
+    where
+        K: Borrow<Q>,
+    {
         self.find(key).is_ok()
     }
 
     /// The value of `key`.
-    pub fn get(&self, key: &K) -> Option<&V> {
+    pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
         self.find(key).ok().map(|i| &self.entries[i].1)
     }
 
     /// The value of `key`, mutably.
-    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+    pub fn get_mut<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: Borrow<Q>,
+    {
         let i = self.find(key).ok()?;
         Some(&mut self.entries[i].1)
     }
@@ -84,7 +100,10 @@ impl<K: Ord, V> SortedMap<K, V> {
 
     /// Removes the entry of `key`, returning its value; the storage shrinks when at most half
     /// of it is used.
-    pub fn remove(&mut self, key: &K) -> Option<V> {
+    pub fn remove<Q: Ord + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
         let i = self.find(key).ok()?;
         let (_, value) = self.entries.remove(i);
         self.shrink();
@@ -140,6 +159,20 @@ impl<K: Ord, V> SortedMap<K, V> {
     }
 }
 
+/// Builds a map from entries in any order; of two entries with one key, the later wins (as
+/// with `BTreeMap`). Capacity is exact.
+impl<K: Ord, V> FromIterator<(K, V)> for SortedMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut entries: Vec<(K, V)> = iter.into_iter().collect();
+        // Reversed then stably sorted: among equal keys the latest comes first and is kept.
+        entries.reverse();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|later, first| later.0 == first.0);
+        entries.shrink_to_fit();
+        SortedMap { entries }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +211,30 @@ mod tests {
                 prop_assert_eq!(m.get_mut(&k).copied(), b.get(&k).copied());
             }
         }
+
+        /// Collecting entries in any order, keys repeated, gives the B-tree's entries (the
+        /// later of two entries with one key wins), with exact capacity.
+        #[test]
+        fn collects_as_a_btree(entries in proptest::collection::vec((0u8..30, any::<u16>()), 0..80)) {
+            let m: SortedMap<u8, u16> = entries.iter().copied().collect();
+            let b: BTreeMap<u8, u16> = entries.iter().copied().collect();
+            prop_assert!(m.iter().map(|(k, v)| (*k, *v)).eq(b.iter().map(|(k, v)| (*k, *v))));
+            prop_assert_eq!(m.entries.capacity(), m.len());
+        }
+    }
+
+    /// An emptied map holds no storage (a B-tree keeps its root leaf), and lookups accept a
+    /// borrowed form of the key.
+    #[test]
+    fn an_emptied_map_frees_its_storage() {
+        let mut m = SortedMap::default();
+        m.insert(b"tag".to_vec(), 1u32);
+        m.insert(b"other".to_vec(), 2);
+        assert_eq!(m.get(&b"tag"[..]), Some(&1));
+        assert!(m.contains_key(&b"other"[..]));
+        assert_eq!(m.remove(&b"tag"[..]), Some(1));
+        assert_eq!(m.remove(&b"other"[..]), Some(2));
+        assert_eq!(m.entries.capacity(), 0);
     }
 
     #[test]

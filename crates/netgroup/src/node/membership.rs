@@ -2,7 +2,6 @@
 //! group begin, reports and the heard list, the best list and its maintenance timers,
 //! ask-close, and the extension flow that carries posting, routing and replication frames.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -62,9 +61,9 @@ pub(crate) struct Io<'a> {
     pub sessions: &'a SortedMap<SessionId, SocketAddr>,
     pub connecting: &'a mut SortedMap<PeerId, SessionId>,
     /// Our `GR\x1C` flows, by the slot of the group they belong to.
-    pub out_ctrl: &'a mut BTreeMap<(SessionId, u64), GroupSlot>,
+    pub out_ctrl: &'a mut SortedMap<(SessionId, u64), GroupSlot>,
     /// Our `GR\x11` flows: the fragments' return flows name them.
-    pub out_media: &'a mut BTreeMap<(SessionId, u64), GroupSlot>,
+    pub out_media: &'a mut SortedMap<(SessionId, u64), GroupSlot>,
     /// The slot of the group being handled (the value its flows are recorded under).
     pub slot: GroupSlot,
     pub to_close: &'a mut Vec<SessionId>,
@@ -110,11 +109,13 @@ pub(crate) struct Group {
     /// Our `GC` flow on the server session.
     pub gc_flow: Option<u64>,
     heard: HeardList,
-    died: BTreeMap<PeerId, Instant>,
+    /// Members that left, until `peer_timeout` after (sorted vectors here and below, not
+    /// B-trees: a few dozen peer IDs each, kept by every member).
+    died: SortedMap<PeerId, Instant>,
     /// Neighbours by peer ID, in peer ID order (a sorted vector: a few dozen entries).
     pub neighbors: SortedMap<PeerId, Neighbor>,
-    wanted: BTreeSet<PeerId>,
-    best: BTreeSet<PeerId>,
+    wanted: SortedMap<PeerId, ()>,
+    best: SortedMap<PeerId, ()>,
     /// The random member of the current best list (kept while eligible).
     random_pick: Option<PeerId>,
     next_best: Option<Instant>,
@@ -165,10 +166,10 @@ impl Group {
             joined: false,
             gc_flow: None,
             heard: HeardList::default(),
-            died: BTreeMap::new(),
+            died: SortedMap::default(),
             neighbors: SortedMap::default(),
-            wanted: BTreeSet::new(),
-            best: BTreeSet::new(),
+            wanted: SortedMap::default(),
+            best: SortedMap::default(),
             random_pick: None,
             next_best: None,
             next_report: after(now, config.report_delay),
@@ -209,8 +210,9 @@ impl Group {
         estimated_member_count(&self.heard, &self.own_addr)
     }
 
-    pub fn best(&self) -> &BTreeSet<PeerId> {
-        &self.best
+    /// The last computed best list, in peer ID order.
+    pub fn best(&self) -> impl Iterator<Item = &PeerId> {
+        self.best.keys()
     }
 
     pub fn heard_count(&self) -> usize {
@@ -267,7 +269,7 @@ impl Group {
         if peer == self.own || self.neighbors.contains_key(&peer) {
             return;
         }
-        self.wanted.insert(peer);
+        self.wanted.insert(peer, ());
         if io.connecting.contains_key(&peer) {
             return;
         }
@@ -307,13 +309,13 @@ impl Group {
     }
 
     pub fn on_session_opened(&mut self, io: &mut Io<'_>, session: SessionId, peer: PeerId) {
-        if self.wanted.contains(&peer) {
+        if self.wanted.contains_key(&peer) {
             self.start_handshake(io, session, peer);
         }
     }
 
     pub fn on_connect_failed(&mut self, peer: &PeerId) {
-        if self.wanted.remove(peer) {
+        if self.wanted.remove(peer).is_some() {
             self.counters.connect_failures += 1;
         }
     }
@@ -729,7 +731,7 @@ impl Group {
     fn on_ask_close(&mut self, io: &mut Io<'_>, peer: PeerId) {
         let accept = !self.best.is_empty()
             && self.neighbor_count() > self.best.len()
-            && !self.best.contains(&peer);
+            && !self.best.contains_key(&peer);
         if accept {
             self.counters.ask_close_accepted += 1;
             self.drop_neighbor(io, peer, false, true);
@@ -797,7 +799,7 @@ impl Group {
             },
             io.rng,
         );
-        self.best = list.members;
+        self.best = list.members.into_iter().map(|p| (p, ())).collect();
         self.random_pick = list.random;
         // Connect to missing members of the best list only while we have fewer neighbours
         // (connected or connecting) than the list has members (librtmfp `manageBestConnections`,
@@ -812,7 +814,7 @@ impl Group {
             .filter(|p| !self.neighbors.contains_key(p))
             .chain(
                 self.best
-                    .iter()
+                    .keys()
                     .filter(|p| !ring.contains(p) && !self.neighbors.contains_key(p))
                     .take(budget),
             )
@@ -830,7 +832,7 @@ impl Group {
         let allowed = connected.len().saturating_sub(self.best.len());
         let surplus: Vec<PeerId> = connected
             .into_iter()
-            .filter(|p| !self.best.contains(p))
+            .filter(|p| !self.best.contains_key(p))
             .take(allowed)
             .collect();
         for p in surplus {

@@ -114,8 +114,8 @@ pub struct GroupNode {
     /// every message. About 60 entries of 40 bytes per member, which a hash table held in
     /// 128 slots (memory only).
     in_flows: SortedMap<(SessionId, u64), InFlow>,
-    out_ctrl: BTreeMap<(SessionId, u64), GroupSlot>,
-    out_media: BTreeMap<(SessionId, u64), GroupSlot>,
+    out_ctrl: SortedMap<(SessionId, u64), GroupSlot>,
+    out_media: SortedMap<(SessionId, u64), GroupSlot>,
     /// The joined groups by [`GroupSlot`] (`None`: a free slot).
     slots: Vec<Option<GroupHandle>>,
     to_close: Vec<SessionId>,
@@ -148,8 +148,8 @@ impl GroupNode {
             session_peer: SortedMap::default(),
             connecting: SortedMap::default(),
             in_flows: SortedMap::default(),
-            out_ctrl: BTreeMap::new(),
-            out_media: BTreeMap::new(),
+            out_ctrl: SortedMap::default(),
+            out_media: SortedMap::default(),
             slots: Vec::new(),
             to_close: Vec::new(),
             events: Events {
@@ -865,7 +865,7 @@ impl GroupNode {
 
     /// The last computed best list (digest §3.6).
     pub fn best_list(&self, g: GroupHandle) -> Option<BTreeSet<PeerId>> {
-        Some(self.groups.get(&g)?.best().clone())
+        Some(self.groups.get(&g)?.best().copied().collect())
     }
 
     /// Members in the heard list.
