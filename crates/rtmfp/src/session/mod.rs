@@ -118,9 +118,9 @@ pub(crate) struct SessionCounters {
 }
 
 /// Send flows of a session by flow ID (a sorted vector: a session has a few flows).
-pub(crate) type SendFlows = SortedMap<u64, Box<SendFlow>>;
+pub(crate) type SendFlows = SortedMap<u64, SendFlow>;
 /// Receive flows of a session by flow ID.
-pub(crate) type RecvFlows = SortedMap<u64, Box<RecvFlow>>;
+pub(crate) type RecvFlows = SortedMap<u64, RecvFlow>;
 
 /// An open session.
 pub struct Session {
@@ -363,7 +363,7 @@ impl Session {
             priority,
             self.config.send_buffer(),
         );
-        self.send_flows.insert(id, Box::new(flow));
+        self.send_flows.insert(id, flow);
         Ok(id)
     }
 

@@ -281,7 +281,7 @@ impl Session {
             Err(()) => flow.reject(0),
         }
         let _ = flow.on_data(now, ud);
-        self.recv_flows.insert(ud.flow_id, Box::new(flow));
+        self.recv_flows.insert(ud.flow_id, flow);
     }
 
     fn evict_finished_recv_flows(&mut self) {

@@ -38,7 +38,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::RngCore;
-use rtmfp::Instant;
+use rtmfp::{Instant, SortedMap};
 
 pub use api::StreamInfo;
 pub use frames::{
@@ -363,7 +363,8 @@ pub(crate) struct Multicast {
     /// `multicastInfo` after the stream closed), oldest first.
     ended: VecDeque<(StreamKey, NetStreamMulticastInfo)>,
     playing: BTreeSet<String>,
-    neighbors: BTreeSet<PeerId>,
+    /// Connected neighbours (a sorted vector: a few dozen peer IDs, kept by every member).
+    neighbors: SortedMap<PeerId, ()>,
     /// Their `GR\x11` flows: (peer, its flow ID) → stream.
     in_flows: BTreeMap<(PeerId, u64), StreamKey>,
     outbox: Vec<Outgoing>,
@@ -398,7 +399,7 @@ impl Multicast {
             streams: BTreeMap::new(),
             ended: VecDeque::new(),
             playing: BTreeSet::new(),
-            neighbors: BTreeSet::new(),
+            neighbors: SortedMap::default(),
             in_flows: BTreeMap::new(),
             outbox: Vec::new(),
             counters: MulticastCounters::default(),
@@ -512,7 +513,7 @@ impl Multicast {
         let mut s = self.new_stream(key, name.to_owned(), params.unwrap_or(self.defaults), now);
         s.publisher = true;
         s.proof = proof_key.map(|pk| publish_proof(&pk, &key, name));
-        for p in self.neighbors.iter().copied() {
+        for p in self.neighbors.keys().copied() {
             s.announce(&mut self.outbox, p);
         }
         self.streams.insert(key, s);
@@ -648,7 +649,7 @@ impl Multicast {
     // ----- neighbours -----
 
     pub fn neighbor_up(&mut self, peer: PeerId) {
-        self.neighbors.insert(peer);
+        self.neighbors.insert(peer, ());
         for s in self.streams.values_mut().filter(|s| s.end.is_none()) {
             s.announce(&mut self.outbox, peer);
         }
@@ -820,7 +821,7 @@ impl Multicast {
                 name: sub.name.clone(),
                 key: sub.key,
             });
-            for p in self.neighbors.iter().copied() {
+            for p in self.neighbors.keys().copied() {
                 s.announce(&mut self.outbox, p);
             }
             self.streams.insert(sub.key, s);
