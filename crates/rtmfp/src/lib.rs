@@ -25,6 +25,7 @@ pub mod flow;
 pub mod handshake;
 pub mod id_hash;
 mod machine;
+pub mod queue;
 mod rendezvous;
 pub mod rtt;
 mod session;
@@ -40,6 +41,7 @@ pub use endpoint::{
 pub use flow::Priority;
 pub use id_hash::{IdHashMap, IdHasher};
 pub use machine::SansIo;
+pub use queue::pop_front_lean;
 pub use session::{Role, SessionStats};
 pub use sorted_map::SortedMap;
 pub use time::Instant;

@@ -1268,7 +1268,7 @@ impl SansIo for GroupNode {
         if self.events.queue.is_empty() {
             self.flush();
         }
-        self.events.queue.pop_front()
+        rtmfp::pop_front_lean(&mut self.events.queue)
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

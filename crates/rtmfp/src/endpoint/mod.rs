@@ -21,6 +21,7 @@ use crate::crypto::CryptoProfile;
 use crate::flow::send::SendError;
 use crate::flow::Priority;
 use crate::handshake::{CookieJar, Opening};
+use crate::queue::pop_front_lean;
 use crate::rtt;
 use crate::session::{transmit::TxContext, Action, Session, State, TIME_CRITICAL_WINDOW};
 use crate::sorted_map::SortedMap;
@@ -447,7 +448,7 @@ impl Endpoint {
 
     /// Next datagram to send, if any.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let t = self.transmits.pop_front()?;
+        let t = pop_front_lean(&mut self.transmits)?;
         self.stats.packets_out += 1;
         self.stats.bytes_out += t.payload.len() as u64;
         Some(t)
@@ -456,7 +457,7 @@ impl Endpoint {
     /// Next event, if any. Messages are taken from the flows only here, so a slow reader keeps
     /// its receive windows closed (backpressure) instead of growing a queue.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let Some(e) = self.events.pop_front() {
+        if let Some(e) = pop_front_lean(&mut self.events) {
             return Some(e);
         }
         while let Some(&(sid, flow)) = self.readable.first() {

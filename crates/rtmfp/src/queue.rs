@@ -1,0 +1,49 @@
+//! Queues that give back a burst's storage once drained.
+//!
+//! A node's transmit and event queues are empty most of the time and fill in bursts (a post
+//! flooded to every neighbour, a join's handshakes). A `VecDeque` keeps the storage of its
+//! largest burst for good; in a simulator process holding thousands to a hundred thousand
+//! nodes, the flood that passes through them in turn would leave each holding its burst's
+//! storage (memory only: docs/PERFORMANCE.md, stop 17).
+
+use std::collections::VecDeque;
+
+/// Room an emptied queue keeps, items: a single packet or event needs no allocation.
+pub const IDLE_QUEUE_CAPACITY: usize = 4;
+
+/// Takes the front item of `queue`; when that empties a queue holding room for more than
+/// [`IDLE_QUEUE_CAPACITY`] items, the storage shrinks to that.
+pub fn pop_front_lean<T>(queue: &mut VecDeque<T>) -> Option<T> {
+    let item = queue.pop_front()?;
+    if queue.is_empty() && queue.capacity() > IDLE_QUEUE_CAPACITY {
+        queue.shrink_to(IDLE_QUEUE_CAPACITY);
+    }
+    Some(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drained_queue_gives_back_its_burst() {
+        let mut q = VecDeque::new();
+        for i in 0..100 {
+            q.push_back(i);
+        }
+        assert!(q.capacity() >= 100);
+        for i in 0..99 {
+            assert_eq!(pop_front_lean(&mut q), Some(i));
+        }
+        // Not yet empty: the storage stays.
+        assert!(q.capacity() >= 100);
+        assert_eq!(pop_front_lean(&mut q), Some(99));
+        assert!(q.capacity() <= IDLE_QUEUE_CAPACITY);
+        assert_eq!(pop_front_lean(&mut q), None);
+        // A small queue keeps its room.
+        q.push_back(1);
+        let cap = q.capacity();
+        assert_eq!(pop_front_lean(&mut q), Some(1));
+        assert_eq!(q.capacity(), cap);
+    }
+}
