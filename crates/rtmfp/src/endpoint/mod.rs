@@ -89,7 +89,9 @@ impl Endpoint {
             stats: EndpointStats::default(),
             next_session_id: 1,
             tc_received: None,
-            scratch: Vec::with_capacity(2048),
+            // Room for the largest session packet, exactly: every endpoint keeps this buffer
+            // (thousands per simulator process); a larger startup packet grows it.
+            scratch: Vec::with_capacity(crate::wire::packet::MAX_SESSION_PACKET),
             // Grown on the first packet a transforming cipher opens; the plain profile opens in
             // place and never touches it.
             open_buf: Vec::new(),
