@@ -30,22 +30,31 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
+/// `us` in the estimator's 32-bit fields, saturating (≈ 71 minutes: an RTT measured from a
+/// timestamp echo is at most 131 s, and the timeouts stay within minutes of it).
+fn stored(us: u64) -> u32 {
+    u32::try_from(us).unwrap_or(u32::MAX)
+}
+
 /// Smoothed RTT estimator with the RFC 7016 retransmission timeouts (digest §7.5).
 ///
 /// * first sample: `SRTT = rtt`, `RTTVAR = rtt / 2`;
 /// * later samples: `SRTT = 7/8 SRTT + 1/8 rtt`, `RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - rtt|`;
 /// * `MRTO = SRTT + 4 RTTVAR + 200 ms`, `ERTO = max(MRTO, 250 ms)`, initially 3 s;
 /// * on timeout `ERTO = max(min(ERTO * √2, 10 s), MRTO)`.
+///
+/// The four figures are kept in 32-bit microseconds (20 bytes in all, for thousands of sessions
+/// per simulator process), saturating at ≈ 71 minutes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RttEstimator {
     /// Smoothed RTT, microseconds (0 until the first sample).
-    srtt_us: u64,
+    srtt_us: u32,
     /// RTT variation, microseconds.
-    rttvar_us: u64,
+    rttvar_us: u32,
     /// Measured retransmission timeout, microseconds.
-    mrto_us: u64,
+    mrto_us: u32,
     /// Effective retransmission timeout, microseconds.
-    erto_us: u64,
+    erto_us: u32,
     has_sample: bool,
 }
 
@@ -61,8 +70,8 @@ impl RttEstimator {
         RttEstimator {
             srtt_us: 0,
             rttvar_us: 0,
-            mrto_us: micros(INITIAL_MRTO),
-            erto_us: micros(INITIAL_ERTO),
+            mrto_us: stored(micros(INITIAL_MRTO)),
+            erto_us: stored(micros(INITIAL_ERTO)),
             has_sample: false,
         }
     }
@@ -71,21 +80,25 @@ impl RttEstimator {
     /// RFC 7016 §3.5.2.2).
     pub fn on_sample(&mut self, rtt: Duration) {
         let rtt = micros(rtt);
-        if self.has_sample {
-            let delta = self.srtt_us.abs_diff(rtt);
+        let (srtt, rttvar) = (u64::from(self.srtt_us), u64::from(self.rttvar_us));
+        let (srtt, rttvar) = if self.has_sample {
+            let delta = srtt.abs_diff(rtt);
             // Both updates use the previous SRTT, as in zenomt.
-            self.rttvar_us = ((3 * u128::from(self.rttvar_us) + u128::from(delta)) / 4) as u64;
-            self.srtt_us = ((7 * u128::from(self.srtt_us) + u128::from(rtt)) / 8) as u64;
+            (
+                ((7 * u128::from(srtt) + u128::from(rtt)) / 8) as u64,
+                ((3 * u128::from(rttvar) + u128::from(delta)) / 4) as u64,
+            )
         } else {
-            self.srtt_us = rtt;
-            self.rttvar_us = rtt / 2;
             self.has_sample = true;
-        }
-        self.mrto_us = self
-            .srtt_us
-            .saturating_add(self.rttvar_us.saturating_mul(4))
+            (rtt, rtt / 2)
+        };
+        self.srtt_us = stored(srtt);
+        self.rttvar_us = stored(rttvar);
+        let mrto = u64::from(self.srtt_us)
+            .saturating_add(u64::from(self.rttvar_us).saturating_mul(4))
             .saturating_add(micros(DELAYED_ACK_ALLOWANCE));
-        self.erto_us = self.mrto_us.max(micros(MINIMUM_ERTO));
+        self.mrto_us = stored(mrto);
+        self.erto_us = stored(mrto.max(micros(MINIMUM_ERTO)));
     }
 
     /// Backs the ERTO off after a retransmission timeout:
@@ -93,7 +106,7 @@ impl RttEstimator {
     pub fn on_timeout(&mut self) {
         let grown = u128::from(self.erto_us) * SQRT2_NUM / SQRT2_DEN;
         let grown = u64::try_from(grown).unwrap_or(u64::MAX);
-        self.erto_us = grown.min(micros(MAX_ERTO)).max(self.mrto_us);
+        self.erto_us = stored(grown.min(micros(MAX_ERTO)).max(u64::from(self.mrto_us)));
     }
 
     /// Whether at least one RTT sample has been taken.
@@ -103,23 +116,23 @@ impl RttEstimator {
 
     /// Smoothed round-trip time (zero before the first sample).
     pub fn srtt(&self) -> Duration {
-        Duration::from_micros(self.srtt_us)
+        Duration::from_micros(u64::from(self.srtt_us))
     }
 
     /// Round-trip time variation (zero before the first sample).
     pub fn rttvar(&self) -> Duration {
-        Duration::from_micros(self.rttvar_us)
+        Duration::from_micros(u64::from(self.rttvar_us))
     }
 
     /// Measured retransmission timeout `SRTT + 4 RTTVAR + 200 ms` (250 ms before any sample).
     pub fn mrto(&self) -> Duration {
-        Duration::from_micros(self.mrto_us)
+        Duration::from_micros(u64::from(self.mrto_us))
     }
 
     /// Effective retransmission timeout: `max(MRTO, 250 ms)` after a sample, 3 s initially,
     /// backed off by [`RttEstimator::on_timeout`].
     pub fn erto(&self) -> Duration {
-        Duration::from_micros(self.erto_us)
+        Duration::from_micros(u64::from(self.erto_us))
     }
 }
 
@@ -139,6 +152,18 @@ pub fn rtt_from_echo(now_ticks: u16, echo: u16) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_absurd_sample_saturates() {
+        let mut r = RttEstimator::new();
+        r.on_sample(Duration::from_secs(10_000_000));
+        assert_eq!(r.srtt(), Duration::from_micros(u64::from(u32::MAX)));
+        assert_eq!(r.erto(), Duration::from_micros(u64::from(u32::MAX)));
+        r.on_timeout();
+        assert!(r.erto() >= r.mrto());
+        assert!(std::mem::size_of::<RttEstimator>() <= 20);
+    }
+
     use super::*;
 
     fn ms(v: u64) -> Duration {

@@ -346,7 +346,7 @@ impl Endpoint {
         if let Some(sess) = self.sessions.get_mut(&s.0) {
             if sess.is_open() {
                 sess.abort_flows();
-                sess.control.clear();
+                sess.control = None;
                 sess.push_control(crate::session::Control::CloseAck);
                 self.events.push_back(Event::SessionClosed {
                     session: s,
@@ -486,7 +486,9 @@ impl Endpoint {
             }
             let complete = f.is_complete();
             if complete {
-                sess.finished_recv.push(flow);
+                sess.finished_recv
+                    .get_or_insert_with(Box::default)
+                    .push(flow);
             }
             self.readable.pop_first();
             if complete {

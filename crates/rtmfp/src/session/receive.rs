@@ -285,15 +285,21 @@ impl Session {
     }
 
     fn evict_finished_recv_flows(&mut self) {
+        let Some(finished) = self.finished_recv.as_mut() else {
+            return;
+        };
         let mut evicted = 0;
-        for id in &self.finished_recv {
+        for id in finished.iter() {
             evicted += 1;
             self.recv_flows.remove(id);
             if self.recv_flows.len() < MAX_RECV_FLOWS {
                 break;
             }
         }
-        self.finished_recv.drain(..evicted);
+        finished.drain(..evicted);
+        if finished.is_empty() {
+            self.finished_recv = None;
+        }
     }
 
     fn on_ack(&mut self, now: Instant, ack: &Ack, events: &mut VecDeque<Event>) {

@@ -91,7 +91,7 @@ impl Session {
     /// Builds and seals every packet the session may send now.
     pub(crate) fn flush(&mut self, ctx: &mut TxContext<'_>) {
         if self.state == State::Closed {
-            self.control.clear();
+            self.control = None;
             return;
         }
         if let Some((addr, token)) = self.mobility_token() {
@@ -129,15 +129,17 @@ impl Session {
             let saved_echo = self.last_echo_sent;
             let header = self.header(ctx, tc);
             let mut w = PacketWriter::new(&header, MAX_SESSION_PACKET, std::mem::take(ctx.scratch));
-            while let Some(c) = self.control.front() {
-                if !w.push(&c.as_chunk()) {
-                    break;
+            if let Some(queue) = self.control.as_mut() {
+                while let Some(c) = queue.front() {
+                    if !w.push(&c.as_chunk()) {
+                        break;
+                    }
+                    queue.pop_front();
                 }
-                self.control.pop_front();
-            }
-            if self.control.is_empty() && self.control.capacity() > 0 {
-                // Control chunks are rare: do not keep the queue between them (memory only).
-                self.control = std::collections::VecDeque::new();
+                if queue.is_empty() {
+                    // Control chunks are rare: do not keep the queue between them.
+                    self.control = None;
+                }
             }
             let piggyback = data || w.has_chunks();
             for f in self.recv_flows.values_mut() {
