@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::time::saturating_micros as micros;
 use crate::Instant;
 
 /// Initial effective retransmission timeout before any RTT sample: 3 s (digest §7.5).
@@ -25,10 +26,6 @@ const TICK_MICROS: u64 = 4_000;
 /// √2 as a fixed-point ratio, 1_414_214 / 1_000_000 (zenomt `ERTO_BACKOFF_FACTOR`).
 const SQRT2_NUM: u128 = 1_414_214;
 const SQRT2_DEN: u128 = 1_000_000;
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
 
 /// `us` in the estimator's 32-bit fields, saturating (≈ 71 minutes: an RTT measured from a
 /// timestamp echo is at most 131 s, and the timeouts stay within minutes of it).

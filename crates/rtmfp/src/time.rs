@@ -29,19 +29,23 @@ impl Instant {
     }
 }
 
+/// `d` in whole microseconds (the resolution of [`Instant`]), saturating at `u64::MAX`
+/// (≈ 584,000 years).
+pub fn saturating_micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
 impl Add<Duration> for Instant {
     type Output = Instant;
     fn add(self, d: Duration) -> Instant {
-        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        Instant(self.0.saturating_add(micros))
+        Instant(self.0.saturating_add(saturating_micros(d)))
     }
 }
 
 impl Sub<Duration> for Instant {
     type Output = Instant;
     fn sub(self, d: Duration) -> Instant {
-        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        Instant(self.0.saturating_sub(micros))
+        Instant(self.0.saturating_sub(saturating_micros(d)))
     }
 }
 

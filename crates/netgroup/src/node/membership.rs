@@ -677,7 +677,7 @@ impl Group {
             .filter(|(_, n)| n.connected)
             .filter_map(|(p, n)| {
                 let rtt = io.flash.endpoint().session_srtt(n.session)?;
-                Some((*p, u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX)))
+                Some((*p, rtmfp::time::saturating_micros(rtt)))
             })
             .collect()
     }

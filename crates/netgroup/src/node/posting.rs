@@ -248,7 +248,7 @@ pub struct Posting {
 impl Posting {
     /// Posting state with `config` bounds and `auth` rights.
     pub fn new(config: PostingConfig, auth: PostingAuth) -> Self {
-        let age = u64::try_from(config.seen_max_age.as_micros()).unwrap_or(u64::MAX);
+        let age = rtmfp::time::saturating_micros(config.seen_max_age);
         Posting {
             seen: SeenCache::new(config.seen_capacity, age),
             config,

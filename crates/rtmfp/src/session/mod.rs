@@ -225,7 +225,7 @@ impl SessionConfig {
 /// `d` in whole microseconds (what adding it to an [`Instant`] counts), at least 1 if `d` is
 /// not zero, so a nonzero setting stays on.
 pub(crate) fn micros_of(d: Duration) -> u64 {
-    let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    let us = crate::time::saturating_micros(d);
     if us == 0 && !d.is_zero() {
         1
     } else {
