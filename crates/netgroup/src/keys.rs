@@ -18,8 +18,18 @@ type HmacSha256 = Hmac<Sha256>;
 /// To check a received key, call this with the *near* nonce and compare with
 /// [`keys_match`].
 pub fn group_connect_key(group_txt: &str, far_nonce: &[u8]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(group_txt.as_bytes()).expect("HMAC takes any key");
-    mac.update(far_nonce);
+    hmac(group_txt.as_bytes(), &[far_nonce])
+}
+
+/// `HMAC-SHA256(key, parts...)`, the one HMAC of the group engine (connect keys, LAN tags,
+/// posting and publishing proofs).
+pub(crate) fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC accepts a key of any length (RFC 2104 §2: longer keys are hashed, shorter padded),
+    // so `new_from_slice` cannot fail.
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(p);
+    }
     mac.finalize().into_bytes().into()
 }
 

@@ -18,9 +18,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use rtmfp::Instant;
-use sha2::Sha256;
 
 use crate::groupspec::GroupSpecifier;
 use crate::id::PeerId;
@@ -96,11 +94,7 @@ impl LanAnnouncement {
 }
 
 fn lan_tag(group_txt: &str, peer: &PeerId) -> [u8; 32] {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(group_txt.as_bytes()).expect("HMAC takes any key length");
-    mac.update(&LAN_MAGIC);
-    mac.update(&peer.0);
-    mac.finalize().into_bytes().into()
+    crate::keys::hmac(group_txt.as_bytes(), &[&LAN_MAGIC, &peer.0])
 }
 
 /// LAN counters of one node.

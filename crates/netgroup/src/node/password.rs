@@ -2,12 +2,9 @@
 //! groupspec hash names, and the keys and proofs derived from it (our own scheme,
 //! docs/wire-netgroup.md). Shared by posting (`07` / `17`) and publishing (`06` / `16`).
 
-use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::keys::keys_match;
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// What a member may do under one password option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +40,4 @@ pub(crate) fn rights<'a>(hash: Option<&[u8]>, authorization: Option<&'a [u8]>) -
     }
 }
 
-/// `HMAC-SHA256(key, parts...)`.
-pub(crate) fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key");
-    for p in parts {
-        mac.update(p);
-    }
-    mac.finalize().into_bytes().into()
-}
+pub(crate) use crate::keys::hmac;
