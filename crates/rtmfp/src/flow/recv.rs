@@ -129,10 +129,16 @@ static NOTHING_HELD: Held = Held {
 #[derive(Debug)]
 pub struct RecvFlow {
     flow_id: u64,
-    return_association: Option<u64>,
-    capacity: usize,
-    max_fragments: usize,
+    /// The Return Flow Association if [`HAS_RETURN`] is set in `present`.
+    return_association: u64,
+    /// Buffer capacity, bytes (session buffers are 32-bit, `SessionConfig`).
+    capacity: u32,
+    max_fragments: u32,
     order: DeliveryOrder,
+    /// Which of `return_association`, `final_sn` and `rejected` hold a value ([`HAS_RETURN`],
+    /// [`HAS_FINAL`], [`HAS_REJECTED`]): one byte instead of three `Option<u64>` tags (memory
+    /// only: a group member has dozens of idle receiving flows).
+    present: u8,
 
     /// Every sequence number ≤ this was received or abandoned.
     cumulative: u64,
@@ -140,18 +146,27 @@ pub struct RecvFlow {
     /// any, freed when it holds none (most flows sit idle between messages).
     held: Option<Box<Held>>,
 
-    final_sn: Option<u64>,
+    /// The sequence number that carried FIN if [`HAS_FINAL`] is set.
+    final_sn: u64,
     /// FIN seen and everything up to it received or abandoned.
     reached_final: bool,
-    rejected: Option<u64>,
+    /// The rejection code if [`HAS_REJECTED`] is set.
+    rejected: u64,
 
     /// Window advertised in the last ack, in blocks.
-    prev_rwnd: u64,
+    prev_rwnd: u32,
     ack_deadline: PackedInstant,
     data_this_packet: bool,
     packets_since_ack: u32,
     last_now: Instant,
 }
+
+/// `RecvFlow::present` bit: `return_association` holds a value.
+const HAS_RETURN: u8 = 1;
+/// `RecvFlow::present` bit: `final_sn` holds a value.
+const HAS_FINAL: u8 = 2;
+/// `RecvFlow::present` bit: `rejected` holds a value.
+const HAS_REJECTED: u8 = 4;
 
 impl RecvFlow {
     /// A new receiving flow for `flow_id` with the flow it returns to (option 0x0a), a buffer
@@ -165,17 +180,23 @@ impl RecvFlow {
         buffer_capacity: usize,
         order: DeliveryOrder,
     ) -> Self {
+        let capacity = u32::try_from(buffer_capacity).unwrap_or(u32::MAX);
         RecvFlow {
             flow_id,
-            return_association,
-            capacity: buffer_capacity,
-            max_fragments: buffer_capacity / 64 + 64,
+            return_association: return_association.unwrap_or(0),
+            capacity,
+            max_fragments: capacity / 64 + 64,
             order,
+            present: if return_association.is_some() {
+                HAS_RETURN
+            } else {
+                0
+            },
             cumulative: 0,
             held: None,
-            final_sn: None,
+            final_sn: 0,
             reached_final: false,
-            rejected: None,
+            rejected: 0,
             prev_rwnd: 0,
             ack_deadline: PackedInstant::NONE,
             data_this_packet: false,
@@ -208,7 +229,22 @@ impl RecvFlow {
 
     /// The local sending flow this flow answers (Return Flow Association, option 0x0a).
     pub fn return_association(&self) -> Option<u64> {
-        self.return_association
+        (self.present & HAS_RETURN != 0).then_some(self.return_association)
+    }
+
+    /// The sequence number that carried FIN, once seen.
+    fn final_sn(&self) -> Option<u64> {
+        (self.present & HAS_FINAL != 0).then_some(self.final_sn)
+    }
+
+    /// Buffer capacity in bytes, as a `usize`.
+    fn cap(&self) -> usize {
+        self.capacity as usize
+    }
+
+    /// Most fragments and ranges the flow keeps.
+    fn max_frags(&self) -> usize {
+        self.max_fragments as usize
     }
 
     /// Delivery order given at creation.
@@ -218,7 +254,7 @@ impl RecvFlow {
 
     /// Buffer capacity in bytes.
     pub fn buffer_capacity(&self) -> usize {
-        self.capacity
+        self.cap()
     }
 
     /// Highest sequence number S such that every sequence number ≤ S was received or
@@ -229,7 +265,7 @@ impl RecvFlow {
 
     /// Sequence number that carried FIN, once seen.
     pub fn final_sequence_number(&self) -> Option<u64> {
-        self.final_sn
+        self.final_sn()
     }
 
     /// Bytes held for the application: stored fragments plus complete unread messages.
@@ -248,9 +284,9 @@ impl RecvFlow {
     /// with capacity should advertise at least 1 block"). 0 means "stop sending" (the sender
     /// probes, RFC 7016 §3.6.3.5).
     pub fn window_blocks(&self) -> u64 {
-        let free = self.capacity.saturating_sub(self.buffered_bytes());
+        let free = self.cap().saturating_sub(self.buffered_bytes());
         let blocks = (free / BLOCK_SIZE) as u64;
-        if blocks == 0 && self.capacity > 0 && self.inorder_bytes() < self.capacity {
+        if blocks == 0 && self.capacity > 0 && self.inorder_bytes() < self.cap() {
             1
         } else {
             blocks
@@ -277,7 +313,7 @@ impl RecvFlow {
             || ud.abandon
             || pre_ranges != 0
             || !fresh
-            || self.rejected.is_some();
+            || self.rejected().is_some();
 
         let fsn = ud.forward_sequence_number().min(MAX_SEQ);
         if fsn > self.cumulative {
@@ -290,7 +326,7 @@ impl RecvFlow {
             RecvOutcome::Dropped {
                 reason: DropReason::OutOfWindow,
             }
-        } else if self.final_sn.is_some_and(|f| seq > f) {
+        } else if self.final_sn().is_some_and(|f| seq > f) {
             RecvOutcome::Dropped {
                 reason: DropReason::AfterFinal,
             }
@@ -302,7 +338,7 @@ impl RecvFlow {
 
         self.try_deliver();
 
-        if let Some(f) = self.final_sn {
+        if let Some(f) = self.final_sn() {
             if !self.reached_final && self.cumulative >= f {
                 self.reached_final = true;
             }
@@ -341,7 +377,7 @@ impl RecvFlow {
             held.ready = VecDeque::new();
             self.release_if_empty();
         }
-        if self.prev_rwnd < 2 && self.window_blocks() > self.prev_rwnd {
+        if self.prev_rwnd < 2 && self.window_blocks() > u64::from(self.prev_rwnd) {
             self.schedule_ack(self.last_now, true);
         }
         Some(msg)
@@ -382,7 +418,7 @@ impl RecvFlow {
             .take(max_ranges)
             .map(|(&start, &end)| AckRange { start, end })
             .collect();
-        self.prev_rwnd = buffer_blocks;
+        self.prev_rwnd = u32::try_from(buffer_blocks).unwrap_or(u32::MAX);
         self.ack_deadline = PackedInstant::NONE;
         self.packets_since_ack = 0;
         Ack {
@@ -406,8 +442,9 @@ impl RecvFlow {
     /// [`RecvFlow::rejected`]'s code alongside each ack. An immediate ack is scheduled. The
     /// first code given is kept.
     pub fn reject(&mut self, code: u64) {
-        if self.rejected.is_none() {
-            self.rejected = Some(code);
+        if self.present & HAS_REJECTED == 0 {
+            self.rejected = code;
+            self.present |= HAS_REJECTED;
         }
         if let Some(held) = self.held.as_deref_mut() {
             held.frags = BTreeMap::new();
@@ -423,13 +460,13 @@ impl RecvFlow {
 
     /// The rejection code if the flow was rejected.
     pub fn rejected(&self) -> Option<u64> {
-        self.rejected
+        (self.present & HAS_REJECTED != 0).then_some(self.rejected)
     }
 
     /// FIN received, every sequence number up to it received or abandoned, and every message
     /// read (the flow may then linger and be forgotten, digest §7.3).
     pub fn is_complete(&self) -> bool {
-        let Some(f) = self.final_sn else {
+        let Some(f) = self.final_sn() else {
             return false;
         };
         self.cumulative >= f
@@ -544,26 +581,26 @@ impl RecvFlow {
         let next_in_order = self.cumulative + 1;
         if seq > next_in_order
             && self.range_neighbours(seq) == (None, None)
-            && self.held().ranges.len() >= self.max_fragments
+            && self.held().ranges.len() >= self.max_frags()
         {
             return dropped(DropReason::TooManyFragments);
         }
 
-        let store = self.rejected.is_none() && !ud.abandon;
+        let store = self.rejected().is_none() && !ud.abandon;
         if store {
             let len = ud.data.len();
             if seq <= next_in_order {
-                if self.inorder_bytes().saturating_add(len) > self.capacity {
+                if self.inorder_bytes().saturating_add(len) > self.cap() {
                     return dropped(DropReason::BufferFull);
                 }
-                if self.inorder_count() >= self.max_fragments {
+                if self.inorder_count() >= self.max_frags() {
                     return dropped(DropReason::TooManyFragments);
                 }
             } else {
-                if self.buffered_bytes().saturating_add(len) > self.capacity {
+                if self.buffered_bytes().saturating_add(len) > self.cap() {
                     return dropped(DropReason::BufferFull);
                 }
-                if self.held().frags.len() + self.held().ready.len() >= self.max_fragments {
+                if self.held().frags.len() + self.held().ready.len() >= self.max_frags() {
                     return dropped(DropReason::TooManyFragments);
                 }
             }
@@ -576,9 +613,10 @@ impl RecvFlow {
             self.mark_received(seq);
         }
 
-        let fin = ud.final_ && self.final_sn.is_none();
+        let fin = ud.final_ && self.final_sn().is_none();
         if fin {
-            self.final_sn = Some(seq);
+            self.final_sn = seq;
+            self.present |= HAS_FINAL;
         }
         (RecvOutcome::New, fin)
     }
@@ -682,7 +720,7 @@ impl RecvFlow {
     /// beginning and runs that can no longer complete (their next sequence number was received
     /// as something else or abandoned, or FIN ends the flow inside them) are discarded.
     fn try_deliver(&mut self) {
-        if self.rejected.is_some() {
+        if self.rejected().is_some() {
             return;
         }
         while let Some((&seq, frag)) = self.held().frags.first_key_value() {
@@ -701,7 +739,7 @@ impl RecvFlow {
                         self.deliver_segment(seq, end);
                     } else if end < self.cumulative
                         || end < seq
-                        || self.final_sn.is_some_and(|f| end >= f)
+                        || self.final_sn().is_some_and(|f| end >= f)
                     {
                         self.take_fragment(seq);
                     } else {
@@ -743,10 +781,10 @@ impl RecvFlow {
         for &k in self.held().frags.keys() {
             assert!(self.contains(k), "stored fragment {k} not marked received");
         }
-        assert!(self.held().ranges.len() <= self.max_fragments);
-        assert!(self.held().frags.len() + self.held().ready.len() <= 2 * self.max_fragments);
-        assert!(self.buffered_bytes() <= 2 * self.capacity + 70_000);
-        if self.rejected.is_some() {
+        assert!(self.held().ranges.len() <= self.max_frags());
+        assert!(self.held().frags.len() + self.held().ready.len() <= 2 * self.max_frags());
+        assert!(self.buffered_bytes() <= 2 * self.cap() + 70_000);
+        if self.rejected().is_some() {
             assert!(self.held().frags.is_empty() && self.held().ready.is_empty());
         }
     }
@@ -859,7 +897,7 @@ mod tests {
         assert!(f.poll_message().is_none());
         assert!(f.held.is_none());
         assert!(
-            std::mem::size_of::<RecvFlow>() <= 120,
+            std::mem::size_of::<RecvFlow>() <= 88,
             "RecvFlow is {} bytes",
             std::mem::size_of::<RecvFlow>()
         );

@@ -95,8 +95,13 @@ pub struct AckOutcome {
 #[derive(Debug)]
 pub struct SendFlow {
     id: u64,
-    return_association: Option<u64>,
+    /// The far flow this flow answers if [`HAS_RETURN`] is set in `present`.
+    return_association: u64,
     priority: Priority,
+    /// Which of `return_association` and `exception` hold a value ([`HAS_RETURN`],
+    /// [`HAS_EXCEPTION`]): one byte instead of two `Option<u64>` tags (memory only: a group
+    /// member has dozens of idle sending flows).
+    present: u8,
     /// The User Data options of the flow's first fragments (RFC 7016 §2.3.11.1.1): the
     /// metadata, then the return association if any; sent on every fragment until the first
     /// acknowledgement, then freed. The metadata is read back from here.
@@ -104,22 +109,31 @@ pub struct SendFlow {
     /// Encoded length of the options, bytes: fragments keep the size they had while the
     /// options were sent (so the bytes on the wire do not depend on when they were freed).
     options_len: u32,
-    /// Where the metadata value sits in `options` (start, length in bytes).
-    metadata_at: u32,
+    /// Where the metadata value sits in `options` (start, length in bytes; the start is past
+    /// the option's type and VLU length, at most 11 bytes).
+    metadata_at: u8,
     metadata_len: u32,
     next_seq: u64,
     fsn: u64,
     /// Messages and fragments not yet acknowledged: allocated while there are any, freed when
     /// the flow is idle (most flows sit idle between messages).
     out: Option<Box<Outgoing>>,
-    buffer_limit: usize,
+    /// Send buffer limit, bytes (session buffers are 32-bit, `SessionConfig`).
+    buffer_limit: u32,
     rx_window: u64,
     acked_once: bool,
     close_requested: bool,
     fin_assigned: bool,
-    exception: Option<u64>,
-    retransmissions: u64,
+    /// The receiver's exception code if [`HAS_EXCEPTION`] is set.
+    exception: u64,
+    /// Fragments retransmitted (saturating).
+    retransmissions: u32,
 }
+
+/// `SendFlow::present` bit: `return_association` holds a value.
+const HAS_RETURN: u8 = 1;
+/// `SendFlow::present` bit: `exception` holds a value.
+const HAS_EXCEPTION: u8 = 2;
 
 /// Buffer Probe interval after the receiver's window opens (RFC 7016 §3.6.2.5).
 const INITIAL_PROBE_INTERVAL: Duration = Duration::from_secs(1);
@@ -179,7 +193,7 @@ impl SendFlow {
         // The value ends the option just written. Metadata is at most a packet's size in
         // practice; a value past 4 GiB would read back empty.
         let metadata_len = u32::try_from(metadata.len()).unwrap_or(0);
-        let metadata_at = u32::try_from(options.len() - metadata.len()).unwrap_or(0);
+        let metadata_at = u8::try_from(options.len() - metadata.len()).unwrap_or(0);
         if let Some(flow) = return_association {
             let mut value = Vec::new();
             vlu::write(&mut value, flow);
@@ -187,7 +201,12 @@ impl SendFlow {
         }
         SendFlow {
             id,
-            return_association,
+            return_association: return_association.unwrap_or(0),
+            present: if return_association.is_some() {
+                HAS_RETURN
+            } else {
+                0
+            },
             priority,
             options_len: u32::try_from(options.len()).unwrap_or(u32::MAX),
             options: options.into_boxed_slice(),
@@ -196,12 +215,12 @@ impl SendFlow {
             next_seq: 1,
             fsn: 0,
             out: None,
-            buffer_limit,
+            buffer_limit: u32::try_from(buffer_limit).unwrap_or(u32::MAX),
             rx_window: INITIAL_RX_WINDOW,
             acked_once: false,
             close_requested: false,
             fin_assigned: false,
-            exception: None,
+            exception: 0,
             retransmissions: 0,
         }
     }
@@ -237,7 +256,7 @@ impl SendFlow {
 
     /// The far flow this flow is associated with, if any.
     pub fn return_association(&self) -> Option<u64> {
-        self.return_association
+        (self.present & HAS_RETURN != 0).then_some(self.return_association)
     }
 
     /// Sending priority.
@@ -262,12 +281,12 @@ impl SendFlow {
 
     /// Fragments retransmitted so far.
     pub fn retransmissions(&self) -> u64 {
-        self.retransmissions
+        u64::from(self.retransmissions)
     }
 
     /// The exception code if the receiver rejected the flow.
     pub fn exception(&self) -> Option<u64> {
-        self.exception
+        (self.present & HAS_EXCEPTION != 0).then_some(self.exception)
     }
 
     /// Queues a message. With a `deadline`, the message is abandoned (partial reliability,
@@ -276,11 +295,11 @@ impl SendFlow {
     /// Errors: [`SendError::Closed`] after `close` or an exception; [`SendError::BufferFull`]
     /// when `data` would exceed the buffer limit (an empty buffer takes any one message).
     pub fn write(&mut self, data: Bytes, deadline: Option<Instant>) -> Result<(), SendError> {
-        if self.close_requested || self.exception.is_some() {
+        if self.close_requested || self.exception().is_some() {
             return Err(SendError::Closed);
         }
         let buffered = self.out().buffered;
-        if buffered > 0 && buffered + data.len() > self.buffer_limit {
+        if buffered > 0 && buffered + data.len() > self.buffer_limit as usize {
             return Err(SendError::BufferFull);
         }
         let o = self.out_mut();
@@ -298,7 +317,7 @@ impl SendFlow {
 
     /// Room left in the send buffer, in bytes.
     pub fn writable_bytes(&self) -> usize {
-        self.buffer_limit.saturating_sub(self.out().buffered)
+        (self.buffer_limit as usize).saturating_sub(self.out().buffered)
     }
 
     /// Ends the flow after the queued messages: the last sequence number carries FIN
@@ -314,8 +333,9 @@ impl SendFlow {
 
     /// The receiver rejected the flow (Flow Exception Report): stop sending, drop the queue.
     pub fn on_exception(&mut self, code: u64) {
-        if self.exception.is_none() {
-            self.exception = Some(code);
+        if self.present & HAS_EXCEPTION == 0 {
+            self.exception = code;
+            self.present |= HAS_EXCEPTION;
             // Nothing will be sent again: drop the queue, the fragments and the probe state.
             self.out = None;
         }
@@ -324,7 +344,7 @@ impl SendFlow {
     /// Whether the flow is finished: rejected, or closed with everything (FIN included)
     /// acknowledged or abandoned.
     pub fn is_complete(&self) -> bool {
-        self.exception.is_some()
+        self.exception().is_some()
             || (self.fin_assigned && self.out().frags.is_empty() && self.out().queue.is_empty())
     }
 
@@ -491,7 +511,7 @@ impl SendFlow {
 
     /// Whether the flow has anything to put in a packet now (ignoring congestion control).
     pub fn wants_to_send(&self) -> bool {
-        if self.exception.is_some() {
+        if self.exception().is_some() {
             return false;
         }
         let o = self.out();
@@ -507,7 +527,7 @@ impl SendFlow {
     /// When to send a Buffer Probe because the receiver advertised a zero window
     /// (RFC 7016 §3.6.2.5): `None` while the window is open or nothing waits.
     pub fn probe_deadline(&mut self, now: Instant, erto: Duration) -> Option<Instant> {
-        if self.rx_window > 0 || self.out().queue.is_empty() || self.exception.is_some() {
+        if self.rx_window > 0 || self.out().queue.is_empty() || self.exception().is_some() {
             if let Some(o) = self.out.as_deref_mut() {
                 o.probe_at = None;
             }
@@ -539,7 +559,7 @@ impl SendFlow {
         tsn: u64,
         mut budget: usize,
     ) -> (usize, bool) {
-        if self.exception.is_some() {
+        if self.exception().is_some() {
             return (0, false);
         }
         let mut written = 0;
@@ -580,7 +600,7 @@ impl SendFlow {
             first = false;
             if f.sent_once {
                 retransmitted = true;
-                self.retransmissions += 1;
+                self.retransmissions = self.retransmissions.saturating_add(1);
             }
             f.sent_once = true;
             f.state = FragState::InFlight { tsn, naks: 0 };
@@ -790,7 +810,7 @@ mod tests {
         g.on_exception(9);
         assert!(g.out.is_none());
         assert!(
-            std::mem::size_of::<SendFlow>() <= 120,
+            std::mem::size_of::<SendFlow>() <= 96,
             "SendFlow is {} bytes",
             std::mem::size_of::<SendFlow>()
         );
