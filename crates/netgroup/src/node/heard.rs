@@ -132,16 +132,48 @@ pub(crate) fn merge_addresses(into: &mut Vec<PeerAddress>, new: &[PeerAddress], 
     }
 }
 
-/// One heard-list record.
+/// The first 32 bits of a group address (big-endian): a heard record's position on the ring.
+fn prefix_u32(address: &GroupAddress) -> u32 {
+    (address.prefix_u64() >> 32) as u32
+}
+
+/// A time in whole seconds since [`Instant::ZERO`], rounded down (saturating after 136
+/// years): the resolution reports carry news ages in (digest §5.6, elapsed seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct NewsTime(u32);
+
+impl NewsTime {
+    fn from_instant(t: Instant) -> Self {
+        NewsTime(u32::try_from(t.as_micros() / 1_000_000).unwrap_or(u32::MAX))
+    }
+
+    fn to_instant(self) -> Instant {
+        Instant::from_micros(u64::from(self.0) * 1_000_000)
+    }
+}
+
+/// One heard-list record: 56 bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct Heard {
-    /// The first 64 bits of the member's group address (big-endian), its position on the
+    /// The first 32 bits of the member's group address (big-endian), its position on the
     /// ring; the rest is recomputed from the peer ID when two prefixes tie.
-    prefix: u64,
-    pub peer: PeerId,
+    prefix: u32,
     /// Time of the latest news of the member (a report naming it, a message from it).
-    pub last_news: Instant,
+    last_news: NewsTime,
+    pub peer: PeerId,
     pub addresses: AddressList,
+}
+
+impl Heard {
+    /// Time of the latest news of the member, to the whole second (rounded down).
+    pub fn last_news(&self) -> Instant {
+        self.last_news.to_instant()
+    }
+
+    /// Records news of the member at `at` (an older time than the latest is ignored).
+    pub fn note_news(&mut self, at: Instant) {
+        self.last_news = self.last_news.max(NewsTime::from_instant(at));
+    }
 }
 
 impl RingMember for Heard {
@@ -163,9 +195,9 @@ pub(crate) enum Touch {
 
 /// The heard list of one group, sorted by group address (digest §3.3).
 ///
-/// A vector kept sorted, not a B-tree: a record is 64 bytes, and a B-tree's partly filled
+/// A vector kept sorted, not a B-tree: a record is 56 bytes, and a B-tree's partly filled
 /// nodes cost about half as much again per record; the vector's capacity is kept exact for the
-/// same reason. A record keeps only the first 64 bits of the member's group address: the full
+/// same reason. A record keeps only the first 32 bits of the member's group address: the full
 /// address is a SHA-256 of the peer ID (digest §3.2), recomputed when two prefixes tie (rare
 /// but for the one member a lookup or a neighbour's best list is about, which the peer ID
 /// settles or the tie cache remembers). Lookups are binary searches; an insertion or removal
@@ -198,7 +230,7 @@ impl HeardList {
 
     /// Record `i` against `address`, whose member is `peer` if the caller knows it.
     fn cmp_at(&self, i: usize, address: &GroupAddress, peer: Option<&PeerId>) -> Ordering {
-        match self.ring[i].prefix.cmp(&address.prefix_u64()) {
+        match self.ring[i].prefix.cmp(&prefix_u32(address)) {
             Ordering::Equal if peer == Some(&self.ring[i].peer) => Ordering::Equal,
             Ordering::Equal => self.full_address(i).cmp(address),
             other => other,
@@ -244,7 +276,7 @@ impl HeardList {
         let at_index = match self.find(&address, Some(&peer)) {
             Ok(i) => {
                 let h = &mut self.ring[i];
-                h.last_news = h.last_news.max(at);
+                h.note_news(at);
                 h.addresses.merge(addrs, max_addresses);
                 return Touch::Known;
             }
@@ -261,9 +293,9 @@ impl HeardList {
         self.ring.insert(
             at_index,
             Heard {
-                prefix: address.prefix_u64(),
+                prefix: prefix_u32(&address),
+                last_news: NewsTime::from_instant(at),
                 peer,
-                last_news: at,
                 addresses: AddressList::from_slice(&list),
             },
         );
@@ -298,8 +330,10 @@ impl Ring for HeardList {
         &self.ring[i].peer
     }
 
+    /// Recomputed from the peer ID (the record keeps 32 bits; the estimate reads two
+    /// prefixes per call, digest §3.4).
     fn prefix(&self, i: usize) -> u64 {
-        self.ring[i].prefix
+        self.ring[i].peer.group_address().prefix_u64()
     }
 
     fn cmp_address(&self, i: usize, address: &GroupAddress) -> Ordering {
@@ -372,14 +406,14 @@ mod tests {
         let a = PeerId([1; 32]);
         let b = PeerId([2; 32]);
         let addr = [v4("10.0.0.1:1935", AddressOrigin::Reported)];
-        assert_eq!(h.touch(a, Instant(5), &addr, 8, 1), Touch::New);
-        assert_eq!(h.touch(b, Instant(5), &addr, 8, 1), Touch::Full);
-        assert_eq!(h.touch(a, Instant(3), &[], 8, 1), Touch::Known);
+        assert_eq!(h.touch(a, Instant(5_300_000), &addr, 8, 1), Touch::New);
+        assert_eq!(h.touch(b, Instant(5_300_000), &addr, 8, 1), Touch::Full);
+        assert_eq!(h.touch(a, Instant(3_000_000), &[], 8, 1), Touch::Known);
         let rec = h.get(&a).unwrap();
         assert_eq!(
-            rec.last_news,
-            Instant(5),
-            "older news does not move the time back"
+            rec.last_news(),
+            Instant(5_000_000),
+            "older news does not move the time back; news is kept to the second"
         );
         assert_eq!(rec.addresses.to_vec(), addr);
         assert!(h.get(&b).is_none());
@@ -447,6 +481,15 @@ mod tests {
                 assert_eq!(h.tie.get().map(|(q, _)| q), Some(p));
             }
         }
-        assert_eq!(std::mem::size_of::<Heard>(), 64);
+        assert_eq!(std::mem::size_of::<Heard>(), 56);
+    }
+
+    #[test]
+    fn news_time_is_whole_seconds_and_saturates() {
+        let t = NewsTime::from_instant(Instant(7_999_999));
+        assert_eq!(t.to_instant(), Instant(7_000_000));
+        let far = NewsTime::from_instant(Instant(u64::MAX));
+        assert_eq!(far, NewsTime(u32::MAX));
+        assert!(NewsTime::from_instant(Instant(1_000_000)) < far);
     }
 }

@@ -527,7 +527,7 @@ impl Group {
         }
         let address = self.neighbors.get(&peer).map(|n| n.address);
         if let Some(h) = address.and_then(|a| self.heard.get_at_mut(&a, &peer)) {
-            h.last_news = io.now;
+            h.note_news(io.now);
         }
         match msg {
             GroupMessage::Connect(_) | GroupMessage::Data(_) => {}
@@ -636,7 +636,7 @@ impl Group {
                     let h = self.heard.get(p)?;
                     Some(ReportMember {
                         peer_id: *p,
-                        elapsed_secs: now.saturating_duration_since(h.last_news).as_secs(),
+                        elapsed_secs: now.saturating_duration_since(h.last_news()).as_secs(),
                         addresses: h.addresses.to_vec(),
                     })
                 })
@@ -767,7 +767,7 @@ impl Group {
             let neighbors = &self.neighbors;
             self.heard.retain(|h| {
                 neighbors.contains_key(&h.peer)
-                    || now.saturating_duration_since(h.last_news) < timeout
+                    || now.saturating_duration_since(h.last_news()) < timeout
             });
             self.died
                 .retain(|_, t| now.saturating_duration_since(*t) < timeout);
