@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::{option_type, Priority};
+use crate::time::PackedInstant;
 use crate::wire::chunk::{Ack, Chunk};
 use crate::wire::packet::{PacketWriter, MAX_SESSION_PACKET};
 use crate::wire::{option, vlu, FragmentControl, UserData};
@@ -66,7 +67,8 @@ struct Fragment {
     control: FragmentControl,
     final_: bool,
     abandoned: bool,
-    deadline: Option<Instant>,
+    /// The message's deadline (partial reliability), packed.
+    deadline: PackedInstant,
     state: FragState,
     sent_once: bool,
 }
@@ -75,7 +77,8 @@ struct Fragment {
 struct Pending {
     data: Bytes,
     offset: usize,
-    deadline: Option<Instant>,
+    /// The message's deadline (partial reliability), packed.
+    deadline: PackedInstant,
 }
 
 /// What an acknowledgement did to the flow, for the session's congestion control and timers.
@@ -148,9 +151,16 @@ struct Outgoing {
     queue: VecDeque<Pending>,
     buffered: usize,
     in_flight: usize,
-    probe_at: Option<Instant>,
-    probe_interval: Duration,
+    probe_at: PackedInstant,
+    /// Buffer Probe interval, microseconds (1 s to 60 s).
+    probe_interval_us: u32,
 }
+
+/// [`INITIAL_PROBE_INTERVAL`] in microseconds.
+const INITIAL_PROBE_INTERVAL_US: u32 = 1_000_000;
+
+/// Longest Buffer Probe interval (RFC 7016 §3.6.2.5, digest §7.4).
+const MAX_PROBE_INTERVAL: Duration = Duration::from_secs(60);
 
 impl Outgoing {
     /// Nothing outstanding: what an idle flow reads, and what a flow allocates when it
@@ -160,8 +170,8 @@ impl Outgoing {
         queue: VecDeque::new(),
         buffered: 0,
         in_flight: 0,
-        probe_at: None,
-        probe_interval: INITIAL_PROBE_INTERVAL,
+        probe_at: PackedInstant::NONE,
+        probe_interval_us: INITIAL_PROBE_INTERVAL_US,
     };
 
     /// Nothing outstanding and the probe state at its initial value.
@@ -171,7 +181,7 @@ impl Outgoing {
             && self.buffered == 0
             && self.in_flight == 0
             && self.probe_at.is_none()
-            && self.probe_interval == INITIAL_PROBE_INTERVAL
+            && self.probe_interval_us == INITIAL_PROBE_INTERVAL_US
     }
 }
 
@@ -309,7 +319,7 @@ impl SendFlow {
             Pending {
                 data,
                 offset: 0,
-                deadline,
+                deadline: deadline.into(),
             },
         );
         Ok(())
@@ -355,7 +365,7 @@ impl SendFlow {
         };
         let mut i = 0;
         while i < o.queue.len() {
-            let expired = o.queue[i].deadline.is_some_and(|d| d <= now);
+            let expired = o.queue[i].deadline.get().is_some_and(|d| d <= now);
             if !expired {
                 i += 1;
                 continue;
@@ -375,7 +385,10 @@ impl SendFlow {
             }
         }
         for f in o.frags.iter_mut() {
-            if !f.abandoned && f.state != FragState::Acked && f.deadline.is_some_and(|d| d <= now) {
+            if !f.abandoned
+                && f.state != FragState::Acked
+                && f.deadline.get().is_some_and(|d| d <= now)
+            {
                 f.abandoned = true;
             }
         }
@@ -384,13 +397,18 @@ impl SendFlow {
 
     /// Earliest message deadline still pending, for the session's timer.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let q = self.out().queue.iter().filter_map(|p| p.deadline).min();
+        let q = self
+            .out()
+            .queue
+            .iter()
+            .filter_map(|p| p.deadline.get())
+            .min();
         let f = self
             .out()
             .frags
             .iter()
             .filter(|f| !f.abandoned && f.state != FragState::Acked)
-            .filter_map(|f| f.deadline)
+            .filter_map(|f| f.deadline.get())
             .min();
         q.into_iter().chain(f).min()
     }
@@ -442,8 +460,8 @@ impl SendFlow {
             return out; // nothing outstanding, and the probe state is at its initial value
         };
         if self.rx_window > 0 {
-            o.probe_at = None;
-            o.probe_interval = INITIAL_PROBE_INTERVAL;
+            o.probe_at = PackedInstant::NONE;
+            o.probe_interval_us = INITIAL_PROBE_INTERVAL_US;
         }
         let mut max_tsn_acked = None;
         let highest = ack
@@ -529,25 +547,32 @@ impl SendFlow {
     pub fn probe_deadline(&mut self, now: Instant, erto: Duration) -> Option<Instant> {
         if self.rx_window > 0 || self.out().queue.is_empty() || self.exception().is_some() {
             if let Some(o) = self.out.as_deref_mut() {
-                o.probe_at = None;
+                o.probe_at = PackedInstant::NONE;
             }
             self.release_if_idle();
             return None;
         }
-        Some(
-            *self
-                .out_mut()
-                .probe_at
-                .get_or_insert_with(|| now + erto.max(INITIAL_PROBE_INTERVAL)),
-        )
+        let o = self.out_mut();
+        if let Some(at) = o.probe_at.get() {
+            return Some(at);
+        }
+        let at = now + erto.max(INITIAL_PROBE_INTERVAL);
+        o.probe_at = PackedInstant::new(Some(at));
+        // A saturated time is stored 1 µs earlier; answer what is stored.
+        o.probe_at.get()
     }
 
     /// Called when the probe was sent: the interval grows by √2 up to 60 s.
     pub fn on_probe_sent(&mut self, now: Instant, erto: Duration) {
         let o = self.out_mut();
-        let interval = o.probe_interval.max(erto).mul_f64(std::f64::consts::SQRT_2);
-        o.probe_interval = interval.min(Duration::from_secs(60));
-        o.probe_at = Some(now + o.probe_interval);
+        let current = Duration::from_micros(u64::from(o.probe_interval_us));
+        let interval = current
+            .max(erto)
+            .mul_f64(std::f64::consts::SQRT_2)
+            .min(MAX_PROBE_INTERVAL);
+        // At most 60 s, so it fits 32-bit microseconds.
+        o.probe_interval_us = u32::try_from(interval.as_micros()).unwrap_or(u32::MAX);
+        o.probe_at = PackedInstant::new(Some(now + interval));
     }
 
     /// Writes as many of this flow's fragments into `w` as fit: retransmissions first, then new
@@ -703,7 +728,7 @@ impl SendFlow {
                         control: FragmentControl::Whole,
                         final_: true,
                         abandoned: false,
-                        deadline: None,
+                        deadline: PackedInstant::NONE,
                         state: FragState::InFlight { tsn, naks: 0 },
                         sent_once: true,
                     },
