@@ -3,6 +3,7 @@
 //! The sans-IO drive loop (see the crate docs): feed `handle_datagram` and `handle_timeout`,
 //! then drain `poll_transmit`, then `poll_event`, then read `poll_timeout`.
 
+mod id_map;
 mod startup;
 mod timers;
 mod types;

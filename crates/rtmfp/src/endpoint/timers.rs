@@ -11,12 +11,8 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::id_hash::IdHashMap;
-
+pub(crate) use super::id_map::IdMap;
 use crate::Instant;
-
-/// A hash map keyed by session or opening ID ([`IdHashMap`]).
-pub(crate) type IdMap<V> = IdHashMap<u32, V>;
 
 /// A timer's true deadline and the time of its canonical heap entry (at or before the
 /// deadline; other entries for the same ID are stale).
