@@ -63,7 +63,7 @@ impl Sub<Instant> for Instant {
 /// arithmetic reaches, ≈ 584,000 years after the epoch) is stored 1 µs earlier, so it stays a
 /// time.
 #[derive(Copy, Clone, PartialEq, Eq)]
-pub(crate) struct PackedInstant(u64);
+pub struct PackedInstant(u64);
 
 impl PackedInstant {
     /// No instant.

@@ -27,6 +27,7 @@ use crate::node::replication::{Frame as ReplicationFrame, Replication};
 use crate::node::routing::{self, Hop, NeighborTarget, ReceiveMode, RoutingCounters, ROUTE};
 use crate::node::GroupSlot;
 use crate::wire::{FlowSignature, GroupConnect, GroupMessage, GroupReport, ReportMember};
+use rtmfp::time::PackedInstant;
 use rtmfp::SortedMap;
 
 /// Kind byte of our extension flow `GR\x60` (posting and routing frames; docs/wire-netgroup.md).
@@ -70,17 +71,18 @@ pub(crate) struct Io<'a> {
     pub now: Instant,
 }
 
-/// A neighbour, from the first handshake message either way until it leaves.
+/// A neighbour, from the first handshake message either way until it leaves. 80 bytes: a
+/// member keeps a few dozen per group.
 #[derive(Debug, Clone)]
 pub(crate) struct Neighbor {
     pub session: SessionId,
     pub address: GroupAddress,
-    /// Our `GR\x1C` flow to it.
-    pub out_flow: Option<u64>,
-    /// Its `GR\x1C` flow to us (its flow ID).
-    pub in_flow: Option<u64>,
-    /// Our extension flow to it.
-    pub ext_out: Option<u64>,
+    /// Our `GR\x1C` flow to it, its `GR\x1C` flow to us (its flow ID) and our extension flow
+    /// to it, each valid if its bit ([`OUT_FLOW`], [`IN_FLOW`], [`EXT_OUT`]) is set in `flows`.
+    out_flow: u64,
+    in_flow: u64,
+    ext_out: u64,
+    flows: u8,
     /// Its handshake was valid.
     pub verified: bool,
     /// `NeighborConnect` was emitted.
@@ -90,7 +92,69 @@ pub(crate) struct Neighbor {
     pub report_pending: bool,
     /// We sent at least one report.
     pub reported: bool,
-    pub last_ask_close: Option<Instant>,
+    /// When we last asked it to disconnect (`0C`).
+    pub last_ask_close: PackedInstant,
+}
+
+/// `Neighbor::flows` bit: `out_flow` is set.
+const OUT_FLOW: u8 = 1;
+/// `Neighbor::flows` bit: `in_flow` is set.
+const IN_FLOW: u8 = 2;
+/// `Neighbor::flows` bit: `ext_out` is set.
+const EXT_OUT: u8 = 4;
+
+impl Neighbor {
+    /// A neighbour on `session` at `address`, no flow yet, nothing verified.
+    fn new(session: SessionId, address: GroupAddress) -> Self {
+        Neighbor {
+            session,
+            address,
+            out_flow: 0,
+            in_flow: 0,
+            ext_out: 0,
+            flows: 0,
+            verified: false,
+            connected: false,
+            mode: ReceiveMode::Exact,
+            report_pending: false,
+            reported: false,
+            last_ask_close: PackedInstant::NONE,
+        }
+    }
+
+    fn flow(&self, bit: u8, id: u64) -> Option<u64> {
+        (self.flows & bit != 0).then_some(id)
+    }
+
+    /// Our `GR\x1C` flow to it.
+    pub fn out_flow(&self) -> Option<u64> {
+        self.flow(OUT_FLOW, self.out_flow)
+    }
+
+    /// Its `GR\x1C` flow to us (its flow ID).
+    pub fn in_flow(&self) -> Option<u64> {
+        self.flow(IN_FLOW, self.in_flow)
+    }
+
+    /// Our extension flow to it.
+    pub fn ext_out(&self) -> Option<u64> {
+        self.flow(EXT_OUT, self.ext_out)
+    }
+
+    fn set_out_flow(&mut self, f: u64) {
+        self.out_flow = f;
+        self.flows |= OUT_FLOW;
+    }
+
+    fn set_in_flow(&mut self, f: u64) {
+        self.in_flow = f;
+        self.flows |= IN_FLOW;
+    }
+
+    fn set_ext_out(&mut self, f: u64) {
+        self.ext_out = f;
+        self.flows |= EXT_OUT;
+    }
 }
 
 /// One joined group.
@@ -331,20 +395,10 @@ impl Group {
             self.counters.neighbor_limit += 1;
             return false;
         }
-        let n = self.neighbors.get_or_insert_with(peer, || Neighbor {
-            session,
-            address: peer.group_address(),
-            out_flow: None,
-            in_flow: None,
-            ext_out: None,
-            verified: false,
-            connected: false,
-            mode: ReceiveMode::Exact,
-            report_pending: false,
-            reported: false,
-            last_ask_close: None,
-        });
-        if n.out_flow.is_some() {
+        let n = self
+            .neighbors
+            .get_or_insert_with(peer, || Neighbor::new(session, peer.group_address()));
+        if n.out_flow().is_some() {
             return true;
         }
         let Some((_, far_nonce)) = io.flash.endpoint().session_nonces(session) else {
@@ -384,7 +438,7 @@ impl Group {
             }
         }
         n.session = session;
-        n.out_flow = Some(flow);
+        n.set_out_flow(flow);
         io.out_ctrl.insert((session, flow), io.slot);
         self.maybe_connected(io, peer);
         true
@@ -394,7 +448,7 @@ impl Group {
         let Some(n) = self.neighbors.get_mut(&peer) else {
             return;
         };
-        if n.connected || !n.verified || n.out_flow.is_none() {
+        if n.connected || !n.verified || n.out_flow().is_none() {
             return;
         }
         n.connected = true;
@@ -436,13 +490,13 @@ impl Group {
         let Some(n) = self.neighbors.remove(&peer) else {
             return;
         };
-        if let Some(f) = n.out_flow {
+        if let Some(f) = n.out_flow() {
             io.out_ctrl.remove(&(n.session, f));
         }
         self.close_media_flows(io, peer, n.session, close);
         if close {
             let ep = io.flash.endpoint_mut();
-            for f in [n.out_flow, n.ext_out].into_iter().flatten() {
+            for f in [n.out_flow(), n.ext_out()].into_iter().flatten() {
                 let _ = ep.close_flow(io.now, n.session, f);
             }
             io.to_close.push(n.session);
@@ -471,6 +525,7 @@ impl Group {
 
     fn asked_recently(&self, n: &Neighbor, now: Instant) -> bool {
         n.last_ask_close
+            .get()
             .is_some_and(|t| now.saturating_duration_since(t) < self.config.disconnect_delay)
     }
 
@@ -595,7 +650,7 @@ impl Group {
         }
         if let Some(n) = self.neighbors.get_mut(&peer) {
             n.verified = true;
-            n.in_flow = Some(flow);
+            n.set_in_flow(flow);
             n.session = session;
         }
         self.maybe_connected(io, peer);
@@ -607,7 +662,7 @@ impl Group {
         let Some(n) = self.neighbors.get(&peer) else {
             return;
         };
-        let (session, Some(flow), address) = (n.session, n.out_flow, n.address) else {
+        let (session, Some(flow), address) = (n.session, n.out_flow(), n.address) else {
             return;
         };
         let latencies = self.latencies(io);
@@ -843,7 +898,7 @@ impl Group {
             if self.asked_recently(n, now) {
                 continue;
             }
-            let (session, flow) = (n.session, n.out_flow);
+            let (session, flow) = (n.session, n.out_flow());
             let Some(flow) = flow else { continue };
             let msg = Bytes::from(GroupMessage::AskClose.to_bytes());
             if io
@@ -854,7 +909,7 @@ impl Group {
             {
                 self.counters.ask_close_sent += 1;
                 if let Some(n) = self.neighbors.get_mut(&p) {
-                    n.last_ask_close = Some(now);
+                    n.last_ask_close = PackedInstant::from(now);
                 }
             }
         }
@@ -872,7 +927,7 @@ impl Group {
         };
         let bytes = Bytes::from(msg.to_bytes());
         for n in self.neighbors.values() {
-            if let Some(f) = n.out_flow {
+            if let Some(f) = n.out_flow() {
                 let _ = io
                     .flash
                     .endpoint_mut()
@@ -900,18 +955,18 @@ impl Group {
             return false;
         }
         let ep = io.flash.endpoint_mut();
-        let flow = match n.ext_out {
+        let flow = match n.ext_out() {
             Some(f) => f,
             None => {
                 match ep.open_flow(
                     io.now,
                     n.session,
                     &ext_metadata(),
-                    n.in_flow,
+                    n.in_flow(),
                     Priority::default(),
                 ) {
                     Ok(f) => {
-                        n.ext_out = Some(f);
+                        n.set_ext_out(f);
                         f
                     }
                     Err(_) => {

@@ -1289,4 +1289,11 @@ mod tests {
     fn a_per_flow_entry_stays_small() {
         assert!(std::mem::size_of::<((SessionId, u64), InFlow)>() <= 40);
     }
+
+    /// A member keeps a few dozen neighbours per group: a record stays within 80 bytes (112
+    /// with `Option` flow IDs and time).
+    #[test]
+    fn a_neighbor_record_stays_small() {
+        assert!(std::mem::size_of::<membership::Neighbor>() <= 80);
+    }
 }

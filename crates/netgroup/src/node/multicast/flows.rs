@@ -17,7 +17,7 @@ impl Group {
             let Some(n) = self.neighbors.get(&o.peer).filter(|n| n.connected) else {
                 continue;
             };
-            let (session, in_ctrl) = (n.session, n.in_flow);
+            let (session, in_ctrl) = (n.session, n.in_flow());
             let Some(pm) = self.multicast.peer_media_mut(&o.key, &o.peer) else {
                 continue;
             };
