@@ -64,6 +64,34 @@ pub struct AckSummary {
 /// * Growth happens only when the window was at least 63/64 used and the ack carried no NAKs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CongestionController {
+    /// The window state in 32-bit fields (bytes; `ssthresh` `u32::MAX` = unlimited): a session
+    /// keeps one, and a simulator process holds millions of sessions (memory only; see
+    /// [`Window`] for the arithmetic, done at full width).
+    packed: PackedWindow,
+    tc_sent_at: PackedInstant,
+    tcr_seen_at: PackedInstant,
+}
+
+/// [`Window`] stored in 28 bytes instead of 56.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PackedWindow {
+    mss: u32,
+    cwnd: u32,
+    ssthresh: u32,
+    acked_bytes_accumulator: u32,
+    recovery_remaining: u32,
+    recovery_loss_allowance: u32,
+    recovery_lost: u32,
+}
+
+/// A byte count in 32 bits, saturating (windows past 4 GiB do not occur).
+fn to_u32(x: usize) -> u32 {
+    u32::try_from(x).unwrap_or(u32::MAX)
+}
+
+/// The window state at full width, as the rules of RFC 7016 Appendix A compute it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
     mss: usize,
     cwnd: usize,
     ssthresh: usize,
@@ -74,8 +102,41 @@ pub struct CongestionController {
     recovery_loss_allowance: usize,
     /// Bytes lost so far in the current recovery period.
     recovery_lost: usize,
-    tc_sent_at: PackedInstant,
-    tcr_seen_at: PackedInstant,
+}
+
+impl PackedWindow {
+    fn pack(w: Window) -> Self {
+        PackedWindow {
+            mss: to_u32(w.mss),
+            cwnd: to_u32(w.cwnd),
+            // Unlimited stays unlimited; a finite threshold saturates just below it.
+            ssthresh: if w.ssthresh == usize::MAX {
+                u32::MAX
+            } else {
+                to_u32(w.ssthresh).min(u32::MAX - 1)
+            },
+            acked_bytes_accumulator: to_u32(w.acked_bytes_accumulator),
+            recovery_remaining: to_u32(w.recovery_remaining),
+            recovery_loss_allowance: to_u32(w.recovery_loss_allowance),
+            recovery_lost: to_u32(w.recovery_lost),
+        }
+    }
+
+    fn unpack(self) -> Window {
+        Window {
+            mss: self.mss as usize,
+            cwnd: self.cwnd as usize,
+            ssthresh: if self.ssthresh == u32::MAX {
+                usize::MAX
+            } else {
+                self.ssthresh as usize
+            },
+            acked_bytes_accumulator: self.acked_bytes_accumulator as usize,
+            recovery_remaining: self.recovery_remaining as usize,
+            recovery_loss_allowance: self.recovery_loss_allowance as usize,
+            recovery_lost: self.recovery_lost as usize,
+        }
+    }
 }
 
 impl Default for CongestionController {
@@ -93,56 +154,62 @@ impl CongestionController {
     /// (RFC 7016 §3.5.2.3 per zenomt `MAX_DATA_PACKET_BURST`, digest §7.6).
     pub const BURST_PACKETS: usize = 6;
 
-    /// A controller for segments of `mss` bytes (at least 1): `cwnd = 3 MSS`, `ssthresh`
-    /// unlimited (RFC 7016 Appendix A).
+    /// A controller for segments of `mss` bytes (at least 1, at most `u32::MAX`): `cwnd = 3
+    /// MSS`, `ssthresh` unlimited (RFC 7016 Appendix A).
     pub fn new(mss: usize) -> Self {
-        let mss = mss.max(1);
+        let mss = mss.clamp(1, u32::MAX as usize / 8);
         CongestionController {
-            mss,
-            cwnd: 3 * mss,
-            ssthresh: usize::MAX,
-            acked_bytes_accumulator: 0,
-            recovery_remaining: 0,
-            recovery_loss_allowance: 0,
-            recovery_lost: 0,
+            packed: PackedWindow::pack(Window {
+                mss,
+                cwnd: 3 * mss,
+                ssthresh: usize::MAX,
+                acked_bytes_accumulator: 0,
+                recovery_remaining: 0,
+                recovery_loss_allowance: 0,
+                recovery_lost: 0,
+            }),
             tc_sent_at: PackedInstant::NONE,
             tcr_seen_at: PackedInstant::NONE,
         }
     }
 
+    fn w(&self) -> Window {
+        self.packed.unpack()
+    }
+
     /// Maximum segment size in bytes.
     pub fn mss(&self) -> usize {
-        self.mss
+        self.w().mss
     }
 
     /// Initial window, 3 MSS in bytes (`CWND_INIT`, digest §7.6).
     pub fn cwnd_init(&self) -> usize {
-        3 * self.mss
+        self.w().cwnd_init()
     }
 
     /// Window after a timeout with data outstanding, 2 MSS in bytes (`CWND_TIMEDOUT`).
     pub fn cwnd_timed_out(&self) -> usize {
-        2 * self.mss
+        self.w().cwnd_timed_out()
     }
 
     /// Current congestion window in bytes.
     pub fn cwnd(&self) -> usize {
-        self.cwnd
+        self.w().cwnd
     }
 
     /// Current slow-start threshold in bytes (`usize::MAX` = unlimited).
     pub fn ssthresh(&self) -> usize {
-        self.ssthresh
+        self.w().ssthresh
     }
 
     /// Whether a loss recovery period (one window after a cut) is in progress.
     pub fn in_recovery(&self) -> bool {
-        self.recovery_remaining > 0
+        self.packed.recovery_remaining > 0
     }
 
     /// Most bytes sent back to back: [`Self::BURST_PACKETS`] MSS (digest §7.6).
     pub fn burst_bytes(&self) -> usize {
-        Self::BURST_PACKETS.saturating_mul(self.mss)
+        Self::BURST_PACKETS.saturating_mul(self.mss())
     }
 
     /// May a packet carrying `len` more bytes be sent with `outstanding` bytes in flight?
@@ -151,13 +218,14 @@ impl CongestionController {
     /// below `cwnd`, so the last packet may overshoot by up to one MSS; a packet larger than one
     /// MSS must fit entirely.
     pub fn can_send(&self, outstanding: usize, len: usize) -> bool {
-        outstanding < self.cwnd && (len <= self.mss || outstanding.saturating_add(len) <= self.cwnd)
+        let (cwnd, mss) = (self.cwnd(), self.mss());
+        outstanding < cwnd && (len <= mss || outstanding.saturating_add(len) <= cwnd)
     }
 
     /// Spacing between paced packets once the burst limit is reached: `SRTT * MSS / cwnd`
     /// (digest §7.6).
     pub fn pacing_interval(&self, srtt: Duration) -> Duration {
-        let us = srtt.as_micros().saturating_mul(self.mss as u128) / (self.cwnd.max(1) as u128);
+        let us = srtt.as_micros().saturating_mul(self.mss() as u128) / (self.cwnd().max(1) as u128);
         Duration::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
     }
 
@@ -189,7 +257,61 @@ impl CongestionController {
     pub fn on_ack(&mut self, now: Instant, ack: &AckSummary) {
         let fast_grow = self.fast_grow_allowed(now);
         let tc_sent = self.time_critical_sent_recently(now);
+        let mut w = self.w();
+        w.on_ack(ack, fast_grow, tc_sent);
+        self.packed = PackedWindow::pack(w);
+    }
 
+    /// Convenience for a loss event with nothing acked: equivalent to [`Self::on_ack`] with
+    /// `any_loss` set and `outstanding_before` bytes in flight (RFC 7016 Appendix A).
+    pub fn on_loss(&mut self, now: Instant, outstanding_before: usize) {
+        self.on_ack(
+            now,
+            &AckSummary {
+                outstanding_before,
+                any_loss: true,
+                any_naks: true,
+                ..AckSummary::default()
+            },
+        );
+    }
+
+    /// Retransmission timeout (digest §7.5/§7.6, RFC 7016 Appendix A.2):
+    /// `ssthresh = max(ssthresh, 3/4 cwnd)`; `cwnd` becomes 2 MSS if data was outstanding
+    /// (all of it is now considered lost), else back to the initial 3 MSS.
+    pub fn on_timeout(&mut self, _now: Instant, data_outstanding: bool) {
+        let mut w = self.w();
+        w.on_timeout(data_outstanding);
+        self.packed = PackedWindow::pack(w);
+    }
+}
+
+#[cfg(test)]
+impl CongestionController {
+    fn set_cwnd(&mut self, cwnd: usize) {
+        let mut w = self.w();
+        w.cwnd = cwnd;
+        self.packed = PackedWindow::pack(w);
+    }
+
+    fn set_ssthresh(&mut self, ssthresh: usize) {
+        let mut w = self.w();
+        w.ssthresh = ssthresh;
+        self.packed = PackedWindow::pack(w);
+    }
+}
+
+impl Window {
+    fn cwnd_init(&self) -> usize {
+        3 * self.mss
+    }
+
+    fn cwnd_timed_out(&self) -> usize {
+        2 * self.mss
+    }
+
+    /// The rules of [`CongestionController::on_ack`].
+    fn on_ack(&mut self, ack: &AckSummary, fast_grow: bool, tc_sent: bool) {
         if self.recovery_remaining > 0 {
             let drained = ack.acked_bytes.saturating_add(ack.lost_bytes);
             if ack.any_loss {
@@ -243,24 +365,8 @@ impl CongestionController {
         }
     }
 
-    /// Convenience for a loss event with nothing acked: equivalent to [`Self::on_ack`] with
-    /// `any_loss` set and `outstanding_before` bytes in flight (RFC 7016 Appendix A).
-    pub fn on_loss(&mut self, now: Instant, outstanding_before: usize) {
-        self.on_ack(
-            now,
-            &AckSummary {
-                outstanding_before,
-                any_loss: true,
-                any_naks: true,
-                ..AckSummary::default()
-            },
-        );
-    }
-
-    /// Retransmission timeout (digest §7.5/§7.6, RFC 7016 Appendix A.2):
-    /// `ssthresh = max(ssthresh, 3/4 cwnd)`; `cwnd` becomes 2 MSS if data was outstanding
-    /// (all of it is now considered lost), else back to the initial 3 MSS.
-    pub fn on_timeout(&mut self, _now: Instant, data_outstanding: bool) {
+    /// The rules of [`CongestionController::on_timeout`].
+    fn on_timeout(&mut self, data_outstanding: bool) {
         let three_quarters = usize::try_from(self.cwnd as u128 * 3 / 4).unwrap_or(usize::MAX);
         self.ssthresh = self.ssthresh.max(three_quarters);
         self.acked_bytes_accumulator = 0;
@@ -315,6 +421,31 @@ mod tests {
             outstanding_before: cc.cwnd(),
             ..AckSummary::default()
         }
+    }
+
+    /// The packed window reads back as computed, unlimited `ssthresh` included; byte counts
+    /// past 4 GiB saturate, and a finite threshold never turns into "unlimited".
+    #[test]
+    fn packed_window_round_trips_and_saturates() {
+        let w = Window {
+            mss: 1200,
+            cwnd: 3_000_000,
+            ssthresh: usize::MAX,
+            acked_bytes_accumulator: 5,
+            recovery_remaining: 6,
+            recovery_loss_allowance: 7,
+            recovery_lost: 8,
+        };
+        assert_eq!(PackedWindow::pack(w).unpack(), w);
+        let huge = Window {
+            cwnd: usize::MAX - 1,
+            ssthresh: usize::MAX - 1,
+            ..w
+        };
+        let back = PackedWindow::pack(huge).unpack();
+        assert_eq!(back.cwnd, u32::MAX as usize);
+        assert_eq!(back.ssthresh, (u32::MAX - 1) as usize);
+        assert_eq!(std::mem::size_of::<CongestionController>(), 48);
     }
 
     #[test]
@@ -384,7 +515,7 @@ mod tests {
     fn congestion_avoidance_96_per_aithresh() {
         let mut cc = CongestionController::new(MSS);
         // Loss at 32000 outstanding (not > 67200): halve to 16000.
-        cc.cwnd = 32_000;
+        cc.set_cwnd(32_000);
         cc.on_loss(t(0), 32_000);
         assert_eq!(cc.cwnd(), 16_000);
         assert_eq!(cc.ssthresh(), 16_000);
@@ -417,8 +548,8 @@ mod tests {
     #[test]
     fn aithresh_is_clamped_and_step_capped() {
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 400_000; // cwnd/16 = 25000 -> clamped to 9600
-        cc.ssthresh = 100_000;
+        cc.set_cwnd(400_000); // cwnd/16 = 25000 -> clamped to 9600
+        cc.set_ssthresh(100_000);
         let a = full_ack(&cc, 9599);
         cc.on_ack(t(0), &a);
         assert_eq!(cc.cwnd(), 400_000);
@@ -434,13 +565,13 @@ mod tests {
     #[test]
     fn loss_halves_small_windows() {
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 20_000;
+        cc.set_cwnd(20_000);
         cc.on_loss(t(0), 20_000);
         assert_eq!(cc.cwnd(), 10_000);
         assert_eq!(cc.ssthresh(), 10_000);
         // pre = min(cwnd, outstanding)
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 20_000;
+        cc.set_cwnd(20_000);
         cc.on_loss(t(0), 8_000);
         assert_eq!(cc.cwnd(), 4_000);
         // never below CWND_INIT
@@ -452,27 +583,27 @@ mod tests {
     #[test]
     fn loss_keeps_7_8_for_large_windows_or_time_critical() {
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 80_000;
+        cc.set_cwnd(80_000);
         cc.on_loss(t(0), 80_000); // > 67200 and fast grow allowed
         assert_eq!(cc.cwnd(), 70_000);
 
         // Large window but the peer's TCR is recent: fast grow not allowed -> halve.
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 80_000;
+        cc.set_cwnd(80_000);
         cc.on_time_critical_reverse(t(0));
         cc.on_loss(t(500), 80_000);
         assert_eq!(cc.cwnd(), 40_000);
 
         // Small window, but we sent TC data within 800 ms -> 7/8.
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 16_000;
+        cc.set_cwnd(16_000);
         cc.on_time_critical_sent(t(0));
         cc.on_loss(t(800), 16_000);
         assert_eq!(cc.cwnd(), 14_000);
 
         // TC sent more than 800 ms ago: halve.
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 16_000;
+        cc.set_cwnd(16_000);
         cc.on_time_critical_sent(t(0));
         cc.on_loss(t(801), 16_000);
         assert_eq!(cc.cwnd(), 8_000);
@@ -481,7 +612,7 @@ mod tests {
     #[test]
     fn recovery_period_suppresses_repeat_cuts_within_allowance() {
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 40_000;
+        cc.set_cwnd(40_000);
         // Loss of 1000 bytes with 40000 outstanding: halve to 20000, allowance 20000,
         // recovery lasts the 39000 still outstanding.
         cc.on_ack(
@@ -534,20 +665,20 @@ mod tests {
     #[test]
     fn timeout_collapses_to_two_mss() {
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 40_000;
+        cc.set_cwnd(40_000);
         cc.on_timeout(t(0), true);
         assert_eq!(cc.cwnd(), 2_000);
         // ssthresh = max(unlimited, ...) stays unlimited.
         assert_eq!(cc.ssthresh(), usize::MAX);
         // With a finite ssthresh it becomes at least 3/4 cwnd.
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 40_000;
-        cc.ssthresh = 10_000;
+        cc.set_cwnd(40_000);
+        cc.set_ssthresh(10_000);
         cc.on_timeout(t(0), true);
         assert_eq!(cc.ssthresh(), 30_000);
         // Nothing outstanding: back to the initial window.
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 40_000;
+        cc.set_cwnd(40_000);
         cc.on_timeout(t(0), false);
         assert_eq!(cc.cwnd(), 3_000);
         // After a timeout, an ack grows back to at least CWND_INIT.
@@ -588,8 +719,8 @@ mod tests {
     #[test]
     fn tc_congestion_avoidance_uses_48_and_cap_4800() {
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 200_000; // cwnd/16 = 12500 -> clamp 4800
-        cc.ssthresh = 100_000;
+        cc.set_cwnd(200_000); // cwnd/16 = 12500 -> clamp 4800
+        cc.set_ssthresh(100_000);
         cc.on_time_critical_sent(t(0));
         let a = full_ack(&cc, 9600);
         cc.on_ack(t(1), &a);
@@ -599,7 +730,7 @@ mod tests {
     #[test]
     fn idle_decay_shrinks_unused_window() {
         let mut cc = CongestionController::new(MSS);
-        cc.cwnd = 20_000;
+        cc.set_cwnd(20_000);
         cc.on_ack(
             t(0),
             &AckSummary {
