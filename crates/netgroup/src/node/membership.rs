@@ -3,6 +3,7 @@
 //! ask-close, and the extension flow that carries posting, routing and replication frames.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -165,7 +166,8 @@ pub(crate) struct Group {
     pub slot: GroupSlot,
     pub spec: GroupSpecifier,
     txt: String,
-    pub config: GroupConfig,
+    /// The node's settings, shared with it.
+    pub config: Arc<GroupConfig>,
     own: PeerId,
     own_addr: GroupAddress,
     /// The join went out (or the group is active without a server).
@@ -209,12 +211,12 @@ impl Group {
         handle: GroupHandle,
         slot: GroupSlot,
         spec: GroupSpecifier,
-        config: GroupConfig,
+        config: Arc<GroupConfig>,
         own: PeerId,
         now: Instant,
     ) -> Self {
         let posting = Posting::new(
-            PostingConfig::from(&config),
+            PostingConfig::from(&*config),
             PostingAuth::from_groupspec(&spec),
         );
         let own_addr = own.group_address();

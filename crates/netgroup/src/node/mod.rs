@@ -27,6 +27,7 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroU64};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
@@ -129,7 +130,8 @@ impl GroupSlot {
 #[derive(Debug)]
 pub struct GroupNode {
     flash: FlashNode,
-    config: GroupConfig,
+    /// Shared with every joined group (one copy per node, not one per group).
+    config: Arc<GroupConfig>,
     rng: ChaCha8Rng,
     own: PeerId,
     /// Boxed: a B-tree leaf stores 11 values inline, and a `Group` is large (about 20 KB
@@ -195,7 +197,7 @@ impl GroupNode {
             lan_out: VecDeque::new(),
             lan_counters: LanCounters::default(),
             groups_deadline: Cell::new(None),
-            config,
+            config: Arc::new(config),
         }
     }
 
