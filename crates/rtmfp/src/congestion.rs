@@ -179,22 +179,22 @@ impl CongestionController {
 
     /// Maximum segment size in bytes.
     pub fn mss(&self) -> usize {
-        self.w().mss
+        self.packed.mss as usize
     }
 
     /// Initial window, 3 MSS in bytes (`CWND_INIT`, digest §7.6).
     pub fn cwnd_init(&self) -> usize {
-        self.w().cwnd_init()
+        3 * self.mss()
     }
 
     /// Window after a timeout with data outstanding, 2 MSS in bytes (`CWND_TIMEDOUT`).
     pub fn cwnd_timed_out(&self) -> usize {
-        self.w().cwnd_timed_out()
+        2 * self.mss()
     }
 
     /// Current congestion window in bytes.
     pub fn cwnd(&self) -> usize {
-        self.w().cwnd
+        self.packed.cwnd as usize
     }
 
     /// Current slow-start threshold in bytes (`usize::MAX` = unlimited).
