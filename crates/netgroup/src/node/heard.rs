@@ -5,7 +5,8 @@
 //! ≈ 340 at 10,000 and ≈ 490 at 100,000),
 //! so they are kept compact: one vector sorted by group address (the ring the best list and the
 //! member estimate walk), whose records carry the peer ID, the time of the news and an
-//! [`AddressList`] that stores up to two IPv4 addresses inline. Looking a member up by peer ID
+//! [`AddressList`] of 8 bytes that holds one IPv4 address inline (longer lists sit in a side
+//! table). Looking a member up by peer ID
 //! recomputes its group address (one SHA-256 block, digest §3.2) instead of keeping a second
 //! index; callers that know the address (a neighbour's) pass it.
 
@@ -18,34 +19,29 @@ use rtmfp::{AddressOrigin, Instant, PeerAddress};
 use crate::best_list::{Ring, RingMember};
 use crate::id::{GroupAddress, PeerId};
 
-/// IPv4 addresses an [`AddressList`] stores without allocating (a member has one or two:
-/// its public address and perhaps a LAN one).
-const INLINE_V4: usize = 2;
-/// Bytes per inline IPv4 address: origin, 4 address bytes, port (big-endian).
-const V4_LEN: usize = 7;
+/// A member's addresses as its record keeps them, in 8 bytes (netgroup digest §5.6: a member
+/// reports its rendezvous server as a relay address, origin 3, then its own public address).
+///
+/// Byte 0 is the layout (low nibble) and the origin of the inline address (high nibble);
+/// bytes 1–6 an IPv4 address and port (big-endian); byte 7 the index of a relay address in the
+/// heard list's table of relays, which the members of a group share ([`Spill::relays`]). The
+/// layouts: no address; one IPv4 address; one IPv4 address and a relay, in either order; a
+/// relay alone; or, for anything else (more addresses, IPv6 with its scope and flow label, a
+/// full relay table), the index of the whole list in [`Spill`] in bytes 1–4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct AddressList([u8; 8]);
 
-/// A member's addresses in the order they were learned, compact: up to two IPv4 addresses
-/// inline (16 bytes in all), otherwise a boxed slice behind a thin pointer. IPv6 addresses are
-/// kept whole, scope and flow label included.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum AddressList {
-    /// `len` IPv4 addresses of [`V4_LEN`] bytes each.
-    Inline {
-        len: u8,
-        bytes: [u8; INLINE_V4 * V4_LEN],
-    },
-    /// Any other list (doubly boxed: a thin pointer keeps the enum at 16 bytes).
-    Boxed(Box<Box<[PeerAddress]>>),
-}
+/// Layouts of an [`AddressList`] (byte 0, low nibble).
+const EMPTY: u8 = 0;
+const ONE: u8 = 1;
+const ONE_THEN_RELAY: u8 = 2;
+const RELAY_THEN_ONE: u8 = 3;
+const RELAY: u8 = 4;
+const SPILLED: u8 = 5;
 
-impl Default for AddressList {
-    fn default() -> Self {
-        AddressList::Inline {
-            len: 0,
-            bytes: [0; INLINE_V4 * V4_LEN],
-        }
-    }
-}
+/// Most relay addresses a heard list shares between its records (a group's members use one
+/// rendezvous server, or a few).
+const MAX_RELAYS: usize = 256;
 
 fn origin_byte(o: AddressOrigin) -> u8 {
     match o {
@@ -65,54 +61,184 @@ fn origin_from(b: u8) -> AddressOrigin {
     }
 }
 
-impl AddressList {
-    /// Builds the compact form of `list` (order kept).
-    pub fn from_slice(list: &[PeerAddress]) -> Self {
-        let all_v4 = list.iter().all(|a| matches!(a.addr, SocketAddr::V4(_)));
-        if !all_v4 || list.len() > INLINE_V4 {
-            return AddressList::Boxed(Box::new(list.into()));
-        }
-        let mut bytes = [0u8; INLINE_V4 * V4_LEN];
-        for (chunk, a) in bytes.chunks_exact_mut(V4_LEN).zip(list) {
-            if let SocketAddr::V4(v4) = a.addr {
-                chunk[0] = origin_byte(a.origin);
-                chunk[1..5].copy_from_slice(&v4.ip().octets());
-                chunk[5..7].copy_from_slice(&v4.port().to_be_bytes());
+/// What a heard list's records keep outside themselves: the relay addresses they share and the
+/// address lists that fit no inline layout (in slots reused once freed).
+#[derive(Debug, Default)]
+pub(crate) struct Spill {
+    /// Relay addresses named by records, never more than [`MAX_RELAYS`]. Not pruned: a group
+    /// has few.
+    relays: Vec<SocketAddrV4>,
+    lists: Vec<Option<Box<[PeerAddress]>>>,
+    free: Vec<u32>,
+}
+
+impl Spill {
+    /// Number of whole lists held.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lists.len() - self.free.len()
+    }
+
+    /// The index of relay `a`, added if there is room.
+    fn relay_index(&mut self, a: SocketAddrV4) -> Option<u8> {
+        let i = match self.relays.iter().position(|r| *r == a) {
+            Some(i) => i,
+            None if self.relays.len() < MAX_RELAYS => {
+                self.relays.push(a);
+                self.relays.len() - 1
             }
-        }
-        AddressList::Inline {
-            len: list.len() as u8,
-            bytes,
+            None => return None,
+        };
+        u8::try_from(i).ok()
+    }
+
+    fn relay(&self, i: u8) -> PeerAddress {
+        let a = self
+            .relays
+            .get(usize::from(i))
+            .copied()
+            .unwrap_or(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0));
+        PeerAddress::new(SocketAddr::V4(a), AddressOrigin::Relay)
+    }
+
+    fn put(&mut self, list: &[PeerAddress]) -> u32 {
+        let boxed = Some(Box::from(list));
+        match self.free.pop() {
+            Some(i) => {
+                self.lists[i as usize] = boxed;
+                i
+            }
+            None => {
+                // At most `max_heard` records, far below u32::MAX.
+                let i = u32::try_from(self.lists.len()).unwrap_or(u32::MAX);
+                self.lists.push(boxed);
+                i
+            }
         }
     }
 
+    fn get(&self, i: u32) -> &[PeerAddress] {
+        self.lists
+            .get(i as usize)
+            .and_then(|l| l.as_deref())
+            .unwrap_or(&[])
+    }
+
+    fn release(&mut self, i: u32) {
+        if let Some(slot) = self.lists.get_mut(i as usize) {
+            if slot.take().is_some() {
+                self.free.push(i);
+            }
+        }
+        if self.free.len() == self.lists.len() {
+            self.lists = Vec::new();
+            self.free = Vec::new();
+        }
+    }
+}
+
+fn v4_of(a: &PeerAddress) -> Option<SocketAddrV4> {
+    match a.addr {
+        SocketAddr::V4(v4) => Some(v4),
+        SocketAddr::V6(_) => None,
+    }
+}
+
+impl AddressList {
+    fn packed(layout: u8, inline: Option<&PeerAddress>, relay: u8) -> Self {
+        let mut b = [0u8; 8];
+        b[0] = layout;
+        if let Some(a) = inline {
+            if let SocketAddr::V4(v4) = a.addr {
+                b[0] |= origin_byte(a.origin) << 4;
+                b[1..5].copy_from_slice(&v4.ip().octets());
+                b[5..7].copy_from_slice(&v4.port().to_be_bytes());
+            }
+        }
+        b[7] = relay;
+        AddressList(b)
+    }
+
+    fn inline(&self) -> PeerAddress {
+        let b = &self.0;
+        let ip = Ipv4Addr::new(b[1], b[2], b[3], b[4]);
+        let port = u16::from_be_bytes([b[5], b[6]]);
+        PeerAddress::new(
+            SocketAddr::V4(SocketAddrV4::new(ip, port)),
+            origin_from(b[0] >> 4),
+        )
+    }
+
+    fn spilled_index(&self) -> Option<u32> {
+        (self.0[0] & 0x0f == SPILLED)
+            .then(|| u32::from_be_bytes([self.0[1], self.0[2], self.0[3], self.0[4]]))
+    }
+
+    /// Stores `list` (order kept): inline where a layout fits, in `spill` otherwise.
+    fn store(list: &[PeerAddress], spill: &mut Spill) -> Self {
+        let relay = |a: &PeerAddress, spill: &mut Spill| {
+            if a.origin == AddressOrigin::Relay {
+                spill.relay_index(v4_of(a)?)
+            } else {
+                None
+            }
+        };
+        let fits = match list {
+            [] => Some(Self::packed(EMPTY, None, 0)),
+            [a] => match relay(a, spill) {
+                Some(r) => Some(Self::packed(RELAY, None, r)),
+                None => v4_of(a).map(|_| Self::packed(ONE, Some(a), 0)),
+            },
+            [a, b] => match (relay(a, spill), v4_of(b)) {
+                (Some(r), Some(_)) => Some(Self::packed(RELAY_THEN_ONE, Some(b), r)),
+                _ => match (v4_of(a), relay(b, spill)) {
+                    (Some(_), Some(r)) => Some(Self::packed(ONE_THEN_RELAY, Some(a), r)),
+                    _ => None,
+                },
+            },
+            _ => None,
+        };
+        fits.unwrap_or_else(|| {
+            let mut b = [0u8; 8];
+            b[0] = SPILLED;
+            b[1..5].copy_from_slice(&spill.put(list).to_be_bytes());
+            AddressList(b)
+        })
+    }
+
     /// The addresses, in order.
-    pub fn to_vec(&self) -> Vec<PeerAddress> {
-        match self {
-            AddressList::Inline { len, bytes } => bytes
-                .chunks_exact(V4_LEN)
-                .take(usize::from(*len))
-                .map(|c| {
-                    let ip = Ipv4Addr::new(c[1], c[2], c[3], c[4]);
-                    let port = u16::from_be_bytes([c[5], c[6]]);
-                    PeerAddress::new(
-                        SocketAddr::V4(SocketAddrV4::new(ip, port)),
-                        origin_from(c[0]),
-                    )
-                })
-                .collect(),
-            AddressList::Boxed(b) => b.to_vec(),
+    fn to_vec(self, spill: &Spill) -> Vec<PeerAddress> {
+        match self.0[0] & 0x0f {
+            ONE => vec![self.inline()],
+            ONE_THEN_RELAY => vec![self.inline(), spill.relay(self.0[7])],
+            RELAY_THEN_ONE => vec![spill.relay(self.0[7]), self.inline()],
+            RELAY => vec![spill.relay(self.0[7])],
+            SPILLED => self
+                .spilled_index()
+                .map_or(Vec::new(), |i| spill.get(i).to_vec()),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Gives back what `self` holds in `spill`.
+    fn release(self, spill: &mut Spill) {
+        if let Some(i) = self.spilled_index() {
+            spill.release(i);
         }
     }
 
     /// Merges `new` in (see [`merge_addresses`]), keeping at most `max` addresses.
-    pub fn merge(&mut self, new: &[PeerAddress], max: usize) {
+    fn merge(&mut self, new: &[PeerAddress], max: usize, spill: &mut Spill) {
         if new.is_empty() {
             return;
         }
-        let mut list = self.to_vec();
+        let mut list = self.to_vec(spill);
+        let before = list.clone();
         merge_addresses(&mut list, new, max);
-        *self = AddressList::from_slice(&list);
+        if list != before {
+            self.release(spill);
+            *self = AddressList::store(&list, spill);
+        }
     }
 }
 
@@ -152,7 +278,7 @@ impl NewsTime {
     }
 }
 
-/// One heard-list record: 56 bytes.
+/// One heard-list record: 48 bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct Heard {
     /// The first 32 bits of the member's group address (big-endian), its position on the
@@ -161,7 +287,8 @@ pub(crate) struct Heard {
     /// Time of the latest news of the member (a report naming it, a message from it).
     last_news: NewsTime,
     pub peer: PeerId,
-    pub addresses: AddressList,
+    /// Read through [`HeardList::addresses`].
+    addresses: AddressList,
 }
 
 impl Heard {
@@ -195,7 +322,7 @@ pub(crate) enum Touch {
 
 /// The heard list of one group, sorted by group address (digest §3.3).
 ///
-/// A vector kept sorted, not a B-tree: a record is 56 bytes, and a B-tree's partly filled
+/// A vector kept sorted, not a B-tree: a record is 48 bytes, and a B-tree's partly filled
 /// nodes cost about half as much again per record; the vector's capacity is kept exact for the
 /// same reason. A record keeps only the first 32 bits of the member's group address: the full
 /// address is a SHA-256 of the peer ID (digest §3.2), recomputed when two prefixes tie (rare
@@ -205,6 +332,8 @@ pub(crate) enum Touch {
 #[derive(Debug, Default)]
 pub(crate) struct HeardList {
     ring: Vec<Heard>,
+    /// The records' address lists that do not fit inline.
+    spill: Spill,
     /// The last full address recomputed on a prefix tie, with its peer.
     tie: Cell<Option<(PeerId, GroupAddress)>>,
 }
@@ -250,6 +379,11 @@ impl HeardList {
         Err(lo)
     }
 
+    /// The addresses of record `h` (one of this list's), in the order they were learned.
+    pub fn addresses(&self, h: &Heard) -> Vec<PeerAddress> {
+        h.addresses.to_vec(&self.spill)
+    }
+
     /// The record of `peer`.
     pub fn get(&self, peer: &PeerId) -> Option<&Heard> {
         let i = self.find(&peer.group_address(), Some(peer)).ok()?;
@@ -277,7 +411,7 @@ impl HeardList {
             Ok(i) => {
                 let h = &mut self.ring[i];
                 h.note_news(at);
-                h.addresses.merge(addrs, max_addresses);
+                h.addresses.merge(addrs, max_addresses, &mut self.spill);
                 return Touch::Known;
             }
             Err(i) => i,
@@ -296,7 +430,7 @@ impl HeardList {
                 prefix: prefix_u32(&address),
                 last_news: NewsTime::from_instant(at),
                 peer,
-                addresses: AddressList::from_slice(&list),
+                addresses: AddressList::store(&list, &mut self.spill),
             },
         );
         Touch::New
@@ -306,7 +440,7 @@ impl HeardList {
     pub fn remove(&mut self, peer: &PeerId) -> bool {
         match self.find(&peer.group_address(), Some(peer)) {
             Ok(i) => {
-                self.ring.remove(i);
+                self.ring.remove(i).addresses.release(&mut self.spill);
                 true
             }
             Err(_) => false,
@@ -315,7 +449,14 @@ impl HeardList {
 
     /// Drops every record for which `keep` is false.
     pub fn retain(&mut self, mut keep: impl FnMut(&Heard) -> bool) {
-        self.ring.retain(|h| keep(h));
+        let spill = &mut self.spill;
+        self.ring.retain(|h| {
+            let kept = keep(h);
+            if !kept {
+                h.addresses.release(spill);
+            }
+            kept
+        });
         self.ring.shrink_to_fit();
     }
 }
@@ -349,21 +490,40 @@ mod tests {
         PeerAddress::new(s.parse().unwrap(), o)
     }
 
+    /// Every layout reads back the list it stored, in order; only lists that fit none of them
+    /// take a slot in the spill table.
     #[test]
-    fn address_list_round_trips_inline_and_boxed() {
-        let two = [
-            v4("10.0.0.1:1935", AddressOrigin::Observed),
-            v4("192.168.1.2:40000", AddressOrigin::Reported),
+    fn address_list_round_trips_inline_and_spilled() {
+        let mut spill = Spill::default();
+        let own = v4("10.0.0.1:1935", AddressOrigin::Observed);
+        let server = v4("10.9.9.9:1935", AddressOrigin::Relay);
+        let other_server = v4("10.9.9.8:1935", AddressOrigin::Relay);
+        let lan = v4("192.168.1.2:40000", AddressOrigin::Reported);
+        let inline: [&[PeerAddress]; 6] = [
+            &[],
+            &[own],
+            &[server],
+            &[server, own],
+            &[own, server],
+            &[other_server, lan],
         ];
-        let l = AddressList::from_slice(&two);
-        assert!(matches!(l, AddressList::Inline { len: 2, .. }));
-        assert_eq!(l.to_vec(), two);
-        let mut three = two.to_vec();
-        three.push(v4("1.2.3.4:65535", AddressOrigin::Relay));
-        let l = AddressList::from_slice(&three);
-        assert!(matches!(l, AddressList::Boxed(_)));
-        assert_eq!(l.to_vec(), three);
-        // IPv6 keeps its scope ID, so it is never packed.
+        let stored: Vec<AddressList> = inline
+            .iter()
+            .map(|l| AddressList::store(l, &mut spill))
+            .collect();
+        for (l, s) in inline.iter().zip(&stored) {
+            assert_eq!(s.to_vec(&spill), l.to_vec());
+            assert_eq!(s.spilled_index(), None, "{l:?} fits inline");
+        }
+        assert_eq!(spill.len(), 0);
+        assert_eq!(
+            spill.relays.len(),
+            2,
+            "a relay is kept once for all records"
+        );
+        assert_eq!(stored[0], AddressList::default());
+
+        // IPv6 keeps its scope ID, so it is never packed; nor are two non-relay addresses.
         let scoped = PeerAddress::new(
             SocketAddr::V6(std::net::SocketAddrV6::new(
                 "fe80::1".parse().unwrap(),
@@ -373,14 +533,58 @@ mod tests {
             )),
             AddressOrigin::Observed,
         );
-        let l = AddressList::from_slice(&[scoped]);
-        assert_eq!(l.to_vec(), vec![scoped]);
-        assert_eq!(std::mem::size_of::<AddressList>(), 16);
+        let l6 = AddressList::store(&[scoped], &mut spill);
+        let l2 = AddressList::store(&[own, lan], &mut spill);
+        let l3 = AddressList::store(&[server, own, lan], &mut spill);
+        assert_eq!(l6.to_vec(&spill), vec![scoped]);
+        assert_eq!(l2.to_vec(&spill), vec![own, lan]);
+        assert_eq!(l3.to_vec(&spill), vec![server, own, lan]);
+        assert_eq!(spill.len(), 3);
+        // A freed slot is reused, and the table is dropped once empty.
+        l2.release(&mut spill);
+        assert_eq!(spill.len(), 2);
+        let again = AddressList::store(&[lan, own], &mut spill);
+        assert_eq!(
+            again.spilled_index(),
+            l2.spilled_index(),
+            "the freed slot is taken"
+        );
+        assert_eq!(l6.to_vec(&spill), vec![scoped]);
+        for l in [again, l3, l6] {
+            l.release(&mut spill);
+        }
+        assert_eq!(spill.len(), 0);
+        assert_eq!(spill.lists.capacity(), 0);
+        assert_eq!(std::mem::size_of::<AddressList>(), 8);
+    }
+
+    /// Past [`MAX_RELAYS`] distinct relays, a list pairing a new one with another address is
+    /// spilled whole.
+    #[test]
+    fn a_full_relay_table_spills() {
+        let mut spill = Spill::default();
+        for i in 0..MAX_RELAYS {
+            let r = PeerAddress::new(
+                SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), i as u16 + 1)),
+                AddressOrigin::Relay,
+            );
+            assert_eq!(AddressList::store(&[r], &mut spill).spilled_index(), None);
+        }
+        let late = v4("10.1.1.1:1", AddressOrigin::Relay);
+        let own = v4("10.0.0.2:1935", AddressOrigin::Observed);
+        let alone = AddressList::store(&[late], &mut spill);
+        assert_eq!(alone.spilled_index(), None, "one IPv4 address is inline, relay or not");
+        assert_eq!(alone.to_vec(&spill), vec![late]);
+        let pair = AddressList::store(&[late, own], &mut spill);
+        assert!(pair.spilled_index().is_some());
+        assert_eq!(pair.to_vec(&spill), vec![late, own]);
+        assert_eq!(spill.relays.len(), MAX_RELAYS);
     }
 
     #[test]
     fn merge_updates_origin_skips_unusable_and_bounds() {
-        let mut l = AddressList::from_slice(&[v4("10.0.0.1:1935", AddressOrigin::Reported)]);
+        let mut spill = Spill::default();
+        let mut l = AddressList::store(&[v4("10.0.0.1:1935", AddressOrigin::Reported)], &mut spill);
         l.merge(
             &[
                 v4("10.0.0.1:1935", AddressOrigin::Observed),
@@ -390,14 +594,44 @@ mod tests {
                 v4("10.0.0.4:7", AddressOrigin::Reported),
             ],
             2,
+            &mut spill,
         );
         assert_eq!(
-            l.to_vec(),
+            l.to_vec(&spill),
             vec![
                 v4("10.0.0.1:1935", AddressOrigin::Observed),
                 v4("10.0.0.3:7", AddressOrigin::Reported)
             ]
         );
+        assert_eq!(spill.len(), 1);
+        // The same news again changes nothing and keeps the slot.
+        let before = l;
+        l.merge(&[v4("10.0.0.3:7", AddressOrigin::Reported)], 2, &mut spill);
+        assert_eq!(l, before);
+        assert_eq!(spill.len(), 1);
+    }
+
+    /// Records removed one by one or dropped by `retain` give their spilled lists back.
+    #[test]
+    fn removed_records_free_their_spilled_addresses() {
+        let mut h = HeardList::default();
+        let two = [
+            v4("10.0.0.1:1935", AddressOrigin::Observed),
+            v4("192.168.1.2:40000", AddressOrigin::Reported),
+        ];
+        let peers: Vec<PeerId> = (1..=4u8).map(|i| PeerId([i; 32])).collect();
+        for p in &peers {
+            assert_eq!(h.touch(*p, Instant(1), &two, 8, 10), Touch::New);
+        }
+        assert_eq!(h.spill.len(), 4);
+        for p in &peers {
+            assert_eq!(h.addresses(h.get(p).unwrap()), two);
+        }
+        assert!(h.remove(&peers[0]));
+        assert_eq!(h.spill.len(), 3);
+        h.retain(|r| r.peer == peers[1]);
+        assert_eq!(h.spill.len(), 1);
+        assert_eq!(h.addresses(h.get(&peers[1]).unwrap()), two);
     }
 
     #[test]
@@ -415,7 +649,7 @@ mod tests {
             Instant(5_000_000),
             "older news does not move the time back; news is kept to the second"
         );
-        assert_eq!(rec.addresses.to_vec(), addr);
+        assert_eq!(h.addresses(rec), addr);
         assert!(h.get(&b).is_none());
         assert_eq!(Ring::peer(&h, 0), &a);
         assert_eq!(Ring::prefix(&h, 0), a.group_address().prefix_u64());
@@ -481,7 +715,7 @@ mod tests {
                 assert_eq!(h.tie.get().map(|(q, _)| q), Some(p));
             }
         }
-        assert_eq!(std::mem::size_of::<Heard>(), 56);
+        assert_eq!(std::mem::size_of::<Heard>(), 48);
     }
 
     #[test]

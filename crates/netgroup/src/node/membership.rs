@@ -344,7 +344,7 @@ impl Group {
         }
         let mut addrs: Vec<SocketAddr> = Vec::new();
         if let Some(h) = self.heard.get(&peer) {
-            for a in &h.addresses.to_vec() {
+            for a in &self.heard.addresses(h) {
                 if !addrs.contains(&a.addr) && !a.addr.ip().is_unspecified() {
                     addrs.push(a.addr);
                 }
@@ -694,7 +694,7 @@ impl Group {
                     Some(ReportMember {
                         peer_id: *p,
                         elapsed_secs: now.saturating_duration_since(h.last_news()).as_secs(),
-                        addresses: h.addresses.to_vec(),
+                        addresses: self.heard.addresses(h),
                     })
                 })
                 .collect(),
