@@ -573,7 +573,11 @@ mod tests {
         let late = v4("10.1.1.1:1", AddressOrigin::Relay);
         let own = v4("10.0.0.2:1935", AddressOrigin::Observed);
         let alone = AddressList::store(&[late], &mut spill);
-        assert_eq!(alone.spilled_index(), None, "one IPv4 address is inline, relay or not");
+        assert_eq!(
+            alone.spilled_index(),
+            None,
+            "one IPv4 address is inline, relay or not"
+        );
         assert_eq!(alone.to_vec(&spill), vec![late]);
         let pair = AddressList::store(&[late, own], &mut spill);
         assert!(pair.spilled_index().is_some());

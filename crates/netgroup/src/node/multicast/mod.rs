@@ -649,6 +649,11 @@ impl Multicast {
     // ----- neighbours -----
 
     pub fn neighbor_up(&mut self, peer: PeerId) {
+        // A group without multicast never announces a stream, so it keeps no neighbour list
+        // (32 bytes per neighbour).
+        if !self.enabled {
+            return;
+        }
         self.neighbors.insert(peer, ());
         for s in self.streams.values_mut().filter(|s| s.end.is_none()) {
             s.announce(&mut self.outbox, peer);
@@ -1268,6 +1273,27 @@ mod tests {
                 Out::Fragment { .. } => None,
             })
             .collect()
+    }
+
+    /// Without multicast in the spec, neighbours are not tracked and nothing can be published
+    /// or played; with it, a new neighbour hears of our streams.
+    #[test]
+    fn neighbours_are_tracked_only_with_multicast_enabled() {
+        let mut off = multicast(&GroupSpecifier::new("m").unwrap());
+        off.neighbor_up(peer(1));
+        assert_eq!(off.neighbors.len(), 0);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        assert!(matches!(
+            off.publish(at(0), "live", None, &mut rng),
+            Err(GroupError::MulticastDisabled)
+        ));
+        let mut on = multicast(&spec());
+        let key = on.publish(at(0), "live", None, &mut rng).unwrap();
+        on.neighbor_up(peer(1));
+        assert_eq!(on.neighbors.len(), 1);
+        assert!(control(&on, 1)
+            .iter()
+            .any(|c| matches!(c, MediaControl::Subscription(s) if s.key == key)));
     }
 
     #[test]
