@@ -44,7 +44,7 @@ pub struct Endpoint {
     /// `Opening`s) for the endpoint's life, and they are usually empty or small.
     pub(crate) openings: SortedMap<u32, Opening>,
     pub(crate) by_tag: SortedMap<Vec<u8>, u32>,
-    pub(crate) by_far: SortedMap<(SocketAddr, u32), u32>,
+    pub(crate) by_far: SortedMap<(SocketAddr, u32), crate::session::KeyingRecord>,
     pub(crate) transmits: VecDeque<Transmit>,
     pub(crate) events: VecDeque<Event>,
     readable: BTreeSet<(u32, u64)>,
@@ -541,10 +541,21 @@ impl Endpoint {
             .is_some_and(|s| s.state == State::Closed)
         {
             if let Some(s) = self.sessions.remove(&id) {
-                if let Some(key) = s.keying_key() {
-                    self.by_far.remove(&key);
-                }
+                self.forget_keying(id, &s);
             }
+        }
+    }
+
+    /// Removes responder session `id`'s entry from the duplicate-IIKeying index: under its
+    /// keying address, or, if it moved since (RFC 7016 §3.5.4.2, rare), wherever it is.
+    pub(crate) fn forget_keying(&mut self, id: u32, s: &Session) {
+        let Some(key) = s.keying_key() else {
+            return;
+        };
+        if self.by_far.get(&key).is_some_and(|k| k.session == id) {
+            self.by_far.remove(&key);
+        } else {
+            self.by_far.retain(|_, k| k.session != id);
         }
     }
 
@@ -605,4 +616,69 @@ fn flush_session(
     };
     sess.flush(&mut ctx);
     (sess.state == State::Closed, sess.next_timeout())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{KeyingRecord, Role, SessionParams};
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn responder(id: u32, far: SocketAddr) -> Session {
+        let keys = crate::crypto::SessionKeys {
+            cipher: Box::new(crate::crypto::plain::PlainCipher::default()),
+            near_nonce: vec![1; 32],
+            far_nonce: vec![2; 32],
+        };
+        let p = SessionParams {
+            id: SessionId(id),
+            role: Role::Responder,
+            far_session_id: 40 + id,
+            far_addr: far,
+            far_fingerprint: [3; 32],
+            keys,
+            rikeying: None,
+        };
+        Session::new(Instant::ZERO, p, &Config::default())
+    }
+
+    /// A responder's duplicate-IIKeying index entry goes with the session, whether the
+    /// session still has its keying address or moved since (RFC 7016 §3.5.4.2); another
+    /// session's entry stays.
+    #[test]
+    fn forget_keying_finds_moved_sessions() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let crypto = Box::new(crate::crypto::plain::PlainProfile::new(&mut rng, false));
+        let mut ep = Endpoint::new(Config::default(), crypto, [0; 32]);
+        let a: SocketAddr = "10.0.0.1:1935".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:1935".parse().unwrap();
+        let sessions: Vec<Session> = [(1, a), (2, b), (3, a)]
+            .into_iter()
+            .map(|(id, far)| {
+                let s = responder(id, far);
+                let record = KeyingRecord {
+                    session: id,
+                    skic_digest: [id as u8; 32],
+                };
+                ep.by_far.insert((far, s.far_session_id), record);
+                s
+            })
+            .collect();
+        assert_eq!(ep.by_far.len(), 3);
+        let [s1, mut s2, s3] = <[Session; 3]>::try_from(sessions).ok().unwrap();
+        ep.forget_keying(1, &s1);
+        assert_eq!(ep.by_far.len(), 2);
+        s2.far_addr = "10.9.9.9:7".parse().unwrap();
+        ep.forget_keying(2, &s2);
+        assert_eq!(ep.by_far.len(), 1);
+        let left: Vec<u32> = ep.by_far.values().map(|k| k.session).collect();
+        assert_eq!(left, vec![3]);
+        // An initiator has no entry, and forgetting it touches none.
+        let mut init = responder(3, a);
+        init.role = Role::Initiator;
+        ep.forget_keying(3, &init);
+        assert_eq!(ep.by_far.len(), 1);
+        ep.forget_keying(3, &s3);
+        assert_eq!(ep.by_far.len(), 0);
+    }
 }

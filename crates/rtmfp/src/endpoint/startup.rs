@@ -330,11 +330,10 @@ impl Endpoint {
             CookieCheck::Valid => {}
         }
         // Duplicate IIKeying: answer with the stored RIKeying (digest §5.8).
-        if let Some(&sid) = self.by_far.get(&(from, isid)) {
-            if let Some(sess) = self.sessions.get(&sid) {
-                let responder = sess.responder.as_deref();
-                if responder.map(|r| r.skic_digest) == Some(crate::session::skic_digest(skic)) {
-                    if let Some(rik) = responder.and_then(|r| r.rikeying.clone()) {
+        if let Some(&k) = self.by_far.get(&(from, isid)) {
+            if let Some(sess) = self.sessions.get(&k.session) {
+                if k.skic_digest == crate::session::skic_digest(skic) {
+                    if let Some(rik) = sess.rikeying.as_deref().cloned() {
                         self.stats.rikeying_retransmits += 1;
                         self.transmits.push_back(super::Transmit {
                             dst: from,
@@ -392,9 +391,7 @@ impl Endpoint {
             .map_err(|_| DropReason::BadKeying)?;
         for id in stale {
             if let Some(s) = self.sessions.remove(&id) {
-                if let Some(key) = s.keying_key() {
-                    self.by_far.remove(&key);
-                }
+                self.forget_keying(id, &s);
                 self.events.push_back(Event::SessionClosed {
                     session: SessionId(id),
                     reason: CloseReason::Replaced,
@@ -426,17 +423,19 @@ impl Endpoint {
                 far_addr: from,
                 far_fingerprint: fingerprint,
                 keys: keyed.keys,
-                responder: Some(Box::new(crate::session::KeyingRecord {
-                    keying_addr: from,
-                    skic_digest: crate::session::skic_digest(skic),
-                    rikeying: rik,
-                })),
+                rikeying: rik,
             },
             &self.config,
         );
         let far_fingerprint = session.far_fingerprint;
         self.sessions.insert(sid, Box::new(session));
-        self.by_far.insert((from, isid), sid);
+        self.by_far.insert(
+            (from, isid),
+            crate::session::KeyingRecord {
+                session: sid,
+                skic_digest: crate::session::skic_digest(skic),
+            },
+        );
         self.stats.opened_as_responder += 1;
         self.events.push_back(Event::SessionOpened {
             session: SessionId(sid),
@@ -527,7 +526,7 @@ impl Endpoint {
                             &responder_certificate,
                         ),
                         keys,
-                        responder: None,
+                        rikeying: None,
                     },
                     &self.config,
                 );

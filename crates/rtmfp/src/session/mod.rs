@@ -173,25 +173,26 @@ pub struct Session {
     pub(crate) mobility: Option<Box<(SocketAddr, Instant)>>,
     pub(crate) mobility_probe_sent: bool,
     pub(crate) counters: SessionCounters,
-    /// What a responder keeps to answer a duplicate IIKeying (`None` for an initiator): boxed,
-    /// since initiators, half of all sessions, need none of it (memory only).
-    pub(crate) responder: Option<Box<KeyingRecord>>,
+    /// A responder's sealed RIKeying datagram, resent on a duplicate IIKeying (RFC 7016
+    /// §3.5.1.2; the endpoint's duplicate-IIKeying index, [`KeyingRecord`], finds the session).
+    /// Freed on the first packet the initiator sends in the session, which proves it has it;
+    /// `None` for an initiator. Boxed: a thin pointer, and only for the first round trip.
+    #[allow(clippy::box_collection)]
+    pub(crate) rikeying: Option<Box<Bytes>>,
     pub(crate) config: SessionConfig,
 }
 
-/// A responder's record of the IIKeying that opened the session (RFC 7016 §3.5.1.2; session
-/// digest §5.8): the endpoint's duplicate-IIKeying index names the session by
-/// (`keying_addr`, far session ID), and a duplicate is answered with the stored RIKeying.
-#[derive(Debug)]
+/// The endpoint's duplicate-IIKeying index entry of a responder's session, keyed by the
+/// address the IIKeying came from and the initiator's session ID (RFC 7016 §3.5.1.2; session
+/// digest §5.8): a duplicate (same key, same SKIC) is answered with the session's stored
+/// RIKeying, while it has one.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct KeyingRecord {
-    /// The far address at keying time: the key of the endpoint's duplicate-IIKeying index.
-    pub keying_addr: SocketAddr,
+    /// The responder's session ID.
+    pub session: u32,
     /// SHA-256 of the initiator's session key component, to recognise a duplicate IIKeying (a
     /// digest rather than the component, which is ≈ 200 bytes with the Flash profile).
     pub skic_digest: [u8; 32],
-    /// The sealed RIKeying datagram, resent on a duplicate IIKeying. Freed on the first packet
-    /// the initiator sends in the session, which proves it has it.
-    pub rikeying: Option<Bytes>,
 }
 
 /// Per-session copy of the endpoint settings it needs.
@@ -265,8 +266,8 @@ pub(crate) struct SessionParams {
     /// [`crate::crypto::certificate_fingerprint`] of the far end's certificate.
     pub far_fingerprint: [u8; 32],
     pub keys: crate::crypto::SessionKeys,
-    /// The IIKeying record of a responder (`None` for an initiator).
-    pub responder: Option<Box<KeyingRecord>>,
+    /// A responder's sealed RIKeying (`None` for an initiator).
+    pub rikeying: Option<Bytes>,
 }
 
 impl Session {
@@ -305,7 +306,7 @@ impl Session {
             mobility: None,
             mobility_probe_sent: false,
             counters: SessionCounters::default(),
-            responder: p.responder,
+            rikeying: p.rikeying.map(Box::new),
             config: SessionConfig {
                 recv_buffer: cap_u32(config.recv_buffer),
                 send_buffer: cap_u32(config.send_buffer),
@@ -324,12 +325,12 @@ impl Session {
         &self.nonces[self.near_nonce_len as usize..]
     }
 
-    /// The endpoint's duplicate-IIKeying index key of this session, if it is a responder's
-    /// (RFC 7016 §3.5.1.2).
+    /// The endpoint's duplicate-IIKeying index key of this session if it is a responder's and
+    /// has not moved since (RFC 7016 §3.5.1.2: the IIKeying's source address and the
+    /// initiator's session ID). A session that moved (§3.5.4.2) is found in the index by its
+    /// ID ([`crate::endpoint`]).
     pub(crate) fn keying_key(&self) -> Option<(SocketAddr, u32)> {
-        self.responder
-            .as_ref()
-            .map(|r| (r.keying_addr, self.far_session_id))
+        (self.role == Role::Responder).then_some((self.far_addr, self.far_session_id))
     }
 
     /// Whether the session is open for new flows and data.
@@ -579,7 +580,7 @@ mod tests {
             far_addr: "127.0.0.1:1935".parse().unwrap(),
             far_fingerprint: [3; 32],
             keys,
-            responder: None,
+            rikeying: None,
         };
         let config = Config::default();
         let mut s = super::Session::new(Instant::ZERO, p, &config);

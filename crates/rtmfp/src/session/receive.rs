@@ -92,9 +92,7 @@ impl Session {
         self.counters.packets_in += 1;
         // The initiator sent a packet in the session, so it has our RIKeying: a duplicate
         // IIKeying can no longer need it (memory only).
-        if let Some(r) = self.responder.as_deref_mut() {
-            r.rikeying = None;
-        }
+        self.rikeying = None;
         self.last_received = now;
         self.keepalive_outstanding = false;
         if let Some(ts) = header.timestamp {
