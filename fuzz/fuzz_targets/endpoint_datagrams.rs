@@ -34,7 +34,7 @@ use rand_core::SeedableRng;
 use rtmfp::crypto::cert::epd_for_url;
 use rtmfp::crypto::dh::{DhGroup, DhKeyPair};
 use rtmfp::crypto::flash::FlashConfig;
-use rtmfp::crypto::PacketCipher;
+use rtmfp::crypto::{PacketCipher, SessionCipher};
 use rtmfp::wire::packet::{PacketWriter, MAX_STARTUP_PACKET};
 use rtmfp::wire::{scramble_session_id, unscramble_session_id, Chunk, PacketHeader};
 use rtmfp::{
@@ -101,7 +101,7 @@ struct Harness {
     /// A cookie the server issued to address 0.
     cookie: Vec<u8>,
     /// The server's session ID and our cipher for it, once the handshake completed.
-    session: Option<(u32, Box<dyn PacketCipher>)>,
+    session: Option<(u32, SessionCipher)>,
     /// Far flow -> our return flow, for echoing messages.
     echo: BTreeMap<(SessionId, u64), u64>,
 }
@@ -245,7 +245,7 @@ impl Harness {
             0 => rest.to_vec(),
             1 => seal(self.client.default_cipher(), 0, rest),
             2 => match &self.session {
-                Some((ssid, cipher)) => seal(cipher.as_ref(), *ssid, rest),
+                Some((ssid, cipher)) => seal(cipher, *ssid, rest),
                 None => seal(self.client.default_cipher(), 1, rest),
             },
             _ => self.iikeying(rest),

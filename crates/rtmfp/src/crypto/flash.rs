@@ -260,7 +260,10 @@ fn write_randomness(rng: &mut dyn RngCore, out: &mut Vec<u8>) {
 fn session_keys(secret: &[u8], near: &[u8], far: &[u8]) -> SessionKeys {
     let k = derive_keys(secret, near, far);
     SessionKeys {
-        cipher: Box::new(FlashCipher::new(k.encrypt_key, k.decrypt_key)),
+        cipher: super::SessionCipher::Boxed(Box::new(FlashCipher::new(
+            k.encrypt_key,
+            k.decrypt_key,
+        ))),
         near_nonce: k.near_nonce.to_vec(),
         far_nonce: k.far_nonce.to_vec(),
     }

@@ -22,30 +22,29 @@ const EXTRA_RANDOMNESS: u64 = 0x0e;
 pub const SESSION_TAG_LEN: usize = 4;
 
 /// Clear-text "cipher". The default cipher (startup packets, session ID 0) passes packets
-/// unchanged. A session's cipher appends a 4-byte tag derived from the session's keying and
-/// checks the far end's tag on `open`, so that a packet of another session that happens to carry
-/// the same session ID (a restarted peer at the same address whose new session reused the
-/// old one's ID) is rejected, as a wrong key fails the Flash profile's checksum. It authenticates
-/// nothing: anyone on the path can read the tag.
+/// unchanged. A session's cipher ([`PlainSessionCipher`]) appends a 4-byte tag derived from the
+/// session's keying and checks the far end's tag on `open`, so that a packet of another session
+/// that happens to carry the same session ID (a restarted peer at the same address whose new
+/// session reused the old one's ID) is rejected, as a wrong key fails the Flash profile's
+/// checksum. It authenticates nothing: anyone on the path can read the tag.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlainCipher {
-    tags: Option<SessionTags>,
+    tags: Option<PlainSessionCipher>,
 }
 
-/// The tag this end appends and the tag it expects from the far end.
+/// The plain profile's session cipher: the tag this end appends and the tag it expects from
+/// the far end (8 bytes, kept inline in the session: [`super::SessionCipher::Plain`]).
 #[derive(Debug, Clone, Copy)]
-struct SessionTags {
+pub struct PlainSessionCipher {
     send: [u8; SESSION_TAG_LEN],
     recv: [u8; SESSION_TAG_LEN],
 }
 
-impl PacketCipher for PlainCipher {
-    /// Appends `packet`, then the session tag (session ciphers only), to `out`.
+impl PacketCipher for PlainSessionCipher {
+    /// Appends `packet`, then the session tag, to `out`.
     fn seal(&self, packet: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(packet);
-        if let Some(t) = &self.tags {
-            out.extend_from_slice(&t.send);
-        }
+        out.extend_from_slice(&self.send);
     }
 
     /// Returns `sealed` less the session tag, without copying (`out` is not used).
@@ -53,22 +52,43 @@ impl PacketCipher for PlainCipher {
     /// Errors: [`CryptoError::BadLength`] if nothing is left once the tag is removed;
     /// [`CryptoError::Checksum`] if the tag is not the far end's.
     fn open<'a>(&self, sealed: &'a [u8], _out: &'a mut Vec<u8>) -> Result<&'a [u8], CryptoError> {
-        let packet = match &self.tags {
-            None => sealed,
-            Some(t) => {
-                let Some(cut) = sealed.len().checked_sub(SESSION_TAG_LEN) else {
-                    return Err(CryptoError::BadLength);
-                };
-                if sealed[cut..] != t.recv {
-                    return Err(CryptoError::Checksum);
-                }
-                &sealed[..cut]
-            }
+        let Some(cut) = sealed.len().checked_sub(SESSION_TAG_LEN) else {
+            return Err(CryptoError::BadLength);
         };
-        if packet.is_empty() {
+        if sealed[cut..] != self.recv {
+            return Err(CryptoError::Checksum);
+        }
+        if cut == 0 {
             return Err(CryptoError::BadLength);
         }
-        Ok(packet)
+        Ok(&sealed[..cut])
+    }
+
+    /// [`SESSION_TAG_LEN`].
+    fn overhead(&self, _packet_len: usize) -> usize {
+        SESSION_TAG_LEN
+    }
+}
+
+impl PacketCipher for PlainCipher {
+    /// Appends `packet`, then the session tag (session ciphers only), to `out`.
+    fn seal(&self, packet: &[u8], out: &mut Vec<u8>) {
+        match &self.tags {
+            Some(t) => t.seal(packet, out),
+            None => out.extend_from_slice(packet),
+        }
+    }
+
+    /// Returns `sealed` less the session tag, without copying (`out` is not used).
+    ///
+    /// Errors: [`CryptoError::BadLength`] if nothing is left once the tag is removed;
+    /// [`CryptoError::Checksum`] if the tag is not the far end's.
+    fn open<'a>(&self, sealed: &'a [u8], out: &'a mut Vec<u8>) -> Result<&'a [u8], CryptoError> {
+        match &self.tags {
+            Some(t) => t.open(sealed, out),
+            None if sealed.is_empty() => Err(CryptoError::BadLength),
+            None => Ok(sealed),
+        }
     }
 
     /// [`SESSION_TAG_LEN`] for a session's cipher, 0 for the default cipher.
@@ -141,12 +161,11 @@ fn session_keys(skic: &[u8], skrc: &[u8], near: &[u8], far: &[u8]) -> SessionKey
         t.copy_from_slice(&mac[..SESSION_TAG_LEN]);
         t
     };
-    let tags = SessionTags {
-        send: tag(near),
-        recv: tag(far),
-    };
     SessionKeys {
-        cipher: Box::new(PlainCipher { tags: Some(tags) }),
+        cipher: super::SessionCipher::Plain(PlainSessionCipher {
+            send: tag(near),
+            recv: tag(far),
+        }),
         near_nonce: hmac_sha256(&secret, &[near]).to_vec(),
         far_nonce: hmac_sha256(&secret, &[far]).to_vec(),
     }
@@ -260,6 +279,10 @@ mod tests {
         assert_eq!(init.near_nonce, resp.keys.far_nonce);
         assert_eq!(init.far_nonce, resp.keys.near_nonce);
         assert_ne!(init.near_nonce, init.far_nonce);
+        // A session's cipher is kept inline: no allocation per session.
+        assert!(matches!(init.cipher, super::super::SessionCipher::Plain(_)));
+        assert!(matches!(resp.keys.cipher, super::super::SessionCipher::Plain(_)));
+        assert_eq!(std::mem::size_of::<super::super::SessionCipher>(), 16);
         let mut sealed = Vec::new();
         let mut out = Vec::new();
         init.cipher.seal(b"abc", &mut sealed);

@@ -18,7 +18,7 @@ use rand_core::{RngCore, SeedableRng};
 
 pub use types::*;
 
-use crate::crypto::CryptoProfile;
+use crate::crypto::{CryptoProfile, PacketCipher};
 use crate::flow::send::SendError;
 use crate::flow::Priority;
 use crate::handshake::{CookieJar, Opening};
@@ -626,7 +626,9 @@ mod tests {
 
     fn responder(id: u32, far: SocketAddr) -> Session {
         let keys = crate::crypto::SessionKeys {
-            cipher: Box::new(crate::crypto::plain::PlainCipher::default()),
+            cipher: crate::crypto::SessionCipher::Boxed(Box::new(
+                crate::crypto::plain::PlainCipher::default(),
+            )),
             near_nonce: vec![1; 32],
             far_nonce: vec![2; 32],
         };

@@ -12,7 +12,6 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::congestion::CongestionController;
-use crate::crypto::PacketCipher;
 use crate::endpoint::{CloseReason, Config, Event, SessionId};
 use crate::flow::recv::RecvFlow;
 use crate::flow::send::{SendError, SendFlow};
@@ -137,7 +136,7 @@ pub struct Session {
     nonces: Box<[u8]>,
     /// Length of the near nonce at the start of `nonces`, bytes.
     near_nonce_len: u32,
-    pub(crate) cipher: Box<dyn PacketCipher>,
+    pub(crate) cipher: crate::crypto::SessionCipher,
     pub(crate) state: State,
     pub(crate) send_flows: SendFlows,
     pub(crate) recv_flows: RecvFlows,
@@ -569,7 +568,9 @@ mod tests {
         use crate::endpoint::Config;
         use crate::Instant;
         let keys = crate::crypto::SessionKeys {
-            cipher: Box::new(crate::crypto::plain::PlainCipher::default()),
+            cipher: crate::crypto::SessionCipher::Boxed(Box::new(
+                crate::crypto::plain::PlainCipher::default(),
+            )),
             near_nonce: vec![1; 32],
             far_nonce: vec![2; 32],
         };

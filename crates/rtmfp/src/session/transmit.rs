@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::{Control, Role, Session, State};
 use crate::congestion::CongestionController;
+use crate::crypto::PacketCipher;
 use crate::endpoint::Transmit;
 use crate::wire::chunk::Chunk;
 use crate::wire::packet::{PacketWriter, MAX_SESSION_PACKET};
