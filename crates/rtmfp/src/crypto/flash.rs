@@ -264,8 +264,8 @@ fn session_keys(secret: &[u8], near: &[u8], far: &[u8]) -> SessionKeys {
             k.encrypt_key,
             k.decrypt_key,
         ))),
-        near_nonce: k.near_nonce.to_vec(),
-        far_nonce: k.far_nonce.to_vec(),
+        near_nonce: k.near_nonce,
+        far_nonce: k.far_nonce,
     }
 }
 

@@ -115,14 +115,17 @@ pub trait InitiatorKeying: Send {
     fn complete(self: Box<Self>, skrc: &[u8]) -> Result<SessionKeys, CryptoError>;
 }
 
+/// Bytes of a session nonce: an HMAC-SHA256 output (RFC 7425 §4.6.5).
+pub const NONCE_LEN: usize = 32;
+
 /// Keys and nonces of an open session (RFC 7425 §4.6.4, §4.6.5).
 pub struct SessionKeys {
     /// Cipher for this session's packets in both directions.
     pub cipher: SessionCipher,
-    /// `HMAC-SHA256(sharedSecret, near component)`: this end's nonce (Flash `nearNonce`), 32 bytes.
-    pub near_nonce: Vec<u8>,
-    /// `HMAC-SHA256(sharedSecret, far component)`: the far end's nonce (Flash `farNonce`), 32 bytes.
-    pub far_nonce: Vec<u8>,
+    /// `HMAC-SHA256(sharedSecret, near component)`: this end's nonce (Flash `nearNonce`).
+    pub near_nonce: [u8; NONCE_LEN],
+    /// `HMAC-SHA256(sharedSecret, far component)`: the far end's nonce (Flash `farNonce`).
+    pub far_nonce: [u8; NONCE_LEN],
 }
 
 impl std::fmt::Debug for SessionKeys {

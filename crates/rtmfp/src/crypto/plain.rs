@@ -166,8 +166,8 @@ fn session_keys(skic: &[u8], skrc: &[u8], near: &[u8], far: &[u8]) -> SessionKey
             send: tag(near),
             recv: tag(far),
         }),
-        near_nonce: hmac_sha256(&secret, &[near]).to_vec(),
-        far_nonce: hmac_sha256(&secret, &[far]).to_vec(),
+        near_nonce: hmac_sha256(&secret, &[near]),
+        far_nonce: hmac_sha256(&secret, &[far]),
     }
 }
 
@@ -281,7 +281,10 @@ mod tests {
         assert_ne!(init.near_nonce, init.far_nonce);
         // A session's cipher is kept inline: no allocation per session.
         assert!(matches!(init.cipher, super::super::SessionCipher::Plain(_)));
-        assert!(matches!(resp.keys.cipher, super::super::SessionCipher::Plain(_)));
+        assert!(matches!(
+            resp.keys.cipher,
+            super::super::SessionCipher::Plain(_)
+        ));
         assert_eq!(std::mem::size_of::<super::super::SessionCipher>(), 16);
         let mut sealed = Vec::new();
         let mut out = Vec::new();

@@ -317,7 +317,7 @@ impl Endpoint {
 
     /// Sets the keepalive period of session `s` (Flash: from the server's Set Keepalive Timer).
     pub fn set_keepalive(&mut self, s: SessionId, period: Duration) -> Result<(), EndpointError> {
-        self.open_session(s)?.keepalive_period_us = crate::session::micros_of(period);
+        self.open_session(s)?.config.keepalive_period_ms = crate::session::millis_ceil(period);
         self.reindex(s.0);
         Ok(())
     }
@@ -629,8 +629,8 @@ mod tests {
             cipher: crate::crypto::SessionCipher::Boxed(Box::new(
                 crate::crypto::plain::PlainCipher::default(),
             )),
-            near_nonce: vec![1; 32],
-            far_nonce: vec![2; 32],
+            near_nonce: [1; 32],
+            far_nonce: [2; 32],
         };
         let p = SessionParams {
             id: SessionId(id),

@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::congestion::CongestionController;
+use crate::crypto::NONCE_LEN;
 use crate::endpoint::{CloseReason, Config, Event, SessionId};
 use crate::flow::recv::RecvFlow;
 use crate::flow::send::{SendError, SendFlow};
@@ -131,11 +132,10 @@ pub struct Session {
     /// certificate itself is not kept: the fingerprint identifies it (a session is kept small,
     /// thousands per process in the simulator).
     pub(crate) far_fingerprint: [u8; 32],
-    /// The near session nonce, then the far one, in one allocation ([`Session::near_nonce`],
-    /// [`Session::far_nonce`]).
-    nonces: Box<[u8]>,
-    /// Length of the near nonce at the start of `nonces`, bytes.
-    near_nonce_len: u32,
+    /// The near session nonce, then the far one ([`Session::near_nonce`],
+    /// [`Session::far_nonce`]), inline: an allocation of its own cost 80 bytes with the
+    /// allocator's header and rounding.
+    nonces: [u8; 2 * NONCE_LEN],
     pub(crate) cipher: crate::crypto::SessionCipher,
     pub(crate) state: State,
     pub(crate) send_flows: SendFlows,
@@ -162,8 +162,6 @@ pub struct Session {
     pub(crate) last_echo_sent: Option<u16>,
     pub(crate) last_received: Instant,
     pub(crate) last_sent: Instant,
-    /// Microseconds between keepalives while idle, 0 for none (`Endpoint::set_keepalive`).
-    pub(crate) keepalive_period_us: u64,
     pub(crate) keepalive_outstanding: bool,
     pub(crate) last_tc_received: PackedInstant,
     pub(crate) pace_at: PackedInstant,
@@ -197,12 +195,14 @@ pub(crate) struct KeyingRecord {
 /// Per-session copy of the endpoint settings it needs.
 #[derive(Debug, Clone, Copy)]
 ///
-/// Compact (16 bytes): buffer sizes in 32 bits (larger settings are capped at 4 GiB) and the
-/// idle timeout in microseconds, the resolution of [`Instant`] arithmetic.
+/// Compact (16 bytes): buffer sizes in 32 bits (larger settings are capped at 4 GiB), the idle
+/// timeout and the keepalive period in whole milliseconds (rounded up, capped at 49 days).
 pub(crate) struct SessionConfig {
     pub recv_buffer: u32,
     pub send_buffer: u32,
-    pub idle_timeout_us: u64,
+    pub idle_timeout_ms: u32,
+    /// Milliseconds between keepalives while idle, 0 for none (`Endpoint::set_keepalive`).
+    pub keepalive_period_ms: u32,
 }
 
 impl SessionConfig {
@@ -218,19 +218,21 @@ impl SessionConfig {
 
     /// The idle timeout.
     pub fn idle_timeout(&self) -> Duration {
-        Duration::from_micros(self.idle_timeout_us)
+        Duration::from_millis(u64::from(self.idle_timeout_ms))
+    }
+
+    /// The keepalive period, `None` for no keepalives.
+    pub fn keepalive_period(&self) -> Option<Duration> {
+        (self.keepalive_period_ms != 0)
+            .then(|| Duration::from_millis(u64::from(self.keepalive_period_ms)))
     }
 }
 
-/// `d` in whole microseconds (what adding it to an [`Instant`] counts), at least 1 if `d` is
-/// not zero, so a nonzero setting stays on.
-pub(crate) fn micros_of(d: Duration) -> u64 {
-    let us = crate::time::saturating_micros(d);
-    if us == 0 && !d.is_zero() {
-        1
-    } else {
-        us
-    }
+/// `d` in whole milliseconds, rounded up (so a nonzero setting stays on) and capped at
+/// `u32::MAX` (49 days).
+pub(crate) fn millis_ceil(d: Duration) -> u32 {
+    let ms = d.as_millis() + u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
+    u32::try_from(ms).unwrap_or(u32::MAX)
 }
 
 /// A buffer size setting in 32 bits, capped at `u32::MAX` bytes.
@@ -278,10 +280,12 @@ impl Session {
             far_session_id: p.far_session_id,
             far_addr: p.far_addr,
             far_fingerprint,
-            near_nonce_len: p.keys.near_nonce.len() as u32,
-            nonces: [p.keys.near_nonce, p.keys.far_nonce]
-                .concat()
-                .into_boxed_slice(),
+            nonces: {
+                let mut n = [0u8; 2 * NONCE_LEN];
+                n[..NONCE_LEN].copy_from_slice(&p.keys.near_nonce);
+                n[NONCE_LEN..].copy_from_slice(&p.keys.far_nonce);
+                n
+            },
             cipher: p.keys.cipher,
             state: State::Open,
             send_flows: SortedMap::default(),
@@ -298,7 +302,6 @@ impl Session {
             last_echo_sent: None,
             last_received: now,
             last_sent: now,
-            keepalive_period_us: micros_of(config.keepalive_period),
             keepalive_outstanding: false,
             last_tc_received: PackedInstant::NONE,
             pace_at: PackedInstant::NONE,
@@ -309,19 +312,20 @@ impl Session {
             config: SessionConfig {
                 recv_buffer: cap_u32(config.recv_buffer),
                 send_buffer: cap_u32(config.send_buffer),
-                idle_timeout_us: micros_of(config.idle_timeout),
+                idle_timeout_ms: millis_ceil(config.idle_timeout),
+                keepalive_period_ms: millis_ceil(config.keepalive_period),
             },
         }
     }
 
     /// Our session nonce (Flash `nearNonce`, RFC 7425 §4.6.5).
     pub(crate) fn near_nonce(&self) -> &[u8] {
-        &self.nonces[..self.near_nonce_len as usize]
+        &self.nonces[..NONCE_LEN]
     }
 
     /// The far end's session nonce (Flash `farNonce`, RFC 7425 §4.6.5).
     pub(crate) fn far_nonce(&self) -> &[u8] {
-        &self.nonces[self.near_nonce_len as usize..]
+        &self.nonces[NONCE_LEN..]
     }
 
     /// The endpoint's duplicate-IIKeying index key of this session if it is a responder's and
@@ -442,9 +446,7 @@ impl Session {
             at(f.next_deadline());
         }
         at(Some(self.last_received + self.config.idle_timeout()));
-        if self.keepalive_period_us != 0 {
-            at(Some(self.next_keepalive()));
-        }
+        at(self.next_keepalive());
         t
     }
 
@@ -506,7 +508,7 @@ impl Session {
         for flow_id in probes {
             self.push_control(Control::BufferProbe { flow_id });
         }
-        if self.keepalive_period_us != 0 && now >= self.next_keepalive() {
+        if self.next_keepalive().is_some_and(|k| now >= k) {
             self.push_control(Control::Ping(Vec::new()));
             self.keepalive_outstanding = true;
             // Counts as sending, so the next keepalive waits a whole period.
@@ -526,10 +528,11 @@ impl Session {
         self.rto_at = PackedInstant::NONE;
     }
 
-    /// When the next keepalive is due (with a nonzero period): a period after the latest
+    /// When the next keepalive is due, `None` without keepalives: a period after the latest
     /// packet either way.
-    fn next_keepalive(&self) -> Instant {
-        self.last_sent.max(self.last_received) + Duration::from_micros(self.keepalive_period_us)
+    fn next_keepalive(&self) -> Option<Instant> {
+        let period = self.config.keepalive_period()?;
+        Some(self.last_sent.max(self.last_received) + period)
     }
 
     pub(crate) fn timestamp_echo(&mut self, now: Instant) -> Option<u16> {
@@ -551,15 +554,27 @@ impl Session {
 #[cfg(test)]
 mod tests {
     /// A process holds millions of sessions in the simulator (≈ 27–34 per group member): a
-    /// session must stay within a 448-byte allocation (a mimalloc size class, and a 464-byte
-    /// glibc chunk with its 8-byte header). It was 824 bytes with a copy of the stats and a
-    /// mobility record inline, 696 with the responder's IIKeying record inline, 608 with
-    /// 16-byte optional times and a full-width copy of the settings, then 504 with the control
-    /// queue and finished-flow list inline and 64-bit RTT figures.
+    /// session, its two 32-byte nonces inline, must stay within a 464-byte glibc chunk (456
+    /// bytes and the 8-byte header); it was a 432-byte chunk plus an 80-byte one for the
+    /// nonces. It was 824 bytes with a copy of the stats and a mobility record inline, 696
+    /// with the responder's IIKeying record inline, 608 with 16-byte optional times and a
+    /// full-width copy of the settings, then 504 with the control queue and finished-flow list
+    /// inline and 64-bit RTT figures, then 424 without the nonces.
     #[test]
-    fn a_session_fits_a_448_byte_block() {
+    fn a_session_fits_a_464_byte_chunk() {
         let size = std::mem::size_of::<super::Session>();
-        assert!(size <= 424, "Session is {size} bytes");
+        assert!(size <= 456, "Session is {size} bytes");
+    }
+
+    /// Settings in whole milliseconds round up, so that a nonzero one stays on, and saturate.
+    #[test]
+    fn millis_ceil_rounds_up_and_saturates() {
+        use std::time::Duration;
+        assert_eq!(super::millis_ceil(Duration::ZERO), 0);
+        assert_eq!(super::millis_ceil(Duration::from_nanos(1)), 1);
+        assert_eq!(super::millis_ceil(Duration::from_micros(1500)), 2);
+        assert_eq!(super::millis_ceil(Duration::from_secs(15)), 15_000);
+        assert_eq!(super::millis_ceil(Duration::from_secs(u64::MAX)), u32::MAX);
     }
 
     /// The stats a session reports add the live figures to its counters.
@@ -571,8 +586,8 @@ mod tests {
             cipher: crate::crypto::SessionCipher::Boxed(Box::new(
                 crate::crypto::plain::PlainCipher::default(),
             )),
-            near_nonce: vec![1; 32],
-            far_nonce: vec![2; 32],
+            near_nonce: [1; 32],
+            far_nonce: [2; 32],
         };
         let p = super::SessionParams {
             id: crate::endpoint::SessionId(7),
