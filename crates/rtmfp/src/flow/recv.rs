@@ -126,9 +126,11 @@ static NOTHING_HELD: Held = Held {
 };
 
 /// Receiving side of one flow (RFC 7016 §3.6.3). See the module documentation.
+///
+/// The flow's ID is not kept here: the session's flow map holds it (8 bytes per flow; a group
+/// member has four flows per neighbour), and [`RecvFlow::make_ack`] takes it.
 #[derive(Debug)]
 pub struct RecvFlow {
-    flow_id: u64,
     /// The Return Flow Association if [`HAS_RETURN`] is set in `present`.
     return_association: u64,
     /// Buffer capacity, bytes (session buffers are 32-bit, `SessionConfig`).
@@ -169,20 +171,18 @@ const HAS_FINAL: u8 = 2;
 const HAS_REJECTED: u8 = 4;
 
 impl RecvFlow {
-    /// A new receiving flow for `flow_id` with the flow it returns to (option 0x0a), a buffer
+    /// A new receiving flow with the flow it returns to (option 0x0a), a buffer
     /// of `buffer_capacity` bytes and the delivery order (digest §7.2, §9.1 RXI bit). The
     /// flow's metadata (RFC 7016 §2.3.11 option 0x00) is not kept: the session hands it to the
     /// application once, with the flow's opening event (memory only: a member has dozens of
     /// receiving flows).
     pub fn new(
-        flow_id: u64,
         return_association: Option<u64>,
         buffer_capacity: usize,
         order: DeliveryOrder,
     ) -> Self {
         let capacity = u32::try_from(buffer_capacity).unwrap_or(u32::MAX);
         RecvFlow {
-            flow_id,
             return_association: return_association.unwrap_or(0),
             capacity,
             max_fragments: capacity / 64 + 64,
@@ -220,11 +220,6 @@ impl RecvFlow {
         if self.held.as_deref().is_some_and(Held::is_empty) {
             self.held = None;
         }
-    }
-
-    /// The flow ID chosen by the sender.
-    pub fn flow_id(&self) -> u64 {
-        self.flow_id
     }
 
     /// The local sending flow this flow answers (Return Flow Association, option 0x0a).
@@ -404,11 +399,11 @@ impl RecvFlow {
         }
     }
 
-    /// Builds the acknowledgement (RFC 7016 §2.3.14/§3.6.3.4): cumulative ack, at most
+    /// Builds the acknowledgement of this flow, `flow_id` (RFC 7016 §2.3.14/§3.6.3.4): cumulative ack, at most
     /// `max_ranges` received ranges above it (the rest is truncated, which the RFC allows),
     /// and the window in 1024-byte blocks ([`RecvFlow::window_blocks`]). Marks it sent: clears
     /// the deadline and the packet count.
-    pub fn make_ack(&mut self, now: Instant, max_ranges: usize) -> Ack {
+    pub fn make_ack(&mut self, flow_id: u64, now: Instant, max_ranges: usize) -> Ack {
         self.last_now = self.last_now.max(now);
         let buffer_blocks = self.window_blocks();
         let ranges = self
@@ -422,7 +417,7 @@ impl RecvFlow {
         self.ack_deadline = PackedInstant::NONE;
         self.packets_since_ack = 0;
         Ack {
-            flow_id: self.flow_id,
+            flow_id,
             buffer_blocks,
             cumulative_ack: self.cumulative,
             ranges,
@@ -793,6 +788,9 @@ impl RecvFlow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ID the tests' acknowledgements name.
+    const FLOW: u64 = 5;
     use proptest::prelude::*;
 
     const CAP: usize = 64 * 1024;
@@ -855,7 +853,7 @@ mod tests {
     }
 
     fn flow(order: DeliveryOrder) -> RecvFlow {
-        RecvFlow::new(5, Some(2), CAP, order)
+        RecvFlow::new(Some(2), CAP, order)
     }
 
     fn feed(f: &mut RecvFlow, now: Instant, ud: &Ud) -> RecvOutcome {
@@ -897,7 +895,7 @@ mod tests {
         assert!(f.poll_message().is_none());
         assert!(f.held.is_none());
         assert!(
-            std::mem::size_of::<RecvFlow>() <= 88,
+            std::mem::size_of::<RecvFlow>() <= 80,
             "RecvFlow is {} bytes",
             std::mem::size_of::<RecvFlow>()
         );
@@ -932,7 +930,6 @@ mod tests {
     #[test]
     fn accessors() {
         let f = flow(DeliveryOrder::Sequence);
-        assert_eq!(f.flow_id(), 5);
         assert_eq!(f.return_association(), Some(2));
         assert_eq!(f.delivery_order(), DeliveryOrder::Sequence);
         assert_eq!(f.buffer_capacity(), CAP);
@@ -1120,7 +1117,7 @@ mod tests {
         for s in [1, 2, 4, 5, 7] {
             feed(&mut f, t(0), &Ud::whole(s, b"x"));
         }
-        let ack = f.make_ack(t(0), 16);
+        let ack = f.make_ack(FLOW, t(0), 16);
         assert_eq!(ack.flow_id, 5);
         assert_eq!(ack.cumulative_ack, 2);
         assert_eq!(
@@ -1128,18 +1125,18 @@ mod tests {
             vec![AckRange { start: 4, end: 5 }, AckRange { start: 7, end: 7 }]
         );
         assert_eq!(
-            f.make_ack(t(0), 1).ranges,
+            f.make_ack(FLOW, t(0), 1).ranges,
             vec![AckRange { start: 4, end: 5 }]
         );
-        assert!(f.make_ack(t(0), 0).ranges.is_empty());
+        assert!(f.make_ack(FLOW, t(0), 0).ranges.is_empty());
         // Filling 6 merges 4..7; filling 3 makes everything cumulative.
         feed(&mut f, t(0), &Ud::whole(6, b"x"));
         assert_eq!(
-            f.make_ack(t(0), 16).ranges,
+            f.make_ack(FLOW, t(0), 16).ranges,
             vec![AckRange { start: 4, end: 7 }]
         );
         feed(&mut f, t(0), &Ud::whole(3, b"x"));
-        let ack = f.make_ack(t(0), 16);
+        let ack = f.make_ack(FLOW, t(0), 16);
         assert_eq!(ack.cumulative_ack, 7);
         assert!(ack.ranges.is_empty());
         // The ack survives the wire codec.
@@ -1157,7 +1154,7 @@ mod tests {
         feed(&mut f, t(0), &Ud::whole(1, b"a"));
         assert_eq!(f.ack_deadline(), Some(t(0)));
         f.on_packet_end(t(0));
-        let ack = f.make_ack(t(1), 8);
+        let ack = f.make_ack(FLOW, t(1), 8);
         assert_eq!(ack.buffer_blocks, 63); // 65535 bytes free
         assert_eq!(f.ack_deadline(), None);
 
@@ -1170,7 +1167,7 @@ mod tests {
         assert_eq!(f.ack_deadline(), Some(t(210)));
         f.on_packet_end(t(20));
         assert_eq!(f.ack_deadline(), Some(t(20)));
-        f.make_ack(t(20), 8);
+        f.make_ack(FLOW, t(20), 8);
 
         // A packet without data for this flow doesn't count.
         feed(&mut f, t(30), &Ud::whole(4, b"d"));
@@ -1178,65 +1175,65 @@ mod tests {
         f.on_packet_end(t(31));
         f.on_packet_end(t(32));
         assert_eq!(f.ack_deadline(), Some(t(230)));
-        f.make_ack(t(33), 8);
+        f.make_ack(FLOW, t(33), 8);
 
         // Out of order (creates a range): immediate.
         feed(&mut f, t(40), &Ud::whole(6, b"f"));
         assert_eq!(f.ack_deadline(), Some(t(40)));
-        f.make_ack(t(40), 8);
+        f.make_ack(FLOW, t(40), 8);
         // Data while not contiguous (ranges exist): immediate.
         feed(&mut f, t(50), &Ud::whole(8, b"h"));
         assert_eq!(f.ack_deadline(), Some(t(50)));
-        f.make_ack(t(50), 8);
+        f.make_ack(FLOW, t(50), 8);
         // Filling the hole changes the range count: immediate.
         feed(&mut f, t(60), &Ud::whole(5, b"e"));
         assert_eq!(f.ack_deadline(), Some(t(60)));
-        f.make_ack(t(60), 8);
+        f.make_ack(FLOW, t(60), 8);
         feed(&mut f, t(61), &Ud::whole(7, b"g"));
-        f.make_ack(t(61), 8);
+        f.make_ack(FLOW, t(61), 8);
         assert_eq!(f.cumulative_ack(), 8);
 
         // Duplicate: immediate.
         feed(&mut f, t(70), &Ud::whole(9, b"i"));
         assert_eq!(f.ack_deadline(), Some(t(270)));
-        f.make_ack(t(71), 8);
+        f.make_ack(FLOW, t(71), 8);
         feed(&mut f, t(80), &Ud::whole(9, b"i"));
         assert_eq!(f.ack_deadline(), Some(t(80)));
-        f.make_ack(t(80), 8);
+        f.make_ack(FLOW, t(80), 8);
 
         // ABN: immediate.
         feed(&mut f, t(90), &Ud::abn(10));
         assert_eq!(f.ack_deadline(), Some(t(90)));
-        f.make_ack(t(90), 8);
+        f.make_ack(FLOW, t(90), 8);
 
         // Buffer probe: immediate.
         f.on_buffer_probe(t(95));
         assert_eq!(f.ack_deadline(), Some(t(95)));
-        f.make_ack(t(95), 8);
+        f.make_ack(FLOW, t(95), 8);
 
         // FIN: immediate (and the flow is then complete once read).
         feed(&mut f, t(100), &Ud::whole(11, b"k").fin());
         assert_eq!(f.ack_deadline(), Some(t(100)));
-        f.make_ack(t(100), 8);
+        f.make_ack(FLOW, t(100), 8);
         assert!(!f.is_complete());
         drain(&mut f);
         assert!(f.is_complete());
         // After completion every (duplicate) arrival is acked immediately.
         feed(&mut f, t(110), &Ud::whole(11, b"k").fin());
         assert_eq!(f.ack_deadline(), Some(t(110)));
-        f.make_ack(t(110), 8);
+        f.make_ack(FLOW, t(110), 8);
 
         // Rejection: immediate.
         let mut g = flow(DeliveryOrder::Sequence);
         feed(&mut g, t(0), &Ud::whole(1, b"a"));
-        g.make_ack(t(0), 8);
+        g.make_ack(FLOW, t(0), 8);
         g.reject(0);
         assert_eq!(g.ack_deadline(), Some(t(0)));
     }
 
     #[test]
     fn small_window_makes_every_ack_immediate_and_read_reopens() {
-        let mut f = RecvFlow::new(1, None, 4096, DeliveryOrder::Sequence);
+        let mut f = RecvFlow::new(None, 4096, DeliveryOrder::Sequence);
         assert_eq!(f.window_blocks(), 4);
         let block = vec![7u8; 1024];
         for s in 1..=4 {
@@ -1250,7 +1247,7 @@ mod tests {
                 reason: DropReason::BufferFull
             }
         );
-        let ack = f.make_ack(t(0), 8);
+        let ack = f.make_ack(FLOW, t(0), 8);
         assert_eq!(ack.cumulative_ack, 4);
         assert_eq!(ack.buffer_blocks, 0);
         assert_eq!(f.buffered_bytes(), 4096);
@@ -1258,7 +1255,7 @@ mod tests {
         assert!(f.poll_message().is_some());
         assert_eq!(f.window_blocks(), 1);
         assert_eq!(f.ack_deadline(), Some(t(0)));
-        assert_eq!(f.make_ack(t(1), 8).buffer_blocks, 1);
+        assert_eq!(f.make_ack(FLOW, t(1), 8).buffer_blocks, 1);
         drain(&mut f);
         assert_eq!(f.window_blocks(), 4);
         assert_eq!(feed(&mut f, t(2), &Ud::whole(5, &block)), RecvOutcome::New);
@@ -1266,7 +1263,7 @@ mod tests {
 
     #[test]
     fn out_of_order_data_cannot_block_the_hole() {
-        let mut f = RecvFlow::new(1, None, 4096, DeliveryOrder::Sequence);
+        let mut f = RecvFlow::new(None, 4096, DeliveryOrder::Sequence);
         let block = vec![1u8; 1024];
         for s in 2..=5 {
             assert_eq!(feed(&mut f, t(0), &Ud::whole(s, &block)), RecvOutcome::New);
@@ -1311,7 +1308,7 @@ mod tests {
         );
         assert_eq!(f.poll_message(), None);
         assert_eq!(f.buffered_bytes(), 0);
-        let ack = f.make_ack(t(1), 8);
+        let ack = f.make_ack(FLOW, t(1), 8);
         assert_eq!(ack.cumulative_ack, 4);
         assert_eq!(ack.ranges, vec![AckRange { start: 6, end: 6 }]);
         assert_eq!(ack.buffer_blocks, 64);
@@ -1412,7 +1409,7 @@ mod tests {
                 reason: DropReason::InvalidSequence
             }
         );
-        f.make_ack(t(0), 4);
+        f.make_ack(FLOW, t(0), 4);
     }
 
     #[test]
@@ -1431,7 +1428,7 @@ mod tests {
 
     #[test]
     fn memory_stays_bounded_under_sparse_flood() {
-        let mut f = RecvFlow::new(1, None, CAP, DeliveryOrder::Sequence);
+        let mut f = RecvFlow::new(None, CAP, DeliveryOrder::Sequence);
         let max = CAP / 64 + 64;
         let mut dropped = 0;
         // Isolated sequence numbers within the window: empty and tiny fragments, and ABNs
@@ -1457,12 +1454,12 @@ mod tests {
         assert!(f.held().ranges.len() <= max);
         assert!(f.buffered_bytes() <= CAP);
         // The ack is bounded by the caller's range limit.
-        assert_eq!(f.make_ack(t(0), 100).ranges.len(), 100);
+        assert_eq!(f.make_ack(FLOW, t(0), 100).ranges.len(), 100);
     }
 
     #[test]
     fn flood_of_empty_in_order_fragments_is_bounded() {
-        let mut f = RecvFlow::new(1, None, 1024, DeliveryOrder::Sequence);
+        let mut f = RecvFlow::new(None, 1024, DeliveryOrder::Sequence);
         let max = 1024 / 64 + 64;
         // One never-ending message of empty fragments, and many empty whole messages unread.
         let mut seq = 1;
@@ -1472,7 +1469,7 @@ mod tests {
             f.on_data(t(0), &Ud::new(seq, FragmentControl::Middle, b"").as_ud());
         }
         assert!(f.held().frags.len() <= max);
-        let mut g = RecvFlow::new(1, None, 1024, DeliveryOrder::Sequence);
+        let mut g = RecvFlow::new(None, 1024, DeliveryOrder::Sequence);
         for s in 1..10_000 {
             g.on_data(t(0), &Ud::whole(s, b"").as_ud());
         }
@@ -1496,7 +1493,7 @@ mod tests {
                 let f = frags.remove(i);
                 frags.insert(i + 40, f);
             }
-            let mut f = RecvFlow::new(1, None, 1 << 20, order);
+            let mut f = RecvFlow::new(None, 1 << 20, order);
             let mut got = Vec::new();
             for (i, ud) in frags.iter().enumerate() {
                 assert_eq!(f.on_data(t(0), &ud.as_ud()), RecvOutcome::New);
@@ -1504,7 +1501,7 @@ mod tests {
                     f.on_packet_end(t(0));
                 }
                 if f.ack_deadline().is_some() {
-                    f.make_ack(t(0), 64);
+                    f.make_ack(FLOW, t(0), 64);
                 }
                 got.extend(std::iter::from_fn(|| f.poll_message()));
             }
@@ -1565,7 +1562,7 @@ mod tests {
             }
             now += 1;
             if f.ack_deadline().is_some_and(|d| d <= t(now)) || rng.next(5) == 0 {
-                acked_cum = f.make_ack(t(now), 8).cumulative_ack;
+                acked_cum = f.make_ack(FLOW, t(now), 8).cumulative_ack;
             }
             if rng.next(3) == 0 {
                 out.extend(std::iter::from_fn(|| f.poll_message()));
@@ -1592,7 +1589,7 @@ mod tests {
             if let Some(last) = chunks.last_mut() {
                 last.fin = true;
             }
-            let mut f = RecvFlow::new(1, None, 1 << 20, DeliveryOrder::Sequence);
+            let mut f = RecvFlow::new(None, 1 << 20, DeliveryOrder::Sequence);
             let got = run_channel(&mut f, chunks, seed);
             prop_assert_eq!(got, messages);
             prop_assert!(f.is_complete());
@@ -1609,7 +1606,7 @@ mod tests {
             if let Some(last) = chunks.last_mut() {
                 last.fin = true;
             }
-            let mut f = RecvFlow::new(1, None, 1 << 20, DeliveryOrder::Network);
+            let mut f = RecvFlow::new(None, 1 << 20, DeliveryOrder::Network);
             let mut got = run_channel(&mut f, chunks, seed);
             let mut want = messages.clone();
             got.sort();
@@ -1648,7 +1645,7 @@ mod tests {
                 chunks.extend(frags);
             }
             let order = if network { DeliveryOrder::Network } else { DeliveryOrder::Sequence };
-            let mut f = RecvFlow::new(1, None, 1 << 20, order);
+            let mut f = RecvFlow::new(None, 1 << 20, order);
             let mut got = run_channel(&mut f, chunks, seed);
             if network {
                 got.sort();
@@ -1667,7 +1664,7 @@ mod tests {
         ) {
             // The sender stops sending some messages part-way and moves FSN past them.
             let order = if network { DeliveryOrder::Network } else { DeliveryOrder::Sequence };
-            let mut f = RecvFlow::new(1, None, 1 << 20, order);
+            let mut f = RecvFlow::new(None, 1 << 20, order);
             let mut want = Vec::new();
             let mut got = Vec::new();
             let mut seq = 1;
@@ -1704,7 +1701,7 @@ mod tests {
             network: bool,
         ) {
             let order = if network { DeliveryOrder::Network } else { DeliveryOrder::Sequence };
-            let mut f = RecvFlow::new(1, None, cap, order);
+            let mut f = RecvFlow::new(None, cap, order);
             let data = [0xabu8; 200];
             let mut now = 0;
             for (op, seq, off, fra, (abn, fin), len) in ops {
@@ -1731,7 +1728,7 @@ mod tests {
                     }
                     8 => f.on_packet_end(t(now)),
                     9 => {
-                        let ack = f.make_ack(t(now), len);
+                        let ack = f.make_ack(FLOW, t(now), len);
                         prop_assert!(ack.ranges.len() <= len);
                         let mut c = ack.cumulative_ack;
                         for r in &ack.ranges {

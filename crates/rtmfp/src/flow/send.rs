@@ -96,8 +96,10 @@ pub struct AckOutcome {
 
 /// The sending side of one flow.
 #[derive(Debug)]
+///
+/// The flow's ID is not kept here: the session's flow map holds it (8 bytes per flow; a group
+/// member has four flows per neighbour), and the calls that put it on the wire take it.
 pub struct SendFlow {
-    id: u64,
     /// The far flow this flow answers if [`HAS_RETURN`] is set in `present`.
     return_association: u64,
     priority: Priority,
@@ -189,10 +191,9 @@ impl Outgoing {
 static NOTHING_OUTSTANDING: Outgoing = Outgoing::IDLE;
 
 impl SendFlow {
-    /// A new flow `id` with per-flow `metadata`, an optional return association (the far end's
+    /// A new flow with per-flow `metadata`, an optional return association (the far end's
     /// sending flow this flow answers), a priority, and a send buffer limit in bytes.
     pub fn new(
-        id: u64,
         metadata: Vec<u8>,
         return_association: Option<u64>,
         priority: Priority,
@@ -210,7 +211,6 @@ impl SendFlow {
             option::write(&mut options, option_type::RETURN_ASSOCIATION, &value);
         }
         SendFlow {
-            id,
             return_association: return_association.unwrap_or(0),
             present: if return_association.is_some() {
                 HAS_RETURN
@@ -250,11 +250,6 @@ impl SendFlow {
         if self.out.as_deref().is_some_and(Outgoing::is_idle) {
             self.out = None;
         }
-    }
-
-    /// Flow ID as sent on the wire.
-    pub fn id(&self) -> u64 {
-        self.id
     }
 
     /// The per-flow metadata given at creation, until the receiver's first acknowledgement:
@@ -575,11 +570,13 @@ impl SendFlow {
         o.probe_at = PackedInstant::new(Some(now + interval));
     }
 
-    /// Writes as many of this flow's fragments into `w` as fit: retransmissions first, then new
-    /// data, then the FIN. `tsn` is the transmission sequence number of the packet; `budget` the
-    /// bytes congestion control still allows. Returns `(bytes of data written, retransmitted?)`.
+    /// Writes as many of this flow's fragments into `w` as fit, as flow `flow_id` (the ID the
+    /// session's map holds): retransmissions first, then new data, then the FIN. `tsn` is the
+    /// transmission sequence number of the packet; `budget` the bytes congestion control still
+    /// allows. Returns `(bytes of data written, retransmitted?)`.
     pub fn write_into(
         &mut self,
+        flow_id: u64,
         w: &mut PacketWriter,
         tsn: u64,
         mut budget: usize,
@@ -609,7 +606,7 @@ impl SendFlow {
             let data: &[u8] = &f.data;
             let opts = (first && !self.acked_once).then_some(&self.options[..]);
             let ud = UserData {
-                flow_id: self.id,
+                flow_id,
                 sequence_number: f.seq,
                 fsn_offset: f.seq - fsn,
                 fragment: f.control,
@@ -664,7 +661,7 @@ impl SendFlow {
             };
             let seq = self.next_seq;
             let ud = UserData {
-                flow_id: self.id,
+                flow_id,
                 sequence_number: seq,
                 fsn_offset: seq - fsn,
                 fragment: control,
@@ -708,7 +705,7 @@ impl SendFlow {
         if self.close_requested && !self.fin_assigned && o.queue.is_empty() {
             let seq = self.next_seq;
             let ud = UserData {
-                flow_id: self.id,
+                flow_id,
                 sequence_number: seq,
                 fsn_offset: seq - fsn,
                 fragment: FragmentControl::Whole,
@@ -772,7 +769,7 @@ mod tests {
         tsn: u64,
     ) -> Vec<(u64, u64, usize, bool, FragmentControl, bool, bool)> {
         let mut w = PacketWriter::new(&header(), MAX_SESSION_PACKET, Vec::new());
-        flow.write_into(&mut w, tsn, usize::MAX);
+        flow.write_into(1, &mut w, tsn, usize::MAX);
         let pkt = w.finish();
         ChunkIter::new(&pkt[3..])
             .map(|c| match c.unwrap() {
@@ -795,7 +792,7 @@ mod tests {
     /// had everything acknowledged, or was rejected.
     #[test]
     fn an_idle_flow_holds_no_allocation() {
-        let mut f = SendFlow::new(3, b"\x00TC\x04".to_vec(), None, Priority::BULK, 1 << 20);
+        let mut f = SendFlow::new(b"\x00TC\x04".to_vec(), None, Priority::BULK, 1 << 20);
         assert!(f.out.is_none());
         assert!(!f.wants_to_send());
         assert_eq!(f.on_timeout(), 0);
@@ -830,12 +827,12 @@ mod tests {
         assert!(f.is_complete());
         assert!(f.out.is_none());
         // A rejected flow drops what it held.
-        let mut g = SendFlow::new(4, Vec::new(), None, Priority::BULK, 1 << 20);
+        let mut g = SendFlow::new(Vec::new(), None, Priority::BULK, 1 << 20);
         g.write(Bytes::from_static(b"x"), None).unwrap();
         g.on_exception(9);
         assert!(g.out.is_none());
         assert!(
-            std::mem::size_of::<SendFlow>() <= 96,
+            std::mem::size_of::<SendFlow>() <= 88,
             "SendFlow is {} bytes",
             std::mem::size_of::<SendFlow>()
         );
@@ -855,18 +852,18 @@ mod tests {
 
     #[test]
     fn metadata_reads_back_with_and_without_return_association() {
-        let f = SendFlow::new(3, b"\x00TC\x04".to_vec(), None, Priority::BULK, 1 << 20);
+        let f = SendFlow::new(b"\x00TC\x04".to_vec(), None, Priority::BULK, 1 << 20);
         assert_eq!(f.metadata(), b"\x00TC\x04");
-        let f = SendFlow::new(4, vec![7; 300], Some(1 << 20), Priority::BULK, 1 << 20);
+        let f = SendFlow::new(vec![7; 300], Some(1 << 20), Priority::BULK, 1 << 20);
         assert_eq!(f.metadata(), &[7; 300][..]);
         assert_eq!(f.return_association(), Some(1 << 20));
-        let f = SendFlow::new(5, Vec::new(), Some(2), Priority::BULK, 1 << 20);
+        let f = SendFlow::new(Vec::new(), Some(2), Priority::BULK, 1 << 20);
         assert!(f.metadata().is_empty());
     }
 
     #[test]
     fn flash_fsn_offsets_and_options_until_first_ack() {
-        let mut f = SendFlow::new(2, b"TC\x04\x00".to_vec(), None, Priority::CONTROL, 1 << 20);
+        let mut f = SendFlow::new(b"TC\x04\x00".to_vec(), None, Priority::CONTROL, 1 << 20);
         f.write(Bytes::from_static(b"one"), None).unwrap();
         f.write(Bytes::from_static(b"two"), None).unwrap();
         let sent = send(&mut f, 1);
@@ -882,7 +879,7 @@ mod tests {
 
     #[test]
     fn large_message_is_fragmented_and_nak_loss_detection_retransmits() {
-        let mut f = SendFlow::new(1, vec![1], None, Priority::BULK, 1 << 20);
+        let mut f = SendFlow::new(vec![1], None, Priority::BULK, 1 << 20);
         f.write(Bytes::from(vec![7u8; 5000]), None).unwrap();
         let mut all = Vec::new();
         for tsn in 1..=5 {
@@ -906,7 +903,7 @@ mod tests {
 
     #[test]
     fn deadline_abandons_and_advances_fsn() {
-        let mut f = SendFlow::new(1, vec![1], None, Priority::BULK, 1 << 20);
+        let mut f = SendFlow::new(vec![1], None, Priority::BULK, 1 << 20);
         f.write(Bytes::from_static(b"late"), Some(Instant::from_micros(100)))
             .unwrap();
         f.write(
@@ -932,7 +929,7 @@ mod tests {
 
     #[test]
     fn close_sends_abn_fin_and_completes_on_ack() {
-        let mut f = SendFlow::new(1, vec![1], None, Priority::BULK, 1 << 20);
+        let mut f = SendFlow::new(vec![1], None, Priority::BULK, 1 << 20);
         f.write(Bytes::from_static(b"x"), None).unwrap();
         f.close();
         assert_eq!(f.write(Bytes::new(), None), Err(SendError::Closed));
@@ -946,7 +943,7 @@ mod tests {
 
     #[test]
     fn buffer_limit_and_zero_window() {
-        let mut f = SendFlow::new(1, vec![1], None, Priority::BULK, 100);
+        let mut f = SendFlow::new(vec![1], None, Priority::BULK, 100);
         f.write(Bytes::from(vec![0; 80]), None).unwrap();
         assert_eq!(
             f.write(Bytes::from(vec![0; 30]), None),
@@ -967,7 +964,7 @@ mod tests {
 
     #[test]
     fn exception_stops_the_flow() {
-        let mut f = SendFlow::new(1, vec![1], None, Priority::BULK, 100);
+        let mut f = SendFlow::new(vec![1], None, Priority::BULK, 100);
         f.write(Bytes::from_static(b"x"), None).unwrap();
         f.on_exception(0);
         assert!(f.is_complete());

@@ -368,7 +368,6 @@ impl Session {
         let id = self.next_flow_id;
         self.next_flow_id += 1;
         let flow = SendFlow::new(
-            id,
             metadata.to_vec(),
             return_association,
             priority,
@@ -499,10 +498,10 @@ impl Session {
         }
         let erto = self.rtt.erto();
         let mut probes = Vec::new();
-        for f in self.send_flows.values_mut() {
+        for (id, f) in self.send_flows.iter_mut() {
             if f.probe_deadline(now, erto).is_some_and(|d| now >= d) {
                 f.on_probe_sent(now, erto);
-                probes.push(f.id());
+                probes.push(*id);
             }
         }
         for flow_id in probes {

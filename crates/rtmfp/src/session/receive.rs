@@ -255,12 +255,11 @@ impl Session {
         let accepted = check_new_flow(ud.options, &self.send_flows);
         let mut flow = match &accepted {
             Ok((_, association)) => RecvFlow::new(
-                ud.flow_id,
                 *association,
                 self.config.recv_buffer(),
                 DeliveryOrder::Sequence,
             ),
-            Err(()) => RecvFlow::new(ud.flow_id, None, 0, DeliveryOrder::Sequence),
+            Err(()) => RecvFlow::new(None, 0, DeliveryOrder::Sequence),
         };
         if self.recv_flows.len() >= MAX_RECV_FLOWS {
             self.push_control(Control::FlowException {

@@ -143,19 +143,16 @@ impl Session {
                 }
             }
             let piggyback = data || w.has_chunks();
-            for f in self.recv_flows.values_mut() {
+            for (&flow_id, f) in self.recv_flows.iter_mut() {
                 let due = f.ack_deadline().is_some_and(|d| d <= ctx.now || piggyback);
                 if !due {
                     continue;
                 }
-                let ack = f.make_ack(ctx.now, ACK_RANGES_PER_CHUNK);
+                let ack = f.make_ack(flow_id, ctx.now, ACK_RANGES_PER_CHUNK);
                 let mut chunk_ok = w.push(&Chunk::Ack(ack));
                 if chunk_ok {
                     if let Some(code) = f.rejected() {
-                        chunk_ok = w.push(&Chunk::FlowException {
-                            flow_id: f.flow_id(),
-                            code,
-                        });
+                        chunk_ok = w.push(&Chunk::FlowException { flow_id, code });
                     }
                 }
                 if !chunk_ok {
@@ -175,7 +172,8 @@ impl Session {
                         break;
                     }
                     if let Some(f) = self.send_flows.get_mut(&id) {
-                        let (n, _) = f.write_into(&mut w, tsn, budget.saturating_sub(data_bytes));
+                        let (n, _) =
+                            f.write_into(id, &mut w, tsn, budget.saturating_sub(data_bytes));
                         data_bytes += n;
                     }
                 }
