@@ -5,9 +5,9 @@
 //! ≈ 340 at 10,000 and ≈ 490 at 100,000),
 //! so they are kept compact: one vector sorted by group address (the ring the best list and the
 //! member estimate walk), whose records carry the peer ID, the time of the news and an
-//! [`AddressList`] of 8 bytes that holds one IPv4 address inline (longer lists sit in a side
-//! table). Looking a member up by peer ID
-//! recomputes its group address (one SHA-256 block, digest §3.2) instead of keeping a second
+//! [`AddressList`] of 8 bytes: one IPv4 address inline and, by index, the relay address the
+//! members share (other lists sit whole in the list's [`AddressTable`]). Looking a member up
+//! by peer ID recomputes its group address (one SHA-256 block, digest §3.2) instead of keeping a second
 //! index; callers that know the address (a neighbour's) pass it.
 
 use std::cell::Cell;
@@ -24,10 +24,10 @@ use crate::id::{GroupAddress, PeerId};
 ///
 /// Byte 0 is the layout (low nibble) and the origin of the inline address (high nibble);
 /// bytes 1–6 an IPv4 address and port (big-endian); byte 7 the index of a relay address in the
-/// heard list's table of relays, which the members of a group share ([`Spill::relays`]). The
+/// heard list's table of relays, which the members of a group share ([`AddressTable::relays`]). The
 /// layouts: no address; one IPv4 address; one IPv4 address and a relay, in either order; a
 /// relay alone; or, for anything else (more addresses, IPv6 with its scope and flow label, a
-/// full relay table), the index of the whole list in [`Spill`] in bytes 1–4.
+/// full relay table), the index of the whole list in [`AddressTable`] in bytes 1–4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct AddressList([u8; 8]);
 
@@ -64,7 +64,7 @@ fn origin_from(b: u8) -> AddressOrigin {
 /// What a heard list's records keep outside themselves: the relay addresses they share and the
 /// address lists that fit no inline layout (in slots reused once freed).
 #[derive(Debug, Default)]
-pub(crate) struct Spill {
+pub(crate) struct AddressTable {
     /// Relay addresses named by records, never more than [`MAX_RELAYS`]. Not pruned: a group
     /// has few.
     relays: Vec<SocketAddrV4>,
@@ -72,7 +72,7 @@ pub(crate) struct Spill {
     free: Vec<u32>,
 }
 
-impl Spill {
+impl AddressTable {
     /// Number of whole lists held.
     #[cfg(test)]
     fn len(&self) -> usize {
@@ -174,24 +174,24 @@ impl AddressList {
             .then(|| u32::from_be_bytes([self.0[1], self.0[2], self.0[3], self.0[4]]))
     }
 
-    /// Stores `list` (order kept): inline where a layout fits, in `spill` otherwise.
-    fn store(list: &[PeerAddress], spill: &mut Spill) -> Self {
-        let relay = |a: &PeerAddress, spill: &mut Spill| {
+    /// Stores `list` (order kept): inline where a layout fits, in `table` otherwise.
+    fn store(list: &[PeerAddress], table: &mut AddressTable) -> Self {
+        let relay = |a: &PeerAddress, table: &mut AddressTable| {
             if a.origin == AddressOrigin::Relay {
-                spill.relay_index(v4_of(a)?)
+                table.relay_index(v4_of(a)?)
             } else {
                 None
             }
         };
         let fits = match list {
             [] => Some(Self::packed(EMPTY, None, 0)),
-            [a] => match relay(a, spill) {
+            [a] => match relay(a, table) {
                 Some(r) => Some(Self::packed(RELAY, None, r)),
                 None => v4_of(a).map(|_| Self::packed(ONE, Some(a), 0)),
             },
-            [a, b] => match (relay(a, spill), v4_of(b)) {
+            [a, b] => match (relay(a, table), v4_of(b)) {
                 (Some(r), Some(_)) => Some(Self::packed(RELAY_THEN_ONE, Some(b), r)),
-                _ => match (v4_of(a), relay(b, spill)) {
+                _ => match (v4_of(a), relay(b, table)) {
                     (Some(_), Some(r)) => Some(Self::packed(ONE_THEN_RELAY, Some(a), r)),
                     _ => None,
                 },
@@ -201,43 +201,43 @@ impl AddressList {
         fits.unwrap_or_else(|| {
             let mut b = [0u8; 8];
             b[0] = SPILLED;
-            b[1..5].copy_from_slice(&spill.put(list).to_be_bytes());
+            b[1..5].copy_from_slice(&table.put(list).to_be_bytes());
             AddressList(b)
         })
     }
 
     /// The addresses, in order.
-    fn to_vec(self, spill: &Spill) -> Vec<PeerAddress> {
+    fn to_vec(self, table: &AddressTable) -> Vec<PeerAddress> {
         match self.0[0] & 0x0f {
             ONE => vec![self.inline()],
-            ONE_THEN_RELAY => vec![self.inline(), spill.relay(self.0[7])],
-            RELAY_THEN_ONE => vec![spill.relay(self.0[7]), self.inline()],
-            RELAY => vec![spill.relay(self.0[7])],
+            ONE_THEN_RELAY => vec![self.inline(), table.relay(self.0[7])],
+            RELAY_THEN_ONE => vec![table.relay(self.0[7]), self.inline()],
+            RELAY => vec![table.relay(self.0[7])],
             SPILLED => self
                 .spilled_index()
-                .map_or(Vec::new(), |i| spill.get(i).to_vec()),
+                .map_or(Vec::new(), |i| table.get(i).to_vec()),
             _ => Vec::new(),
         }
     }
 
-    /// Gives back what `self` holds in `spill`.
-    fn release(self, spill: &mut Spill) {
+    /// Gives back what `self` holds in `table`.
+    fn release(self, table: &mut AddressTable) {
         if let Some(i) = self.spilled_index() {
-            spill.release(i);
+            table.release(i);
         }
     }
 
     /// Merges `new` in (see [`merge_addresses`]), keeping at most `max` addresses.
-    fn merge(&mut self, new: &[PeerAddress], max: usize, spill: &mut Spill) {
+    fn merge(&mut self, new: &[PeerAddress], max: usize, table: &mut AddressTable) {
         if new.is_empty() {
             return;
         }
-        let mut list = self.to_vec(spill);
+        let mut list = self.to_vec(table);
         let before = list.clone();
         merge_addresses(&mut list, new, max);
         if list != before {
-            self.release(spill);
-            *self = AddressList::store(&list, spill);
+            self.release(table);
+            *self = AddressList::store(&list, table);
         }
     }
 }
@@ -332,8 +332,8 @@ pub(crate) enum Touch {
 #[derive(Debug, Default)]
 pub(crate) struct HeardList {
     ring: Vec<Heard>,
-    /// The records' address lists that do not fit inline.
-    spill: Spill,
+    /// The relays the records share and the address lists that do not fit inline.
+    table: AddressTable,
     /// The last full address recomputed on a prefix tie, with its peer.
     tie: Cell<Option<(PeerId, GroupAddress)>>,
 }
@@ -381,7 +381,7 @@ impl HeardList {
 
     /// The addresses of record `h` (one of this list's), in the order they were learned.
     pub fn addresses(&self, h: &Heard) -> Vec<PeerAddress> {
-        h.addresses.to_vec(&self.spill)
+        h.addresses.to_vec(&self.table)
     }
 
     /// The record of `peer`.
@@ -411,7 +411,7 @@ impl HeardList {
             Ok(i) => {
                 let h = &mut self.ring[i];
                 h.note_news(at);
-                h.addresses.merge(addrs, max_addresses, &mut self.spill);
+                h.addresses.merge(addrs, max_addresses, &mut self.table);
                 return Touch::Known;
             }
             Err(i) => i,
@@ -430,7 +430,7 @@ impl HeardList {
                 prefix: prefix_u32(&address),
                 last_news: NewsTime::from_instant(at),
                 peer,
-                addresses: AddressList::store(&list, &mut self.spill),
+                addresses: AddressList::store(&list, &mut self.table),
             },
         );
         Touch::New
@@ -440,7 +440,7 @@ impl HeardList {
     pub fn remove(&mut self, peer: &PeerId) -> bool {
         match self.find(&peer.group_address(), Some(peer)) {
             Ok(i) => {
-                self.ring.remove(i).addresses.release(&mut self.spill);
+                self.ring.remove(i).addresses.release(&mut self.table);
                 true
             }
             Err(_) => false,
@@ -449,11 +449,11 @@ impl HeardList {
 
     /// Drops every record for which `keep` is false.
     pub fn retain(&mut self, mut keep: impl FnMut(&Heard) -> bool) {
-        let spill = &mut self.spill;
+        let table = &mut self.table;
         self.ring.retain(|h| {
             let kept = keep(h);
             if !kept {
-                h.addresses.release(spill);
+                h.addresses.release(table);
             }
             kept
         });
@@ -491,10 +491,10 @@ mod tests {
     }
 
     /// Every layout reads back the list it stored, in order; only lists that fit none of them
-    /// take a slot in the spill table.
+    /// take a slot in the address table.
     #[test]
     fn address_list_round_trips_inline_and_spilled() {
-        let mut spill = Spill::default();
+        let mut table = AddressTable::default();
         let own = v4("10.0.0.1:1935", AddressOrigin::Observed);
         let server = v4("10.9.9.9:1935", AddressOrigin::Relay);
         let other_server = v4("10.9.9.8:1935", AddressOrigin::Relay);
@@ -509,15 +509,15 @@ mod tests {
         ];
         let stored: Vec<AddressList> = inline
             .iter()
-            .map(|l| AddressList::store(l, &mut spill))
+            .map(|l| AddressList::store(l, &mut table))
             .collect();
         for (l, s) in inline.iter().zip(&stored) {
-            assert_eq!(s.to_vec(&spill), l.to_vec());
+            assert_eq!(s.to_vec(&table), l.to_vec());
             assert_eq!(s.spilled_index(), None, "{l:?} fits inline");
         }
-        assert_eq!(spill.len(), 0);
+        assert_eq!(table.len(), 0);
         assert_eq!(
-            spill.relays.len(),
+            table.relays.len(),
             2,
             "a relay is kept once for all records"
         );
@@ -533,28 +533,28 @@ mod tests {
             )),
             AddressOrigin::Observed,
         );
-        let l6 = AddressList::store(&[scoped], &mut spill);
-        let l2 = AddressList::store(&[own, lan], &mut spill);
-        let l3 = AddressList::store(&[server, own, lan], &mut spill);
-        assert_eq!(l6.to_vec(&spill), vec![scoped]);
-        assert_eq!(l2.to_vec(&spill), vec![own, lan]);
-        assert_eq!(l3.to_vec(&spill), vec![server, own, lan]);
-        assert_eq!(spill.len(), 3);
+        let l6 = AddressList::store(&[scoped], &mut table);
+        let l2 = AddressList::store(&[own, lan], &mut table);
+        let l3 = AddressList::store(&[server, own, lan], &mut table);
+        assert_eq!(l6.to_vec(&table), vec![scoped]);
+        assert_eq!(l2.to_vec(&table), vec![own, lan]);
+        assert_eq!(l3.to_vec(&table), vec![server, own, lan]);
+        assert_eq!(table.len(), 3);
         // A freed slot is reused, and the table is dropped once empty.
-        l2.release(&mut spill);
-        assert_eq!(spill.len(), 2);
-        let again = AddressList::store(&[lan, own], &mut spill);
+        l2.release(&mut table);
+        assert_eq!(table.len(), 2);
+        let again = AddressList::store(&[lan, own], &mut table);
         assert_eq!(
             again.spilled_index(),
             l2.spilled_index(),
             "the freed slot is taken"
         );
-        assert_eq!(l6.to_vec(&spill), vec![scoped]);
+        assert_eq!(l6.to_vec(&table), vec![scoped]);
         for l in [again, l3, l6] {
-            l.release(&mut spill);
+            l.release(&mut table);
         }
-        assert_eq!(spill.len(), 0);
-        assert_eq!(spill.lists.capacity(), 0);
+        assert_eq!(table.len(), 0);
+        assert_eq!(table.lists.capacity(), 0);
         assert_eq!(std::mem::size_of::<AddressList>(), 8);
     }
 
@@ -562,33 +562,33 @@ mod tests {
     /// spilled whole.
     #[test]
     fn a_full_relay_table_spills() {
-        let mut spill = Spill::default();
+        let mut table = AddressTable::default();
         for i in 0..MAX_RELAYS {
             let r = PeerAddress::new(
                 SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 1), i as u16 + 1)),
                 AddressOrigin::Relay,
             );
-            assert_eq!(AddressList::store(&[r], &mut spill).spilled_index(), None);
+            assert_eq!(AddressList::store(&[r], &mut table).spilled_index(), None);
         }
         let late = v4("10.1.1.1:1", AddressOrigin::Relay);
         let own = v4("10.0.0.2:1935", AddressOrigin::Observed);
-        let alone = AddressList::store(&[late], &mut spill);
+        let alone = AddressList::store(&[late], &mut table);
         assert_eq!(
             alone.spilled_index(),
             None,
             "one IPv4 address is inline, relay or not"
         );
-        assert_eq!(alone.to_vec(&spill), vec![late]);
-        let pair = AddressList::store(&[late, own], &mut spill);
+        assert_eq!(alone.to_vec(&table), vec![late]);
+        let pair = AddressList::store(&[late, own], &mut table);
         assert!(pair.spilled_index().is_some());
-        assert_eq!(pair.to_vec(&spill), vec![late, own]);
-        assert_eq!(spill.relays.len(), MAX_RELAYS);
+        assert_eq!(pair.to_vec(&table), vec![late, own]);
+        assert_eq!(table.relays.len(), MAX_RELAYS);
     }
 
     #[test]
     fn merge_updates_origin_skips_unusable_and_bounds() {
-        let mut spill = Spill::default();
-        let mut l = AddressList::store(&[v4("10.0.0.1:1935", AddressOrigin::Reported)], &mut spill);
+        let mut table = AddressTable::default();
+        let mut l = AddressList::store(&[v4("10.0.0.1:1935", AddressOrigin::Reported)], &mut table);
         l.merge(
             &[
                 v4("10.0.0.1:1935", AddressOrigin::Observed),
@@ -598,21 +598,21 @@ mod tests {
                 v4("10.0.0.4:7", AddressOrigin::Reported),
             ],
             2,
-            &mut spill,
+            &mut table,
         );
         assert_eq!(
-            l.to_vec(&spill),
+            l.to_vec(&table),
             vec![
                 v4("10.0.0.1:1935", AddressOrigin::Observed),
                 v4("10.0.0.3:7", AddressOrigin::Reported)
             ]
         );
-        assert_eq!(spill.len(), 1);
+        assert_eq!(table.len(), 1);
         // The same news again changes nothing and keeps the slot.
         let before = l;
-        l.merge(&[v4("10.0.0.3:7", AddressOrigin::Reported)], 2, &mut spill);
+        l.merge(&[v4("10.0.0.3:7", AddressOrigin::Reported)], 2, &mut table);
         assert_eq!(l, before);
-        assert_eq!(spill.len(), 1);
+        assert_eq!(table.len(), 1);
     }
 
     /// Records removed one by one or dropped by `retain` give their spilled lists back.
@@ -627,14 +627,14 @@ mod tests {
         for p in &peers {
             assert_eq!(h.touch(*p, Instant(1), &two, 8, 10), Touch::New);
         }
-        assert_eq!(h.spill.len(), 4);
+        assert_eq!(h.table.len(), 4);
         for p in &peers {
             assert_eq!(h.addresses(h.get(p).unwrap()), two);
         }
         assert!(h.remove(&peers[0]));
-        assert_eq!(h.spill.len(), 3);
+        assert_eq!(h.table.len(), 3);
         h.retain(|r| r.peer == peers[1]);
-        assert_eq!(h.spill.len(), 1);
+        assert_eq!(h.table.len(), 1);
         assert_eq!(h.addresses(h.get(&peers[1]).unwrap()), two);
     }
 
