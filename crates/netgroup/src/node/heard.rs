@@ -233,9 +233,7 @@ impl AddressList {
             return;
         }
         let mut list = self.to_vec(table);
-        let before = list.clone();
-        merge_addresses(&mut list, new, max);
-        if list != before {
+        if merge_addresses(&mut list, new, max) {
             self.release(table);
             *self = AddressList::store(&list, table);
         }
@@ -244,18 +242,26 @@ impl AddressList {
 
 /// Adds the usable addresses of `new` to `into`: an address already there takes the new origin,
 /// others are appended while `into` holds fewer than `max`; unspecified IPs and port 0 are
-/// skipped.
-pub(crate) fn merge_addresses(into: &mut Vec<PeerAddress>, new: &[PeerAddress], max: usize) {
+/// skipped. Returns whether `into` changed.
+pub(crate) fn merge_addresses(
+    into: &mut Vec<PeerAddress>,
+    new: &[PeerAddress],
+    max: usize,
+) -> bool {
+    let mut changed = false;
     for a in new {
         if a.addr.ip().is_unspecified() || a.addr.port() == 0 {
             continue;
         }
         if let Some(old) = into.iter_mut().find(|o| o.addr == a.addr) {
+            changed |= old.origin != a.origin;
             old.origin = a.origin;
         } else if into.len() < max {
             into.push(*a);
+            changed = true;
         }
     }
+    changed
 }
 
 /// The first 32 bits of a group address (big-endian): a heard record's position on the ring.

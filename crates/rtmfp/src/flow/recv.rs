@@ -399,10 +399,10 @@ impl RecvFlow {
         }
     }
 
-    /// Builds the acknowledgement of this flow, `flow_id` (RFC 7016 §2.3.14/§3.6.3.4): cumulative ack, at most
-    /// `max_ranges` received ranges above it (the rest is truncated, which the RFC allows),
-    /// and the window in 1024-byte blocks ([`RecvFlow::window_blocks`]). Marks it sent: clears
-    /// the deadline and the packet count.
+    /// Builds the acknowledgement of this flow, `flow_id` (RFC 7016 §2.3.14/§3.6.3.4):
+    /// cumulative ack, at most `max_ranges` received ranges above it (the rest is truncated,
+    /// which the RFC allows), and the window in 1024-byte blocks ([`RecvFlow::window_blocks`]).
+    /// Marks it sent: clears the deadline and the packet count.
     pub fn make_ack(&mut self, flow_id: u64, now: Instant, max_ranges: usize) -> Ack {
         self.last_now = self.last_now.max(now);
         let buffer_blocks = self.window_blocks();

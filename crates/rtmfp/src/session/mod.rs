@@ -132,10 +132,11 @@ pub struct Session {
     /// certificate itself is not kept: the fingerprint identifies it (a session is kept small,
     /// thousands per process in the simulator).
     pub(crate) far_fingerprint: [u8; 32],
-    /// The near session nonce, then the far one ([`Session::near_nonce`],
-    /// [`Session::far_nonce`]), inline: an allocation of its own cost 80 bytes with the
-    /// allocator's header and rounding.
-    nonces: [u8; 2 * NONCE_LEN],
+    /// Our session nonce and the far end's (Flash `nearNonce`, `farNonce`; RFC 7425 §4.6.5),
+    /// inline: an allocation of their own cost 80 bytes with the allocator's header and
+    /// rounding.
+    near_nonce: [u8; NONCE_LEN],
+    far_nonce: [u8; NONCE_LEN],
     pub(crate) cipher: crate::crypto::SessionCipher,
     pub(crate) state: State,
     pub(crate) send_flows: SendFlows,
@@ -174,7 +175,6 @@ pub struct Session {
     /// §3.5.1.2; the endpoint's duplicate-IIKeying index, [`KeyingRecord`], finds the session).
     /// Freed on the first packet the initiator sends in the session, which proves it has it;
     /// `None` for an initiator. Boxed: a thin pointer, and only for the first round trip.
-    #[allow(clippy::box_collection)]
     pub(crate) rikeying: Option<Box<Bytes>>,
     pub(crate) config: SessionConfig,
 }
@@ -280,12 +280,8 @@ impl Session {
             far_session_id: p.far_session_id,
             far_addr: p.far_addr,
             far_fingerprint,
-            nonces: {
-                let mut n = [0u8; 2 * NONCE_LEN];
-                n[..NONCE_LEN].copy_from_slice(&p.keys.near_nonce);
-                n[NONCE_LEN..].copy_from_slice(&p.keys.far_nonce);
-                n
-            },
+            near_nonce: p.keys.near_nonce,
+            far_nonce: p.keys.far_nonce,
             cipher: p.keys.cipher,
             state: State::Open,
             send_flows: SortedMap::default(),
@@ -320,12 +316,12 @@ impl Session {
 
     /// Our session nonce (Flash `nearNonce`, RFC 7425 §4.6.5).
     pub(crate) fn near_nonce(&self) -> &[u8] {
-        &self.nonces[..NONCE_LEN]
+        &self.near_nonce
     }
 
     /// The far end's session nonce (Flash `farNonce`, RFC 7425 §4.6.5).
     pub(crate) fn far_nonce(&self) -> &[u8] {
-        &self.nonces[NONCE_LEN..]
+        &self.far_nonce
     }
 
     /// The endpoint's duplicate-IIKeying index key of this session if it is a responder's and
