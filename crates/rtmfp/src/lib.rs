@@ -28,6 +28,7 @@ mod machine;
 pub mod queue;
 mod rendezvous;
 pub mod rtt;
+mod scratch;
 mod session;
 pub mod sorted_map;
 pub mod time;

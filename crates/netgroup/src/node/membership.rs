@@ -60,7 +60,8 @@ pub(crate) struct Io<'a> {
     pub flash: &'a mut FlashNode,
     pub rng: &'a mut ChaCha8Rng,
     pub events: &'a mut Events,
-    pub sessions: &'a SortedMap<SessionId, SocketAddr>,
+    /// Open peer-to-peer sessions and their far peers.
+    pub sessions: &'a SortedMap<SessionId, PeerId>,
     pub connecting: &'a mut SortedMap<PeerId, SessionId>,
     /// Our `GR\x1C` flows, by the slot of the group they belong to.
     pub out_ctrl: &'a mut SortedMap<(SessionId, u64), GroupSlot>,
@@ -455,7 +456,7 @@ impl Group {
         }
         n.connected = true;
         let address = n.address;
-        let far = io.sessions.get(&n.session).copied();
+        let far = io.flash.endpoint().session_far_addr(n.session);
         let addrs: Vec<PeerAddress> = far
             .map(|a| PeerAddress::new(a, AddressOrigin::Observed))
             .into_iter()
@@ -683,9 +684,10 @@ impl Group {
         let now = io.now;
         let report = GroupReport {
             recipient_address: io
-                .sessions
-                .get(&session)
-                .map(|a| PeerAddress::new(*a, AddressOrigin::Observed)),
+                .flash
+                .endpoint()
+                .session_far_addr(session)
+                .map(|a| PeerAddress::new(a, AddressOrigin::Observed)),
             sender_addresses: self.own_addresses(io),
             members: members
                 .iter()
@@ -751,8 +753,8 @@ impl Group {
         }
         let mut sender = Vec::new();
         if let Some(n) = self.neighbors.get(&peer) {
-            if let Some(a) = io.sessions.get(&n.session) {
-                sender.push(PeerAddress::new(*a, AddressOrigin::Observed));
+            if let Some(a) = io.flash.endpoint().session_far_addr(n.session) {
+                sender.push(PeerAddress::new(a, AddressOrigin::Observed));
             }
         }
         sender.extend(r.sender_addresses.iter().copied());

@@ -137,11 +137,11 @@ pub struct GroupNode {
     /// Joined groups, boxed (a `Group` is ≈ 2 KB and moves on insertion), in a sorted vector:
     /// a node joins one or a few, and a B-tree leaf would cost ≈ 450 bytes for one entry.
     groups: SortedMap<GroupHandle, Box<Group>>,
-    /// Open peer-to-peer sessions: far address. This and the next two are sorted vectors
-    /// (about one entry per neighbour each; memory only).
-    sessions: SortedMap<SessionId, SocketAddr>,
-    /// Far peer of each open peer-to-peer session (looked up for every group message).
-    session_peer: SortedMap<SessionId, PeerId>,
+    /// Open peer-to-peer sessions (from `SessionOpened` to `SessionClosed`) and their far
+    /// peers, looked up for every group message. Their far addresses are the endpoint's
+    /// ([`rtmfp::Endpoint::session_far_addr`]). This and the next one are sorted vectors (about
+    /// one entry per neighbour each; memory only).
+    sessions: SortedMap<SessionId, PeerId>,
     connecting: SortedMap<PeerId, SessionId>,
     /// The far end's group flows by (session, flow): a sorted vector, binary-searched for
     /// every message. About 60 entries of 40 bytes per member, which a hash table held in
@@ -178,7 +178,6 @@ impl GroupNode {
             own,
             groups: SortedMap::default(),
             sessions: SortedMap::default(),
-            session_peer: SortedMap::default(),
             connecting: SortedMap::default(),
             in_flows: SortedMap::default(),
             out_ctrl: SortedMap::default(),
@@ -985,13 +984,11 @@ impl GroupNode {
         match e {
             Event::SessionOpened {
                 session,
-                far_addr,
                 far_fingerprint,
                 ..
             } => {
                 let peer = PeerId(far_fingerprint);
-                self.sessions.insert(session, far_addr);
-                self.session_peer.insert(session, peer);
+                self.sessions.insert(session, peer);
                 self.connecting.retain(|_, s| *s != session);
                 self.connecting.remove(&peer);
                 for g in self.handles() {
@@ -1015,7 +1012,6 @@ impl GroupNode {
             }
             Event::SessionClosed { session, .. } => {
                 if self.sessions.remove(&session).is_some() {
-                    self.session_peer.remove(&session);
                     self.in_flows.retain(|(s, _), _| *s != session);
                     self.out_ctrl.retain(|(s, _), _| *s != session);
                     self.out_media.retain(|(s, _), _| *s != session);
@@ -1135,10 +1131,9 @@ impl GroupNode {
     /// A `GR\x1C` flow of the group in `slot` on `session` ended or was rejected: its group
     /// drops the far peer as a neighbour.
     fn control_ended(&mut self, session: SessionId, slot: GroupSlot) {
-        if let (Some(g), Some(peer)) = (
-            self.slot_handle(slot),
-            self.session_peer.get(&session).copied(),
-        ) {
+        if let (Some(g), Some(peer)) =
+            (self.slot_handle(slot), self.sessions.get(&session).copied())
+        {
             self.with_group(&g, |group, io| group.on_control_ended(io, peer));
         }
     }
@@ -1175,7 +1170,7 @@ impl GroupNode {
                 }
             }
             InKind::Control => {
-                let Some(peer) = self.session_peer.get(&session).copied() else {
+                let Some(peer) = self.sessions.get(&session).copied() else {
                     return;
                 };
                 let g = match group {
@@ -1215,15 +1210,13 @@ impl GroupNode {
                 });
             }
             InKind::Ext => {
-                let (Some(g), Some(peer)) = (group, self.session_peer.get(&session).copied())
-                else {
+                let (Some(g), Some(peer)) = (group, self.sessions.get(&session).copied()) else {
                     return;
                 };
                 self.with_group(&g, |group, io| group.on_ext(io, peer, data));
             }
             InKind::MediaControl | InKind::MediaData => {
-                let (Some(g), Some(peer)) = (group, self.session_peer.get(&session).copied())
-                else {
+                let (Some(g), Some(peer)) = (group, self.sessions.get(&session).copied()) else {
                     self.counters.unhandled_flows += 1;
                     return;
                 };

@@ -52,7 +52,6 @@ pub struct Endpoint {
     pub(crate) stats: EndpointStats,
     next_session_id: u32,
     tc_received: Option<(Instant, u32)>,
-    pub(crate) scratch: Vec<u8>,
     open_buf: Vec<u8>,
     last_now: Instant,
 }
@@ -90,9 +89,6 @@ impl Endpoint {
             stats: EndpointStats::default(),
             next_session_id: 1,
             tc_received: None,
-            // Room for the largest session packet, exactly: every endpoint keeps this buffer
-            // (thousands per simulator process); a larger startup packet grows it.
-            scratch: Vec::with_capacity(crate::wire::packet::MAX_SESSION_PACKET),
             // Grown on the first packet a transforming cipher opens; the plain profile opens in
             // place and never touches it.
             open_buf: Vec::new(),
@@ -146,6 +142,13 @@ impl Endpoint {
     pub fn session_nonces(&self, s: SessionId) -> Option<(&[u8], &[u8])> {
         let sess = self.sessions.get(&s.0)?;
         Some((sess.near_nonce(), sess.far_nonce()))
+    }
+
+    /// The far address of session `s` (where its packets go now: a session that moved,
+    /// RFC 7016 §3.5.4.2, reports its new address), `None` for an unknown session. The same
+    /// value as `session_info(s)?.far_addr`, without copying the session's keys and counters.
+    pub fn session_far_addr(&self, s: SessionId) -> Option<SocketAddr> {
+        self.sessions.get(&s.0).map(|sess| sess.far_addr)
     }
 
     /// Smoothed round-trip time of session `s` (RFC 7016 §3.5.2.2), `None` for an unknown
@@ -257,14 +260,7 @@ impl Endpoint {
                     SendError::BufferFull => EndpointError::BufferFull,
                     SendError::Closed => EndpointError::FlowClosed,
                 })?;
-            flush_session(
-                sess,
-                s.0,
-                now,
-                self.tc_received,
-                &mut self.transmits,
-                &mut self.scratch,
-            )
+            flush_session(sess, s.0, now, self.tc_received, &mut self.transmits)
         };
         self.after_flush(s.0, closed, next);
         Ok(())
@@ -512,14 +508,7 @@ impl Endpoint {
         let Some(sess) = self.sessions.get_mut(&id) else {
             return self.reindex(id);
         };
-        let (closed, next) = flush_session(
-            sess,
-            id,
-            now,
-            self.tc_received,
-            &mut self.transmits,
-            &mut self.scratch,
-        );
+        let (closed, next) = flush_session(sess, id, now, self.tc_received, &mut self.transmits);
         self.after_flush(id, closed, next);
     }
 
@@ -596,25 +585,27 @@ fn open_in<'a>(
 
 /// Sends what `sess` (session `id`) may send now into `out`; returns whether it is closed and its next
 /// deadline, read while it is at hand (one lookup of the session per flush, the simulator's
-/// hottest path). `tc_received`: the endpoint's last time-critical reception.
+/// hottest path). `tc_received`: the endpoint's last time-critical reception. Packets are
+/// built in the thread's scratch buffer ([`crate::scratch`]).
 fn flush_session(
     sess: &mut Session,
     id: u32,
     now: Instant,
     tc_received: Option<(Instant, u32)>,
     out: &mut VecDeque<Transmit>,
-    scratch: &mut Vec<u8>,
 ) -> (bool, Option<Instant>) {
     let tcr = tc_received
         .is_some_and(|(t, s)| s != id && now.saturating_duration_since(t) < TIME_CRITICAL_WINDOW);
-    let mut ctx = TxContext {
-        now,
-        ticks: Endpoint::ticks(now),
-        time_critical_reverse: tcr,
-        out,
-        scratch,
-    };
-    sess.flush(&mut ctx);
+    crate::scratch::with_scratch(|scratch| {
+        let mut ctx = TxContext {
+            now,
+            ticks: Endpoint::ticks(now),
+            time_critical_reverse: tcr,
+            out,
+            scratch,
+        };
+        sess.flush(&mut ctx);
+    });
     (sess.state == State::Closed, sess.next_timeout())
 }
 

@@ -20,23 +20,22 @@ impl Endpoint {
         chunk: &Chunk<'_>,
     ) -> Option<bytes::Bytes> {
         let header = PacketHeader::startup(Self::ticks(now));
-        let mut w = PacketWriter::new(
-            &header,
-            MAX_STARTUP_PACKET,
-            std::mem::take(&mut self.scratch),
-        );
-        if !w.push(chunk) {
-            self.scratch = w.finish();
-            return None;
-        }
-        let pkt = w.finish();
         let cipher = self.crypto.default_cipher();
-        let mut payload = Vec::with_capacity(pkt.len() + 4 + cipher.overhead(pkt.len()));
-        payload.extend_from_slice(&[0; 4]);
-        cipher.seal(&pkt, &mut payload);
+        let mut payload = crate::scratch::with_scratch(|scratch| {
+            let mut w = PacketWriter::new(&header, MAX_STARTUP_PACKET, std::mem::take(scratch));
+            let pushed = w.push(chunk);
+            let pkt = w.finish();
+            let payload = pushed.then(|| {
+                let mut payload = Vec::with_capacity(pkt.len() + 4 + cipher.overhead(pkt.len()));
+                payload.extend_from_slice(&[0; 4]);
+                cipher.seal(&pkt, &mut payload);
+                payload
+            });
+            *scratch = pkt;
+            payload
+        })?;
         let scrambled = scramble_session_id(ssid, &payload[4..]);
         payload[..4].copy_from_slice(&scrambled.to_be_bytes());
-        self.scratch = pkt;
         let payload = bytes::Bytes::from(payload);
         self.transmits.push_back(super::Transmit {
             dst,
