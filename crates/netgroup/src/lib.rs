@@ -16,6 +16,7 @@ pub mod best_list;
 pub mod estimate;
 pub mod groupspec;
 pub mod keys;
+pub mod peer_table;
 pub mod seen;
 pub mod wire;
 
@@ -23,6 +24,7 @@ pub use best_list::{best_list, best_list_with_random, BestList, BestListRequest,
 pub use estimate::{estimated_member_count, target_neighbor_count};
 pub use groupspec::{GroupSpecifier, GroupspecError, IpMulticastAddress};
 pub use keys::group_connect_key;
+pub use peer_table::{PeerIdTable, SharedPeerId};
 pub use seen::SeenCache;
 pub use wire::{FlowSignature, GroupMessage, WireError};
 pub mod node;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::node::multicast::MulticastParams;
 use crate::node::routing::ReceiveMode;
+use crate::peer_table::PeerIdTable;
 use crate::wire::ReportLimits;
 
 /// Settings of a [`crate::node::GroupNode`]; one value applies to every group it joins.
@@ -112,6 +113,10 @@ pub struct GroupConfig {
     /// whose publish proof it cannot check, in a group with a publish password
     /// (docs/wire-netgroup.md). Default `true` (members holding it always verify).
     pub accept_unverifiable_streams: bool,
+    /// Where heard lists keep the peer IDs they name (memory only, [`PeerIdTable`]). A clone of
+    /// a config shares its table, so engines built from clones of one config keep one copy of
+    /// each ID between them (the simulator's members do). Default: a new, empty table.
+    pub peer_ids: PeerIdTable,
 }
 
 impl Default for GroupConfig {
@@ -153,6 +158,7 @@ impl Default for GroupConfig {
             max_streams: 64,
             max_stream_fragments: 32_768,
             accept_unverifiable_streams: true,
+            peer_ids: PeerIdTable::new(),
         }
     }
 }

@@ -4,7 +4,8 @@
 //! A member holds hundreds of these records (≈ 200 at 1,000 members,
 //! ≈ 340 at 10,000 and ≈ 490 at 100,000),
 //! so they are kept compact: one vector sorted by group address (the ring the best list and the
-//! member estimate walk), whose records carry the peer ID, the time of the news and an
+//! member estimate walk), whose records carry the peer ID (a reference to the copy in a
+//! [`PeerIdTable`] the process's heard lists share), the time of the news and an
 //! [`AddressList`] of 8 bytes: one IPv4 address inline and, by index, the relay address the
 //! members share (other lists sit whole in the list's [`AddressTable`]). Looking a member up
 //! by peer ID recomputes its group address (one SHA-256 block, digest §3.2) instead of keeping a second
@@ -18,6 +19,7 @@ use rtmfp::{AddressOrigin, Instant, PeerAddress};
 
 use crate::best_list::{Ring, RingMember};
 use crate::id::{GroupAddress, PeerId};
+use crate::peer_table::{PeerIdTable, SharedPeerId};
 
 /// A member's addresses as its record keeps them, in 8 bytes (netgroup digest §5.6: a member
 /// reports its rendezvous server as a relay address, origin 3, then its own public address).
@@ -284,7 +286,7 @@ impl NewsTime {
     }
 }
 
-/// One heard-list record: 48 bytes.
+/// One heard-list record: 24 bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct Heard {
     /// The first 32 bits of the member's group address (big-endian), its position on the
@@ -292,12 +294,18 @@ pub(crate) struct Heard {
     prefix: u32,
     /// Time of the latest news of the member (a report naming it, a message from it).
     last_news: NewsTime,
-    pub peer: PeerId,
+    /// The member's peer ID, the shared copy in the list's [`PeerIdTable`].
+    peer: SharedPeerId,
     /// Read through [`HeardList::addresses`].
     addresses: AddressList,
 }
 
 impl Heard {
+    /// The member's peer ID.
+    pub fn peer(&self) -> &PeerId {
+        &self.peer
+    }
+
     /// Time of the latest news of the member, to the whole second (rounded down).
     pub fn last_news(&self) -> Instant {
         self.last_news.to_instant()
@@ -328,23 +336,36 @@ pub(crate) enum Touch {
 
 /// The heard list of one group, sorted by group address (digest §3.3).
 ///
-/// A vector kept sorted, not a B-tree: a record is 48 bytes, and a B-tree's partly filled
+/// A vector kept sorted, not a B-tree: a record is 24 bytes, and a B-tree's partly filled
 /// nodes cost about half as much again per record; the vector's capacity is kept exact for the
 /// same reason. A record keeps only the first 32 bits of the member's group address: the full
 /// address is a SHA-256 of the peer ID (digest §3.2), recomputed when two prefixes tie (rare
 /// but for the one member a lookup or a neighbour's best list is about, which the peer ID
 /// settles or the tie cache remembers). Lookups are binary searches; an insertion or removal
 /// moves the records after it (a few tens of kilobytes at most, and far rarer than lookups).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct HeardList {
     ring: Vec<Heard>,
     /// The relays the records share and the address lists that do not fit inline.
     table: AddressTable,
     /// The last full address recomputed on a prefix tie, with its peer.
     tie: Cell<Option<(PeerId, GroupAddress)>>,
+    /// Where the records' peer IDs are kept (shared with the other lists of the process that
+    /// were given a clone of it).
+    ids: PeerIdTable,
 }
 
 impl HeardList {
+    /// An empty list whose records keep their peer IDs in `ids`.
+    pub fn new(ids: PeerIdTable) -> Self {
+        HeardList {
+            ring: Vec::new(),
+            table: AddressTable::default(),
+            tie: Cell::new(None),
+            ids,
+        }
+    }
+
     /// Number of members heard of.
     pub fn len(&self) -> usize {
         self.ring.len()
@@ -352,7 +373,7 @@ impl HeardList {
 
     /// The full group address of record `i` (cached for the last tie).
     fn full_address(&self, i: usize) -> GroupAddress {
-        let peer = self.ring[i].peer;
+        let peer = *self.ring[i].peer;
         if let Some((p, a)) = self.tie.get() {
             if p == peer {
                 return a;
@@ -366,7 +387,7 @@ impl HeardList {
     /// Record `i` against `address`, whose member is `peer` if the caller knows it.
     fn cmp_at(&self, i: usize, address: &GroupAddress, peer: Option<&PeerId>) -> Ordering {
         match self.ring[i].prefix.cmp(&prefix_u32(address)) {
-            Ordering::Equal if peer == Some(&self.ring[i].peer) => Ordering::Equal,
+            Ordering::Equal if peer == Some(&*self.ring[i].peer) => Ordering::Equal,
             Ordering::Equal => self.full_address(i).cmp(address),
             other => other,
         }
@@ -393,13 +414,13 @@ impl HeardList {
     /// The record of `peer`.
     pub fn get(&self, peer: &PeerId) -> Option<&Heard> {
         let i = self.find(&peer.group_address(), Some(peer)).ok()?;
-        Some(&self.ring[i]).filter(|h| h.peer == *peer)
+        Some(&self.ring[i]).filter(|h| *h.peer == *peer)
     }
 
     /// The record of `peer`, whose group address the caller knows (a neighbour's): no hashing.
     pub fn get_at_mut(&mut self, address: &GroupAddress, peer: &PeerId) -> Option<&mut Heard> {
         let i = self.find(address, Some(peer)).ok()?;
-        Some(&mut self.ring[i]).filter(|h| h.peer == *peer)
+        Some(&mut self.ring[i]).filter(|h| *h.peer == *peer)
     }
 
     /// Records news of `peer` dated `at` with `addrs` (merged, at most `max_addresses`); a new
@@ -435,7 +456,7 @@ impl HeardList {
             Heard {
                 prefix: prefix_u32(&address),
                 last_news: NewsTime::from_instant(at),
-                peer,
+                peer: self.ids.intern(&peer),
                 addresses: AddressList::store(&list, &mut self.table),
             },
         );
@@ -624,7 +645,7 @@ mod tests {
     /// Records removed one by one or dropped by `retain` give their spilled lists back.
     #[test]
     fn removed_records_free_their_spilled_addresses() {
-        let mut h = HeardList::default();
+        let mut h = HeardList::new(PeerIdTable::new());
         let two = [
             v4("10.0.0.1:1935", AddressOrigin::Observed),
             v4("192.168.1.2:40000", AddressOrigin::Reported),
@@ -639,14 +660,14 @@ mod tests {
         }
         assert!(h.remove(&peers[0]));
         assert_eq!(h.table.len(), 3);
-        h.retain(|r| r.peer == peers[1]);
+        h.retain(|r| *r.peer == peers[1]);
         assert_eq!(h.table.len(), 1);
         assert_eq!(h.addresses(h.get(&peers[1]).unwrap()), two);
     }
 
     #[test]
     fn touch_adds_updates_and_respects_the_bound() {
-        let mut h = HeardList::default();
+        let mut h = HeardList::new(PeerIdTable::new());
         let a = PeerId([1; 32]);
         let b = PeerId([2; 32]);
         let addr = [v4("10.0.0.1:1935", AddressOrigin::Reported)];
@@ -682,7 +703,7 @@ mod tests {
         use rand_chacha::ChaCha8Rng;
 
         let mut rng = ChaCha8Rng::seed_from_u64(16);
-        let mut h = HeardList::default();
+        let mut h = HeardList::new(PeerIdTable::new());
         let mut full = Vec::new();
         for _ in 0..300 {
             let mut id = [0u8; 32];
@@ -696,7 +717,7 @@ mod tests {
         for (i, (a, p)) in full.iter().enumerate() {
             assert_eq!(Ring::peer(&h, i), p);
             assert_eq!(Ring::cmp_address(&h, i, a), Ordering::Equal);
-            assert_eq!(h.get(p).map(|r| r.peer), Some(*p));
+            assert_eq!(h.get(p).map(|r| *r.peer), Some(*p));
         }
         let mut own = [0u8; 32];
         rng.fill_bytes(&mut own);
@@ -725,7 +746,7 @@ mod tests {
                 assert_eq!(h.tie.get().map(|(q, _)| q), Some(p));
             }
         }
-        assert_eq!(std::mem::size_of::<Heard>(), 48);
+        assert_eq!(std::mem::size_of::<Heard>(), 24);
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl Group {
             own_addr,
             joined: false,
             gc_flow: None,
-            heard: HeardList::default(),
+            heard: HeardList::new(config.peer_ids.clone()),
             died: SortedMap::default(),
             neighbors: SortedMap::default(),
             wanted: SortedMap::default(),
@@ -825,7 +825,7 @@ impl Group {
             let timeout = self.config.peer_timeout;
             let neighbors = &self.neighbors;
             self.heard.retain(|h| {
-                neighbors.contains_key(&h.peer)
+                neighbors.contains_key(h.peer())
                     || now.saturating_duration_since(h.last_news()) < timeout
             });
             self.died
