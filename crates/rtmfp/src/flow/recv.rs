@@ -129,45 +129,66 @@ static NOTHING_HELD: Held = Held {
 ///
 /// The flow's ID is not kept here: the session's flow map holds it (8 bytes per flow; a group
 /// member has four flows per neighbour), and [`RecvFlow::make_ack`] takes it.
+///
+/// 64 bytes (from 80): the FIN's sequence number and a rejection code, which a flow holds
+/// only at its end or never, live in a box of their own (`RecvCold`), and the fragment limit
+/// is derived from the capacity instead of stored (memory only; docs/PERFORMANCE.md).
 #[derive(Debug)]
 pub struct RecvFlow {
-    /// The Return Flow Association if [`HAS_RETURN`] is set in `present`.
+    /// The Return Flow Association (RFC 7016 §2.3.11.1.2) if [`HAS_RETURN`] is set in
+    /// `present`. Inline rather than in [`RecvCold`]: a group member's extension and media
+    /// flows answer another, and a box would cost more than these 8 bytes for each of them.
     return_association: u64,
-    /// Buffer capacity, bytes (session buffers are 32-bit, `SessionConfig`).
-    capacity: u32,
-    max_fragments: u32,
-    order: DeliveryOrder,
-    /// Which of `return_association`, `final_sn` and `rejected` hold a value ([`HAS_RETURN`],
-    /// [`HAS_FINAL`], [`HAS_REJECTED`]): one byte instead of three `Option<u64>` tags (memory
-    /// only: a group member has dozens of idle receiving flows).
-    present: u8,
-
     /// Every sequence number ≤ this was received or abandoned.
     cumulative: u64,
     /// Received ranges, stored fragments and unread messages: allocated while the flow holds
     /// any, freed when it holds none (most flows sit idle between messages).
     held: Option<Box<Held>>,
-
-    /// The sequence number that carried FIN if [`HAS_FINAL`] is set.
-    final_sn: u64,
-    /// FIN seen and everything up to it received or abandoned.
-    reached_final: bool,
-    /// The rejection code if [`HAS_REJECTED`] is set.
-    rejected: u64,
-
+    /// The FIN's sequence number and the rejection code, allocated when the first of them is
+    /// set and kept (both are final); `None` for a flow that is neither closing nor rejected.
+    cold: Option<Box<RecvCold>>,
+    /// When the next ack is due (RFC 7016 §3.6.3.2), or none.
+    ack_deadline: PackedInstant,
+    /// The latest `now` any entry point was given: the time of the immediate acks that
+    /// [`RecvFlow::poll_message`] and [`RecvFlow::reject`] schedule (they take no time).
+    last_now: Instant,
+    /// Buffer capacity, bytes (session buffers are 32-bit, `SessionConfig`). The limit on
+    /// stored fragments and ranges follows from it ([`RecvFlow::max_frags`]).
+    capacity: u32,
     /// Window advertised in the last ack, in blocks.
     prev_rwnd: u32,
-    ack_deadline: PackedInstant,
-    data_this_packet: bool,
+    /// Packets that carried user data for this flow since the last ack (saturating).
     packets_since_ack: u32,
-    last_now: Instant,
+    order: DeliveryOrder,
+    /// Which of `return_association`, the FIN's sequence number and the rejection code hold
+    /// a value ([`HAS_RETURN`], [`HAS_FINAL`], [`HAS_REJECTED`]): one byte instead of three
+    /// `Option<u64>` tags, and the checks on every chunk need not read `cold` (memory only: a
+    /// group member has dozens of idle receiving flows).
+    present: u8,
+    /// FIN seen and everything up to it received or abandoned.
+    reached_final: bool,
+    /// The packet being processed carried user data for this flow.
+    data_this_packet: bool,
+}
+
+// A member holds about four flows per neighbour; growing the flow is a memory regression
+// (docs/PERFORMANCE.md). 64 bytes on 64-bit targets, less on 32-bit ones.
+const _: () = assert!(std::mem::size_of::<RecvFlow>() <= 64);
+
+/// What a [`RecvFlow`] holds only at its end or never, boxed so the flow stays small.
+#[derive(Debug, Default)]
+struct RecvCold {
+    /// The sequence number that carried FIN (RFC 7016 §2.3.11) if [`HAS_FINAL`] is set.
+    final_sn: u64,
+    /// The rejection code (RFC 7016 §3.6.3.7) if [`HAS_REJECTED`] is set.
+    rejected: u64,
 }
 
 /// `RecvFlow::present` bit: `return_association` holds a value.
 const HAS_RETURN: u8 = 1;
-/// `RecvFlow::present` bit: `final_sn` holds a value.
+/// `RecvFlow::present` bit: [`RecvCold::final_sn`] holds a value.
 const HAS_FINAL: u8 = 2;
-/// `RecvFlow::present` bit: `rejected` holds a value.
+/// `RecvFlow::present` bit: [`RecvCold::rejected`] holds a value.
 const HAS_REJECTED: u8 = 4;
 
 impl RecvFlow {
@@ -184,24 +205,22 @@ impl RecvFlow {
         let capacity = u32::try_from(buffer_capacity).unwrap_or(u32::MAX);
         RecvFlow {
             return_association: return_association.unwrap_or(0),
+            cumulative: 0,
+            held: None,
+            cold: None,
+            ack_deadline: PackedInstant::NONE,
+            last_now: Instant::ZERO,
             capacity,
-            max_fragments: capacity / 64 + 64,
+            prev_rwnd: 0,
+            packets_since_ack: 0,
             order,
             present: if return_association.is_some() {
                 HAS_RETURN
             } else {
                 0
             },
-            cumulative: 0,
-            held: None,
-            final_sn: 0,
             reached_final: false,
-            rejected: 0,
-            prev_rwnd: 0,
-            ack_deadline: PackedInstant::NONE,
             data_this_packet: false,
-            packets_since_ack: 0,
-            last_now: Instant::ZERO,
         }
     }
 
@@ -229,7 +248,10 @@ impl RecvFlow {
 
     /// The sequence number that carried FIN, once seen.
     fn final_sn(&self) -> Option<u64> {
-        (self.present & HAS_FINAL != 0).then_some(self.final_sn)
+        if self.present & HAS_FINAL == 0 {
+            return None;
+        }
+        self.cold.as_deref().map(|c| c.final_sn)
     }
 
     /// Buffer capacity in bytes, as a `usize`.
@@ -237,9 +259,11 @@ impl RecvFlow {
         self.capacity as usize
     }
 
-    /// Most fragments and ranges the flow keeps.
+    /// Most fragments and ranges the flow keeps: `capacity / 64 + 64` (see the module
+    /// documentation). Derived on each use rather than stored (4 bytes per flow); no overflow,
+    /// as the capacity is at most `u32::MAX`.
     fn max_frags(&self) -> usize {
-        self.max_fragments as usize
+        (self.capacity / 64 + 64) as usize
     }
 
     /// Delivery order given at creation.
@@ -438,7 +462,7 @@ impl RecvFlow {
     /// first code given is kept.
     pub fn reject(&mut self, code: u64) {
         if self.present & HAS_REJECTED == 0 {
-            self.rejected = code;
+            self.cold.get_or_insert_with(Box::default).rejected = code;
             self.present |= HAS_REJECTED;
         }
         if let Some(held) = self.held.as_deref_mut() {
@@ -455,7 +479,10 @@ impl RecvFlow {
 
     /// The rejection code if the flow was rejected.
     pub fn rejected(&self) -> Option<u64> {
-        (self.present & HAS_REJECTED != 0).then_some(self.rejected)
+        if self.present & HAS_REJECTED == 0 {
+            return None;
+        }
+        self.cold.as_deref().map(|c| c.rejected)
     }
 
     /// FIN received, every sequence number up to it received or abandoned, and every message
@@ -610,7 +637,7 @@ impl RecvFlow {
 
         let fin = ud.final_ && self.final_sn().is_none();
         if fin {
-            self.final_sn = seq;
+            self.cold.get_or_insert_with(Box::default).final_sn = seq;
             self.present |= HAS_FINAL;
         }
         (RecvOutcome::New, fin)
@@ -895,9 +922,43 @@ mod tests {
         assert!(f.poll_message().is_none());
         assert!(f.held.is_none());
         assert!(
-            std::mem::size_of::<RecvFlow>() <= 80,
+            std::mem::size_of::<RecvFlow>() <= 64,
             "RecvFlow is {} bytes",
             std::mem::size_of::<RecvFlow>()
+        );
+    }
+
+    /// The FIN's sequence number and the rejection code share a box allocated by the first of
+    /// them: an open, accepted flow has none, and each reads back as before the box.
+    #[test]
+    fn the_cold_box_holds_the_final_sequence_number_and_the_rejection_code() {
+        let mut f = flow(DeliveryOrder::Sequence);
+        feed(&mut f, t(0), &Ud::whole(1, b"one"));
+        assert!(f.cold.is_none(), "an open flow has neither");
+        assert_eq!((f.final_sequence_number(), f.rejected()), (None, None));
+        feed(&mut f, t(1), &Ud::whole(2, b"two").fin());
+        assert!(f.cold.is_some());
+        assert_eq!((f.final_sequence_number(), f.rejected()), (Some(2), None));
+        f.reject(6);
+        f.reject(9);
+        assert_eq!(
+            (f.final_sequence_number(), f.rejected()),
+            (Some(2), Some(6))
+        );
+        assert_eq!(f.return_association(), Some(2));
+        // Rejected first, then FIN: the same box takes both.
+        let mut g = RecvFlow::new(None, CAP, DeliveryOrder::Network);
+        g.reject(0);
+        feed(&mut g, t(0), &Ud::whole(1, b"x").fin());
+        assert_eq!(
+            (g.final_sequence_number(), g.rejected()),
+            (Some(1), Some(0))
+        );
+        assert!(g.is_complete());
+        assert_eq!(g.max_frags(), CAP / 64 + 64);
+        assert_eq!(
+            RecvFlow::new(None, usize::MAX, DeliveryOrder::Sequence).max_frags(),
+            (u32::MAX / 64 + 64) as usize
         );
     }
 

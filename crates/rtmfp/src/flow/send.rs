@@ -95,50 +95,84 @@ pub struct AckOutcome {
 }
 
 /// The sending side of one flow.
-#[derive(Debug)]
 ///
 /// The flow's ID is not kept here: the session's flow map holds it (8 bytes per flow; a group
 /// member has four flows per neighbour), and the calls that put it on the wire take it.
+///
+/// 64 bytes (from 88): a group member keeps about four flows per neighbour and dozens of
+/// neighbours, so what a flow rarely needs (the options until the first acknowledgement, an
+/// exception code) lives in a box of its own (`SendCold`), and the five yes/no states share
+/// one byte (memory only; docs/PERFORMANCE.md).
+#[derive(Debug)]
 pub struct SendFlow {
-    /// The far flow this flow answers if [`HAS_RETURN`] is set in `present`.
-    return_association: u64,
-    priority: Priority,
-    /// Which of `return_association` and `exception` hold a value ([`HAS_RETURN`],
-    /// [`HAS_EXCEPTION`]): one byte instead of two `Option<u64>` tags (memory only: a group
-    /// member has dozens of idle sending flows).
-    present: u8,
-    /// The User Data options of the flow's first fragments (RFC 7016 §2.3.11.1.1): the
-    /// metadata, then the return association if any; sent on every fragment until the first
-    /// acknowledgement, then freed. The metadata is read back from here.
-    options: Box<[u8]>,
-    /// Encoded length of the options, bytes: fragments keep the size they had while the
-    /// options were sent (so the bytes on the wire do not depend on when they were freed).
-    options_len: u32,
-    /// Where the metadata value sits in `options` (start, length in bytes; the start is past
-    /// the option's type and VLU length, at most 11 bytes).
-    metadata_at: u8,
-    metadata_len: u32,
+    /// Sequence number of the next new fragment (they start at 1, RFC 7016 §3.6.2).
     next_seq: u64,
+    /// Forward sequence number: every sequence number ≤ this was acknowledged or abandoned;
+    /// fragments carry their distance from it (fsnOffset, RFC 7016 §2.3.11).
     fsn: u64,
+    /// The far flow this flow answers if [`HAS_RETURN`] is set in `flags`. Inline rather than
+    /// in [`SendCold`]: a group member's extension and media flows answer another (RFC 7016
+    /// §2.3.11.1.2), and a box would cost more than these 8 bytes for each of them.
+    return_association: u64,
     /// Messages and fragments not yet acknowledged: allocated while there are any, freed when
     /// the flow is idle (most flows sit idle between messages).
     out: Option<Box<Outgoing>>,
+    /// The options until the receiver's first acknowledgement and the exception code once it
+    /// rejects the flow; `None` otherwise (nearly always, after the first round trip).
+    cold: Option<Box<SendCold>>,
+    /// The receiver's advertised window, bytes: its last ack's buffer blocks × 1024,
+    /// saturating (RFC 7016 §2.3.13–§2.3.14, digest §7.4); [`INITIAL_RX_WINDOW`] before the
+    /// first ack. Kept at 64 bits so the comparison with the bytes in flight is exact for
+    /// any window a peer advertises.
+    rx_window: u64,
+    /// Encoded length of the options, bytes: fragments keep the size they had while the
+    /// options were sent (so the bytes on the wire do not depend on when they were freed).
+    options_len: u32,
     /// Send buffer limit, bytes (session buffers are 32-bit, `SessionConfig`).
     buffer_limit: u32,
-    rx_window: u64,
-    acked_once: bool,
-    close_requested: bool,
-    fin_assigned: bool,
-    /// The receiver's exception code if [`HAS_EXCEPTION`] is set.
-    exception: u64,
     /// Fragments retransmitted (saturating).
     retransmissions: u32,
+    priority: Priority,
+    /// Yes/no states, one bit each ([`HAS_RETURN`], [`HAS_EXCEPTION`], [`ACKED_ONCE`],
+    /// [`CLOSE_REQUESTED`], [`FIN_ASSIGNED`]): one byte instead of five (memory only).
+    flags: u8,
 }
 
-/// `SendFlow::present` bit: `return_association` holds a value.
+// A member holds about four flows per neighbour; growing the flow is a memory regression
+// (docs/PERFORMANCE.md). 64 bytes on 64-bit targets, less on 32-bit ones.
+const _: () = assert!(std::mem::size_of::<SendFlow>() <= 64);
+
+/// `SendFlow::flags` bit: `return_association` holds a value.
 const HAS_RETURN: u8 = 1;
-/// `SendFlow::present` bit: `exception` holds a value.
+/// `SendFlow::flags` bit: the receiver rejected the flow; [`SendCold::exception`] holds its
+/// code.
 const HAS_EXCEPTION: u8 = 2;
+/// `SendFlow::flags` bit: the receiver acknowledged the flow at least once, so it has the
+/// metadata and the options are no longer sent (RFC 7016 §3.6.2.3).
+const ACKED_ONCE: u8 = 4;
+/// `SendFlow::flags` bit: `close` was called.
+const CLOSE_REQUESTED: u8 = 8;
+/// `SendFlow::flags` bit: the FIN fragment has its sequence number (it was sent at least once).
+const FIN_ASSIGNED: u8 = 16;
+
+/// What a [`SendFlow`] rarely holds, boxed so the flow stays small: allocated at creation for
+/// the options, freed by the receiver's first acknowledgement unless the flow was rejected,
+/// and allocated again if a rejection arrives later (memory only).
+#[derive(Debug)]
+struct SendCold {
+    /// The User Data options of the flow's first fragments (RFC 7016 §2.3.11.1.1): the
+    /// metadata, then the return association if any; sent on every fragment until the first
+    /// acknowledgement, then freed (empty). The metadata is read back from here.
+    options: Box<[u8]>,
+    /// Length of the metadata value in `options`, bytes.
+    metadata_len: u32,
+    /// Where the metadata value starts in `options`, bytes (past the option's type and VLU
+    /// length, at most 11 bytes).
+    metadata_at: u8,
+    /// The receiver's exception code (Flow Exception Report, RFC 7016 §2.3.16) if
+    /// [`HAS_EXCEPTION`] is set.
+    exception: u64,
+}
 
 /// Buffer Probe interval after the receiver's window opens (RFC 7016 §3.6.2.5).
 const INITIAL_PROBE_INTERVAL: Duration = Duration::from_secs(1);
@@ -210,29 +244,34 @@ impl SendFlow {
             vlu::write(&mut value, flow);
             option::write(&mut options, option_type::RETURN_ASSOCIATION, &value);
         }
+        let options_len = options.len();
         SendFlow {
+            next_seq: 1,
+            fsn: 0,
             return_association: return_association.unwrap_or(0),
-            present: if return_association.is_some() {
+            out: None,
+            cold: Some(Box::new(SendCold {
+                options: options.into_boxed_slice(),
+                metadata_len,
+                metadata_at,
+                exception: 0,
+            })),
+            rx_window: INITIAL_RX_WINDOW,
+            options_len: u32::try_from(options_len).unwrap_or(u32::MAX),
+            buffer_limit: u32::try_from(buffer_limit).unwrap_or(u32::MAX),
+            retransmissions: 0,
+            priority,
+            flags: if return_association.is_some() {
                 HAS_RETURN
             } else {
                 0
             },
-            priority,
-            options_len: u32::try_from(options.len()).unwrap_or(u32::MAX),
-            options: options.into_boxed_slice(),
-            metadata_at,
-            metadata_len,
-            next_seq: 1,
-            fsn: 0,
-            out: None,
-            buffer_limit: u32::try_from(buffer_limit).unwrap_or(u32::MAX),
-            rx_window: INITIAL_RX_WINDOW,
-            acked_once: false,
-            close_requested: false,
-            fin_assigned: false,
-            exception: 0,
-            retransmissions: 0,
         }
+    }
+
+    /// Whether the `flags` bit `bit` is set.
+    fn has(&self, bit: u8) -> bool {
+        self.flags & bit != 0
     }
 
     /// What the flow has outstanding ([`NOTHING_OUTSTANDING`] when idle).
@@ -255,13 +294,16 @@ impl SendFlow {
     /// The per-flow metadata given at creation, until the receiver's first acknowledgement:
     /// the flow then stops sending it and frees it (memory only), and this is empty.
     pub fn metadata(&self) -> &[u8] {
-        let (start, len) = (self.metadata_at as usize, self.metadata_len as usize);
-        self.options.get(start..start + len).unwrap_or(&[])
+        let Some(c) = self.cold.as_deref() else {
+            return &[];
+        };
+        let (start, len) = (c.metadata_at as usize, c.metadata_len as usize);
+        c.options.get(start..start + len).unwrap_or(&[])
     }
 
     /// The far flow this flow is associated with, if any.
     pub fn return_association(&self) -> Option<u64> {
-        (self.present & HAS_RETURN != 0).then_some(self.return_association)
+        self.has(HAS_RETURN).then_some(self.return_association)
     }
 
     /// Sending priority.
@@ -291,7 +333,10 @@ impl SendFlow {
 
     /// The exception code if the receiver rejected the flow.
     pub fn exception(&self) -> Option<u64> {
-        (self.present & HAS_EXCEPTION != 0).then_some(self.exception)
+        if !self.has(HAS_EXCEPTION) {
+            return None;
+        }
+        self.cold.as_deref().map(|c| c.exception)
     }
 
     /// Queues a message. With a `deadline`, the message is abandoned (partial reliability,
@@ -300,7 +345,7 @@ impl SendFlow {
     /// Errors: [`SendError::Closed`] after `close` or an exception; [`SendError::BufferFull`]
     /// when `data` would exceed the buffer limit (an empty buffer takes any one message).
     pub fn write(&mut self, data: Bytes, deadline: Option<Instant>) -> Result<(), SendError> {
-        if self.close_requested || self.exception().is_some() {
+        if self.has(CLOSE_REQUESTED) || self.has(HAS_EXCEPTION) {
             return Err(SendError::Closed);
         }
         let buffered = self.out().buffered;
@@ -328,19 +373,30 @@ impl SendFlow {
     /// Ends the flow after the queued messages: the last sequence number carries FIN
     /// (sent as an empty `ABN|FIN` fragment, which every Flash-era peer accepts; digest §7.3).
     pub fn close(&mut self) {
-        self.close_requested = true;
+        self.flags |= CLOSE_REQUESTED;
     }
 
     /// Whether `close` was called.
     pub fn is_closing(&self) -> bool {
-        self.close_requested
+        self.has(CLOSE_REQUESTED)
     }
 
     /// The receiver rejected the flow (Flow Exception Report): stop sending, drop the queue.
     pub fn on_exception(&mut self, code: u64) {
-        if self.present & HAS_EXCEPTION == 0 {
-            self.exception = code;
-            self.present |= HAS_EXCEPTION;
+        if !self.has(HAS_EXCEPTION) {
+            match self.cold.as_deref_mut() {
+                Some(c) => c.exception = code,
+                None => {
+                    // Acknowledged before: the options are gone, and read back as empty.
+                    self.cold = Some(Box::new(SendCold {
+                        options: Box::default(),
+                        metadata_len: 0,
+                        metadata_at: 0,
+                        exception: code,
+                    }));
+                }
+            }
+            self.flags |= HAS_EXCEPTION;
             // Nothing will be sent again: drop the queue, the fragments and the probe state.
             self.out = None;
         }
@@ -349,8 +405,10 @@ impl SendFlow {
     /// Whether the flow is finished: rejected, or closed with everything (FIN included)
     /// acknowledged or abandoned.
     pub fn is_complete(&self) -> bool {
-        self.exception().is_some()
-            || (self.fin_assigned && self.out().frags.is_empty() && self.out().queue.is_empty())
+        self.has(HAS_EXCEPTION)
+            || (self.has(FIN_ASSIGNED)
+                && self.out().frags.is_empty()
+                && self.out().queue.is_empty())
     }
 
     /// Abandons messages whose deadline passed; returns in-flight bytes released.
@@ -445,10 +503,17 @@ impl SendFlow {
     pub fn on_ack(&mut self, now: Instant, ack: &Ack) -> AckOutcome {
         let _ = now;
         let mut out = AckOutcome::default();
-        if !self.acked_once {
+        if !self.has(ACKED_ONCE) {
             // The receiver accepted the flow, so it has the metadata (RFC 7016 §3.6.2.3).
-            self.acked_once = true;
-            self.options = Box::default();
+            self.flags |= ACKED_ONCE;
+            if self.has(HAS_EXCEPTION) {
+                // Keep the exception code; only the options go.
+                if let Some(c) = self.cold.as_deref_mut() {
+                    c.options = Box::default();
+                }
+            } else {
+                self.cold = None;
+            }
         }
         self.rx_window = ack.buffer_blocks.saturating_mul(1024);
         let Some(o) = self.out.as_deref_mut() else {
@@ -524,12 +589,12 @@ impl SendFlow {
 
     /// Whether the flow has anything to put in a packet now (ignoring congestion control).
     pub fn wants_to_send(&self) -> bool {
-        if self.exception().is_some() {
+        if self.has(HAS_EXCEPTION) {
             return false;
         }
         let o = self.out();
         let retransmit = o.frags.iter().any(|f| f.state == FragState::Queued);
-        let fin = self.close_requested && !self.fin_assigned && o.queue.is_empty();
+        let fin = self.has(CLOSE_REQUESTED) && !self.has(FIN_ASSIGNED) && o.queue.is_empty();
         retransmit || fin || (!o.queue.is_empty() && self.window_open())
     }
 
@@ -540,7 +605,7 @@ impl SendFlow {
     /// When to send a Buffer Probe because the receiver advertised a zero window
     /// (RFC 7016 §3.6.2.5): `None` while the window is open or nothing waits.
     pub fn probe_deadline(&mut self, now: Instant, erto: Duration) -> Option<Instant> {
-        if self.rx_window > 0 || self.out().queue.is_empty() || self.exception().is_some() {
+        if self.rx_window > 0 || self.out().queue.is_empty() || self.has(HAS_EXCEPTION) {
             if let Some(o) = self.out.as_deref_mut() {
                 o.probe_at = PackedInstant::NONE;
             }
@@ -581,13 +646,22 @@ impl SendFlow {
         tsn: u64,
         mut budget: usize,
     ) -> (usize, bool) {
-        if self.exception().is_some() {
+        if self.has(HAS_EXCEPTION) {
             return (0, false);
         }
         let mut written = 0;
         let mut retransmitted = false;
         let mut first = true;
         let fsn = self.fsn;
+        // Fields, not methods, from here on: `o` below borrows `self.out` mutably.
+        let acked_once = self.flags & ACKED_ONCE != 0;
+        // Sent with the first fragment of the packet until the receiver's first
+        // acknowledgement (RFC 7016 §3.6.2.3); `cold` holds them until then.
+        let options = if acked_once {
+            None
+        } else {
+            self.cold.as_deref().map(|c| &c.options[..])
+        };
         // Allocated if idle: closing an idle flow queues its FIN fragment.
         let o = self.out.get_or_insert_with(|| Box::new(Outgoing::IDLE));
         // Retransmissions, lowest sequence number first.
@@ -604,7 +678,7 @@ impl SendFlow {
                 f.data = Bytes::new();
             }
             let data: &[u8] = &f.data;
-            let opts = (first && !self.acked_once).then_some(&self.options[..]);
+            let opts = options.filter(|_| first);
             let ud = UserData {
                 flow_id,
                 sequence_number: f.seq,
@@ -635,7 +709,7 @@ impl SendFlow {
             && (o.in_flight as u64) < self.rx_window
             && (budget > 0 || written == 0)
         {
-            let opts_len = if first && !self.acked_once {
+            let opts_len = if first && !acked_once {
                 self.options_len as usize + 1
             } else {
                 0
@@ -667,7 +741,7 @@ impl SendFlow {
                 fragment: control,
                 abandon: false,
                 final_: false,
-                options: (first && !self.acked_once).then_some(&self.options[..]),
+                options: options.filter(|_| first),
                 data: &data,
             };
             if !w.push(&Chunk::UserData(ud)) {
@@ -702,7 +776,8 @@ impl SendFlow {
             );
         }
         // FIN once everything was handed to fragments.
-        if self.close_requested && !self.fin_assigned && o.queue.is_empty() {
+        let closing = self.flags & (CLOSE_REQUESTED | FIN_ASSIGNED) == CLOSE_REQUESTED;
+        if closing && o.queue.is_empty() {
             let seq = self.next_seq;
             let ud = UserData {
                 flow_id,
@@ -711,12 +786,12 @@ impl SendFlow {
                 fragment: FragmentControl::Whole,
                 abandon: true,
                 final_: true,
-                options: (first && !self.acked_once).then_some(&self.options[..]),
+                options: options.filter(|_| first),
                 data: &[],
             };
             if w.push(&Chunk::UserData(ud)) {
                 self.next_seq += 1;
-                self.fin_assigned = true;
+                self.flags |= FIN_ASSIGNED;
                 super::push_back_lean(
                     &mut o.frags,
                     Fragment {
@@ -832,7 +907,7 @@ mod tests {
         g.on_exception(9);
         assert!(g.out.is_none());
         assert!(
-            std::mem::size_of::<SendFlow>() <= 88,
+            std::mem::size_of::<SendFlow>() <= 64,
             "SendFlow is {} bytes",
             std::mem::size_of::<SendFlow>()
         );
@@ -960,6 +1035,36 @@ mod tests {
             f.probe_deadline(Instant::ZERO, erto),
             Some(Instant::ZERO + Duration::from_secs(1))
         );
+    }
+
+    /// The options and the exception code share one box that exists only while either is
+    /// held: the first ack frees the options, a rejection keeps its code whenever it comes,
+    /// and the metadata reads back exactly as before the box (until the first ack).
+    #[test]
+    fn the_cold_box_holds_options_until_the_first_ack_and_any_exception_code() {
+        // Rejected before any ack: the metadata is still readable, then the ack frees it.
+        let mut f = SendFlow::new(b"meta".to_vec(), Some(3), Priority::BULK, 100);
+        f.on_exception(7);
+        assert_eq!((f.exception(), f.metadata()), (Some(7), &b"meta"[..]));
+        f.on_exception(8);
+        assert_eq!(f.exception(), Some(7), "the first code is kept");
+        f.on_ack(Instant::ZERO, &ack(0, &[]));
+        assert_eq!((f.exception(), f.metadata()), (Some(7), &b""[..]));
+        assert!(f.cold.is_some());
+        assert_eq!(f.return_association(), Some(3));
+        // Acknowledged, then rejected: the box comes back for the code only.
+        let mut g = SendFlow::new(b"meta".to_vec(), None, Priority::BULK, 100);
+        g.write(Bytes::from_static(b"x"), None).unwrap();
+        assert!(send(&mut g, 1)[0].3, "options on the first fragment");
+        g.on_ack(Instant::ZERO, &ack(1, &[]));
+        assert!(g.cold.is_none());
+        assert_eq!((g.exception(), g.metadata()), (None, &b""[..]));
+        g.write(Bytes::from_static(b"y"), None).unwrap();
+        assert!(!send(&mut g, 2)[0].3, "no options after the first ack");
+        g.on_exception(9);
+        assert_eq!((g.exception(), g.metadata()), (Some(9), &b""[..]));
+        assert!(g.is_complete() && !g.wants_to_send());
+        assert_eq!(g.return_association(), None);
     }
 
     #[test]
