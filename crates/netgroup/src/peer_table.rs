@@ -13,6 +13,7 @@
 //! is bounded by the records that refer to it (each heard list is bounded by
 //! [`crate::GroupConfig::max_heard`]) plus at most as many again awaiting a sweep.
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::ops::Deref;
@@ -31,6 +32,14 @@ impl Deref for SharedPeerId {
     type Target = PeerId;
 
     fn deref(&self) -> &PeerId {
+        &self.0
+    }
+}
+
+/// Maps keyed by [`SharedPeerId`] are looked up by [`PeerId`] (equality and order are the
+/// ID's).
+impl Borrow<PeerId> for SharedPeerId {
+    fn borrow(&self) -> &PeerId {
         &self.0
     }
 }

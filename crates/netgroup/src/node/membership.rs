@@ -27,6 +27,7 @@ use crate::node::posting::{Posting, PostingAuth, PostingConfig, POST};
 use crate::node::replication::{Frame as ReplicationFrame, Replication};
 use crate::node::routing::{self, Hop, NeighborTarget, ReceiveMode, RoutingCounters, ROUTE};
 use crate::node::GroupSlot;
+use crate::peer_table::SharedPeerId;
 use crate::wire::{FlowSignature, GroupConnect, GroupMessage, GroupReport, ReportMember};
 use rtmfp::time::PackedInstant;
 use rtmfp::SortedMap;
@@ -61,7 +62,7 @@ pub(crate) struct Io<'a> {
     pub rng: &'a mut ChaCha8Rng,
     pub events: &'a mut Events,
     /// Open peer-to-peer sessions and their far peers.
-    pub sessions: &'a SortedMap<SessionId, PeerId>,
+    pub sessions: &'a SortedMap<SessionId, SharedPeerId>,
     pub connecting: &'a mut SortedMap<PeerId, SessionId>,
     /// Our `GR\x1C` flows, by the slot of the group they belong to.
     pub out_ctrl: &'a mut SortedMap<(SessionId, u64), GroupSlot>,
@@ -180,9 +181,9 @@ pub(crate) struct Group {
     /// B-trees: a few dozen peer IDs each, kept by every member).
     died: SortedMap<PeerId, Instant>,
     /// Neighbours by peer ID, in peer ID order (a sorted vector: a few dozen entries).
-    pub neighbors: SortedMap<PeerId, Neighbor>,
-    wanted: SortedMap<PeerId, ()>,
-    best: SortedMap<PeerId, ()>,
+    pub neighbors: SortedMap<SharedPeerId, Neighbor>,
+    wanted: SortedMap<SharedPeerId, ()>,
+    best: SortedMap<SharedPeerId, ()>,
     /// The random member of the current best list (kept while eligible).
     random_pick: Option<PeerId>,
     next_best: Option<Instant>,
@@ -261,7 +262,7 @@ impl Group {
         self.neighbors
             .iter()
             .filter(|(_, n)| n.connected)
-            .map(|(p, n)| (n.address, *p))
+            .map(|(p, n)| (n.address, **p))
             .collect()
     }
 
@@ -279,7 +280,12 @@ impl Group {
 
     /// The last computed best list, in peer ID order.
     pub fn best(&self) -> impl Iterator<Item = &PeerId> {
-        self.best.keys()
+        self.best.keys().map(|p| &**p)
+    }
+
+    /// The shared copy of `peer` ([`GroupConfig::peer_ids`]), for the maps keyed by peer.
+    fn share(&self, peer: &PeerId) -> SharedPeerId {
+        self.config.peer_ids.intern(peer)
     }
 
     pub fn heard_count(&self) -> usize {
@@ -336,7 +342,8 @@ impl Group {
         if peer == self.own || self.neighbors.contains_key(&peer) {
             return;
         }
-        self.wanted.insert(peer, ());
+        let shared = self.share(&peer);
+        self.wanted.insert(shared, ());
         if io.connecting.contains_key(&peer) {
             return;
         }
@@ -398,9 +405,14 @@ impl Group {
             self.counters.neighbor_limit += 1;
             return false;
         }
-        let n = self
-            .neighbors
-            .get_or_insert_with(peer, || Neighbor::new(session, peer.group_address()));
+        if !self.neighbors.contains_key(&peer) {
+            let shared = self.share(&peer);
+            self.neighbors
+                .insert(shared, Neighbor::new(session, peer.group_address()));
+        }
+        let Some(n) = self.neighbors.get_mut(&peer) else {
+            return false;
+        };
         if n.out_flow().is_some() {
             return true;
         }
@@ -537,7 +549,7 @@ impl Group {
             .neighbors
             .iter()
             .filter(|(_, n)| n.session == session)
-            .map(|(p, n)| (*p, !self.asked_recently(n, io.now)))
+            .map(|(p, n)| (**p, !self.asked_recently(n, io.now)))
             .collect();
         for (p, died) in gone {
             self.drop_neighbor(io, p, died, false);
@@ -736,7 +748,7 @@ impl Group {
             .filter(|(_, n)| n.connected)
             .filter_map(|(p, n)| {
                 let rtt = io.flash.endpoint().session_srtt(n.session)?;
-                Some((*p, rtmfp::time::saturating_micros(rtt)))
+                Some((**p, rtmfp::time::saturating_micros(rtt)))
             })
             .collect()
     }
@@ -813,7 +825,7 @@ impl Group {
                 .neighbors
                 .iter()
                 .filter(|(_, n)| n.connected && !n.report_pending)
-                .map(|(p, _)| *p)
+                .map(|(p, _)| **p)
                 .collect();
             if !candidates.is_empty() {
                 let i = (io.rng.next_u64() % candidates.len() as u64) as usize;
@@ -858,7 +870,12 @@ impl Group {
             },
             io.rng,
         );
-        self.best = list.members.into_iter().map(|p| (p, ())).collect();
+        let ids = &self.config.peer_ids;
+        self.best = list
+            .members
+            .into_iter()
+            .map(|p| (ids.intern(&p), ()))
+            .collect();
         self.random_pick = list.random;
         // Connect to missing members of the best list only while we have fewer neighbours
         // (connected or connecting) than the list has members (librtmfp `manageBestConnections`,
@@ -870,11 +887,12 @@ impl Group {
         let ring = list.ring;
         let missing: Vec<PeerId> = ring
             .iter()
-            .filter(|p| !self.neighbors.contains_key(p))
+            .filter(|p| !self.neighbors.contains_key(*p))
             .chain(
                 self.best
                     .keys()
-                    .filter(|p| !ring.contains(p) && !self.neighbors.contains_key(p))
+                    .map(|p| &**p)
+                    .filter(|p| !ring.contains(p) && !self.neighbors.contains_key(*p))
                     .take(budget),
             )
             .copied()
@@ -886,7 +904,7 @@ impl Group {
             .neighbors
             .iter()
             .filter(|(_, n)| n.connected)
-            .map(|(p, _)| *p)
+            .map(|(p, _)| **p)
             .collect();
         let allowed = connected.len().saturating_sub(self.best.len());
         let surplus: Vec<PeerId> = connected
@@ -942,7 +960,7 @@ impl Group {
 
     /// Leaves: closes our flows to every neighbour (their sessions are closed if unused).
     pub fn leave(&mut self, io: &mut Io<'_>) {
-        let peers: Vec<PeerId> = self.neighbors.keys().copied().collect();
+        let peers: Vec<PeerId> = self.neighbors.keys().map(|p| **p).collect();
         for p in peers {
             self.drop_neighbor(io, p, false, true);
         }
@@ -1047,7 +1065,7 @@ impl Group {
                     .neighbors
                     .iter()
                     .filter(|(_, n)| n.connected)
-                    .map(|(p, _)| *p);
+                    .map(|(p, _)| **p);
                 if let Ok(ingest) = self.posting.on_post(io.now, peer, &data, to) {
                     io.events.push(GroupEvent::PostingNotify {
                         group: self.handle,

@@ -51,6 +51,7 @@ pub use routing::{NeighborTarget, ReceiveMode, RoutingCounters};
 
 use crate::groupspec::GroupSpecifier;
 use crate::id::{GroupAddress, PeerId};
+use crate::peer_table::SharedPeerId;
 use crate::wire::{FlowSignature, GroupConnect};
 use lan::LanAnnouncer;
 use membership::{Events, Group, Io};
@@ -141,7 +142,7 @@ pub struct GroupNode {
     /// peers, looked up for every group message. Their far addresses are the endpoint's
     /// ([`rtmfp::Endpoint::session_far_addr`]). This and the next one are sorted vectors (about
     /// one entry per neighbour each; memory only).
-    sessions: SortedMap<SessionId, PeerId>,
+    sessions: SortedMap<SessionId, SharedPeerId>,
     connecting: SortedMap<PeerId, SessionId>,
     /// The far end's group flows by (session, flow): a sorted vector, binary-searched for
     /// every message. About 60 entries of 40 bytes per member, which a hash table held in
@@ -988,7 +989,8 @@ impl GroupNode {
                 ..
             } => {
                 let peer = PeerId(far_fingerprint);
-                self.sessions.insert(session, peer);
+                self.sessions
+                    .insert(session, self.config.peer_ids.intern(&peer));
                 self.connecting.retain(|_, s| *s != session);
                 self.connecting.remove(&peer);
                 for g in self.handles() {
@@ -1131,9 +1133,10 @@ impl GroupNode {
     /// A `GR\x1C` flow of the group in `slot` on `session` ended or was rejected: its group
     /// drops the far peer as a neighbour.
     fn control_ended(&mut self, session: SessionId, slot: GroupSlot) {
-        if let (Some(g), Some(peer)) =
-            (self.slot_handle(slot), self.sessions.get(&session).copied())
-        {
+        if let (Some(g), Some(peer)) = (
+            self.slot_handle(slot),
+            self.sessions.get(&session).map(|p| **p),
+        ) {
             self.with_group(&g, |group, io| group.on_control_ended(io, peer));
         }
     }
@@ -1170,7 +1173,7 @@ impl GroupNode {
                 }
             }
             InKind::Control => {
-                let Some(peer) = self.sessions.get(&session).copied() else {
+                let Some(peer) = self.sessions.get(&session).map(|p| **p) else {
                     return;
                 };
                 let g = match group {
@@ -1210,13 +1213,15 @@ impl GroupNode {
                 });
             }
             InKind::Ext => {
-                let (Some(g), Some(peer)) = (group, self.sessions.get(&session).copied()) else {
+                let (Some(g), Some(peer)) = (group, self.sessions.get(&session).map(|p| **p))
+                else {
                     return;
                 };
                 self.with_group(&g, |group, io| group.on_ext(io, peer, data));
             }
             InKind::MediaControl | InKind::MediaData => {
-                let (Some(g), Some(peer)) = (group, self.sessions.get(&session).copied()) else {
+                let (Some(g), Some(peer)) = (group, self.sessions.get(&session).map(|p| **p))
+                else {
                     self.counters.unhandled_flows += 1;
                     return;
                 };
