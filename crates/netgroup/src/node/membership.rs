@@ -217,9 +217,10 @@ impl Group {
         own: PeerId,
         now: Instant,
     ) -> Self {
-        let posting = Posting::new(
+        let posting = Posting::with_peer_ids(
             PostingConfig::from(&*config),
             PostingAuth::from_groupspec(&spec),
+            config.peer_ids.clone(),
         );
         let own_addr = own.group_address();
         let replication = Replication::new(handle, spec.object_replication_enabled(), &config);

@@ -27,6 +27,7 @@ use crate::groupspec::GroupSpecifier;
 use crate::id::PeerId;
 use crate::keys::keys_match;
 use crate::node::password::{hmac, rights, Rights};
+use crate::peer_table::{PeerIdTable, SharedPeerId};
 use crate::seen::SeenCache;
 
 /// Type byte of a post frame on the extension flow.
@@ -241,19 +242,29 @@ pub struct Posting {
     config: PostingConfig,
     auth: PostingAuth,
     seen: SeenCache<[u8; 32]>,
-    buckets: SortedMap<PeerId, Bucket>,
+    /// Rate-limit buckets by neighbour, keyed by the shared copy of its peer ID.
+    buckets: SortedMap<SharedPeerId, Bucket>,
+    /// Where the bucket keys come from.
+    peer_ids: PeerIdTable,
     counters: PostingCounters,
 }
 
 impl Posting {
     /// Posting state with `config` bounds and `auth` rights.
     pub fn new(config: PostingConfig, auth: PostingAuth) -> Self {
+        Self::with_peer_ids(config, auth, PeerIdTable::new())
+    }
+
+    /// [`Posting::new`] keeping the peer IDs of its rate-limit buckets in `peer_ids` (a group
+    /// engine passes [`crate::GroupConfig::peer_ids`]; memory only).
+    pub fn with_peer_ids(config: PostingConfig, auth: PostingAuth, peer_ids: PeerIdTable) -> Self {
         let age = rtmfp::time::saturating_micros(config.seen_max_age);
         Posting {
             seen: SeenCache::new(config.seen_capacity, age),
             config,
             auth,
             buckets: SortedMap::default(),
+            peer_ids,
             counters: PostingCounters::default(),
         }
     }
@@ -403,7 +414,7 @@ impl Posting {
             self.buckets.pop_first();
         }
         self.buckets
-            .get_or_insert_with(from, || Bucket {
+            .get_or_insert_with(self.peer_ids.intern(&from), || Bucket {
                 tokens: cap,
                 last: now,
             })
