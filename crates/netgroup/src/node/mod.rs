@@ -78,27 +78,22 @@ enum InKind {
     Control,
     Ext,
     MediaControl,
-    /// Fragments; the return association names our `GR\x11` flow ([`InFlow::media_return`]).
+    /// Fragments; the return association names our `GR\x11` flow (kept in
+    /// [`GroupNode::media_returns`]).
     MediaData,
 }
 
-/// A far peer's group flow: 16 bytes, so that an entry of the per-flow map is 32.
+/// A far peer's group flow: 8 bytes, so that an entry of the per-flow map is 24. The return
+/// association of a fragments flow sits in [`GroupNode::media_returns`].
 #[derive(Debug, Clone, Copy)]
 struct InFlow {
-    /// With [`InKind::MediaData`], our `GR\x11` flow its return association names (our flow
-    /// IDs start at 1: a return association of 0 names none of them and is kept as `None`).
-    media_return: Option<NonZeroU64>,
     group: Option<GroupSlot>,
     kind: InKind,
 }
 
 impl InFlow {
     fn new(kind: InKind, group: Option<GroupSlot>) -> Self {
-        InFlow {
-            media_return: None,
-            group,
-            kind,
-        }
+        InFlow { group, kind }
     }
 }
 
@@ -145,9 +140,14 @@ pub struct GroupNode {
     sessions: SortedMap<SessionId, SharedPeerId>,
     connecting: SortedMap<PeerId, SessionId>,
     /// The far end's group flows by (session, flow): a sorted vector, binary-searched for
-    /// every message. About 60 entries of 40 bytes per member, which a hash table held in
+    /// every message. About 60 entries of 24 bytes per member, which a hash table held in
     /// 128 slots (memory only).
     in_flows: SortedMap<(SessionId, u64), InFlow>,
+    /// For the far end's fragments flows (`GR\x12`, a subset of `in_flows`' keys), our
+    /// `GR\x11` flow their return association names (our flow IDs start at 1: a return
+    /// association of 0 names none of them and is not kept). Apart from `in_flows` because
+    /// only members that play a stream have any.
+    media_returns: SortedMap<(SessionId, u64), NonZeroU64>,
     out_ctrl: SortedMap<(SessionId, u64), GroupSlot>,
     out_media: SortedMap<(SessionId, u64), GroupSlot>,
     /// The joined groups by [`GroupSlot`] (`None`: a free slot).
@@ -181,6 +181,7 @@ impl GroupNode {
             sessions: SortedMap::default(),
             connecting: SortedMap::default(),
             in_flows: SortedMap::default(),
+            media_returns: SortedMap::default(),
             out_ctrl: SortedMap::default(),
             out_media: SortedMap::default(),
             slots: Vec::new(),
@@ -483,6 +484,8 @@ impl GroupNode {
         if let Some(group) = self.groups.remove(&g) {
             let slot = group.slot;
             self.in_flows.retain(|_, f| f.group != Some(slot));
+            let in_flows = &self.in_flows;
+            self.media_returns.retain(|k, _| in_flows.contains_key(k));
             self.out_ctrl.retain(|_, s| *s != slot);
             self.out_media.retain(|_, s| *s != slot);
             if let Some(entry) = self.slots.get_mut(slot.index()) {
@@ -1015,6 +1018,7 @@ impl GroupNode {
             Event::SessionClosed { session, .. } => {
                 if self.sessions.remove(&session).is_some() {
                     self.in_flows.retain(|(s, _), _| *s != session);
+                    self.media_returns.retain(|(s, _), _| *s != session);
                     self.out_ctrl.retain(|(s, _), _| *s != session);
                     self.out_media.retain(|(s, _), _| *s != session);
                     for g in self.handles() {
@@ -1039,12 +1043,10 @@ impl GroupNode {
                         .iter()
                         .find(|(_, g)| g.gc_flow.is_some() && g.gc_flow == return_association)
                         .map(|(_, g)| g.slot);
-                    self.in_flows
-                        .insert((session, flow), InFlow::new(InKind::Gc, group));
+                    self.insert_in_flow(session, flow, InFlow::new(InKind::Gc, group), None);
                 }
                 Some(FlowSignature::GroupControl) if self.sessions.contains_key(&session) => {
-                    self.in_flows
-                        .insert((session, flow), InFlow::new(InKind::Control, None));
+                    self.insert_in_flow(session, flow, InFlow::new(InKind::Control, None), None);
                 }
                 Some(FlowSignature::OtherGroup(EXTENSION_FLOW_KIND))
                     if self.sessions.contains_key(&session) =>
@@ -1077,7 +1079,7 @@ impl GroupNode {
                 Some(f) => self.on_group_message(session, flow, f, data.clone()),
                 None => self.events.push(GroupEvent::Session(e)),
             },
-            Event::FlowEnded { session, flow } => match self.in_flows.remove(&(session, flow)) {
+            Event::FlowEnded { session, flow } => match self.remove_in_flow(session, flow) {
                 Some(InFlow {
                     kind: InKind::Control,
                     group: Some(slot),
@@ -1120,14 +1122,33 @@ impl GroupNode {
             InKind::MediaData => return_association.and_then(NonZeroU64::new),
             _ => None,
         };
-        self.in_flows.insert(
-            (session, flow),
-            InFlow {
-                media_return,
-                group,
-                kind,
-            },
-        );
+        self.insert_in_flow(session, flow, InFlow { group, kind }, media_return);
+    }
+
+    /// Records the far end's group flow `flow` on `session` (replacing any record of it), with
+    /// the return association of a fragments flow.
+    fn insert_in_flow(
+        &mut self,
+        session: SessionId,
+        flow: u64,
+        f: InFlow,
+        media_return: Option<NonZeroU64>,
+    ) {
+        self.in_flows.insert((session, flow), f);
+        match media_return {
+            Some(ra) => {
+                self.media_returns.insert((session, flow), ra);
+            }
+            None => {
+                self.media_returns.remove(&(session, flow));
+            }
+        }
+    }
+
+    /// Forgets the far end's group flow `flow` on `session`; returns its record.
+    fn remove_in_flow(&mut self, session: SessionId, flow: u64) -> Option<InFlow> {
+        self.media_returns.remove(&(session, flow));
+        self.in_flows.remove(&(session, flow))
     }
 
     /// A `GR\x1C` flow of the group in `slot` on `session` ended or was rejected: its group
@@ -1225,10 +1246,9 @@ impl GroupNode {
                     self.counters.unhandled_flows += 1;
                     return;
                 };
+                let media_return = self.media_returns.get(&(session, flow)).map(|ra| ra.get());
                 self.with_group(&g, |group, io| match f.kind {
-                    InKind::MediaData => {
-                        group.on_media_data(io, peer, f.media_return.map(NonZeroU64::get), data)
-                    }
+                    InKind::MediaData => group.on_media_data(io, peer, media_return, data),
                     _ => group.on_media_control(io, peer, flow, &data),
                 });
             }
@@ -1314,11 +1334,11 @@ mod tests {
     use super::*;
 
     /// `in_flows` holds an entry per group flow of every neighbour (≈ 60 per member): an
-    /// entry stays within 32 bytes (it was 48 with a plain `Option<u64>` return association and
-    /// a 4-byte slot index behind an `Option` tag).
+    /// entry stays within 24 bytes (it was 48 with a plain `Option<u64>` return association and
+    /// a 4-byte slot index behind an `Option` tag, 32 with the return association inline).
     #[test]
     fn a_per_flow_entry_stays_small() {
-        assert!(std::mem::size_of::<((SessionId, u64), InFlow)>() <= 32);
+        assert!(std::mem::size_of::<((SessionId, u64), InFlow)>() <= 24);
         assert_eq!(std::mem::size_of::<Option<GroupSlot>>(), 4);
         let s = GroupSlot::from_index(0);
         assert_eq!(s.index(), 0);
