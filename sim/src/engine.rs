@@ -9,7 +9,6 @@
 //! network to the sender's LAN segment) is digested like any other, then handed to
 //! [`SimNode::handle_multicast`] instead of `handle_datagram`.
 
-use bytes::Bytes;
 use rtmfp::{Instant, Transmit};
 
 use crate::churn::Churn;
@@ -105,15 +104,19 @@ enum Ev {
         inc: u32,
         token: u64,
     },
+    /// A datagram reaches the receiver's access link. The payload is a plain boxed slice (16
+    /// bytes, not a 32-byte `Bytes`): at 100,000 members a posting flood keeps millions of
+    /// these queued at once (memory only; docs/PERFORMANCE.md, stop 20).
     Arrive {
         a: Arrival,
         src: u32,
-        payload: Bytes,
+        payload: Box<[u8]>,
     },
+    /// It leaves the receiver's download queue.
     Deliver {
         a: Arrival,
         src: u32,
-        payload: Bytes,
+        payload: Box<[u8]>,
     },
     Join(u32),
     Leave {
@@ -194,10 +197,11 @@ impl Core {
         let mut arrivals = std::mem::take(&mut self.arrivals);
         self.net
             .send(self.now, src, t.dst, t.payload.len(), &mut arrivals);
-        // The last arrival (the only one for unicast) takes the payload itself: cloning a
-        // `Bytes` made from a `Vec` allocates its shared header and makes every drop atomic.
+        // The last arrival (the only one for unicast) takes the payload itself, without a copy
+        // when the endpoint made it from a vector of exact size (it does): `Vec::from(Bytes)`
+        // takes back a uniquely held buffer. Other arrivals (LAN multicast) copy it.
         let last = arrivals.len().saturating_sub(1);
-        let mut data = t.payload;
+        let mut data: Box<[u8]> = Vec::from(t.payload).into_boxed_slice();
         for (i, a) in arrivals.drain(..).enumerate() {
             if self.queue.len() >= self.cfg.max_queued_events {
                 self.net.stats.record(Drop::EventLimit);
@@ -418,7 +422,7 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
         }
     }
 
-    fn deliver(&mut self, a: Arrival, src: u32, payload: Bytes) {
+    fn deliver(&mut self, a: Arrival, src: u32, payload: Box<[u8]>) {
         let now = self.core.now;
         let Some(l) = self.slots[a.dst.idx()].live.as_mut() else {
             return self.record_dead(&a);
@@ -592,5 +596,21 @@ impl<N: SimNode, W: Workload<N>> Engine<N, W> {
                 self.core.push(t, Ev::Timer { node: id.0, inc });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A queued datagram's payload slot stays within 48 bytes (64 with a `Bytes` payload):
+    /// a 100,000-member flood queues millions of them.
+    #[test]
+    fn a_queued_event_stays_small() {
+        assert!(
+            std::mem::size_of::<Ev>() <= 48,
+            "{}",
+            std::mem::size_of::<Ev>()
+        );
     }
 }
