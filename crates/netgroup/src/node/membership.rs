@@ -180,9 +180,13 @@ pub(crate) struct Group {
     /// Members that left, until `peer_timeout` after (sorted vectors here and below, not
     /// B-trees: a few dozen peer IDs each, kept by every member).
     died: SortedMap<PeerId, Instant>,
-    /// Neighbours by peer ID, in peer ID order (a sorted vector: a few dozen entries).
+    /// Neighbours by peer ID, in peer ID order (a sorted vector: a few dozen entries). This
+    /// map and the next two are keyed by the shared copy of the peer ID
+    /// ([`GroupConfig::peer_ids`], 8 bytes instead of 32; looked up by `&PeerId`).
     pub neighbors: SortedMap<SharedPeerId, Neighbor>,
+    /// Members being connected to because the best list names them.
     wanted: SortedMap<SharedPeerId, ()>,
+    /// The last computed best list (digest §3.6).
     best: SortedMap<SharedPeerId, ()>,
     /// The random member of the current best list (kept while eligible).
     random_pick: Option<PeerId>,
