@@ -5,7 +5,7 @@
 
 mod id_map;
 mod startup;
-mod timers;
+pub(crate) mod timers;
 mod types;
 
 use std::collections::{BTreeSet, VecDeque};
@@ -38,7 +38,7 @@ pub struct Endpoint {
     /// Open sessions by ID, hashed: every datagram, write and timer looks its session up.
     /// Nothing may depend on the map's iteration order; scans sort by ID. Boxed so that the
     /// table's empty slots cost a pointer, not a `Session` (memory only).
-    pub(crate) sessions: timers::IdMap<Box<Session>>,
+    pub(crate) sessions: timers::IdMap<timers::Filed>,
     /// Handshakes in progress by session ID. Sorted vectors, not B-trees, for this map and the
     /// two indexes below: a B-tree keeps its emptied leaf (eleven slots: 2.3 KB of
     /// `Opening`s) for the endpoint's life, and they are usually empty or small.
@@ -435,7 +435,7 @@ impl Endpoint {
     /// Runs every timer due at `now`. Spurious calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.last_now = self.last_now.max(now);
-        while let Some(id) = self.timers.pop_due(now) {
+        while let Some(id) = self.timers.pop_due(now, &mut self.sessions) {
             if let Some(sess) = self.sessions.get_mut(&id) {
                 sess.on_timeout(now, &mut self.events);
                 self.flush(now, id);
@@ -474,7 +474,8 @@ impl Endpoint {
                 // `reindex(sid)` for a session (an ID names an opening or a session, never
                 // both).
                 let next = sess.next_timeout();
-                self.set_timer(sid, next);
+                let follow_up = self.timers.set_held(sid, &mut sess.timer, next);
+                self.timers.follow_up(follow_up, &mut self.sessions);
                 return Some(Event::Message {
                     session: SessionId(sid),
                     flow,
@@ -509,7 +510,12 @@ impl Endpoint {
             return self.reindex(id);
         };
         let (closed, next) = flush_session(sess, id, now, self.tc_received, &mut self.transmits);
-        self.after_flush(id, closed, next);
+        if closed {
+            return self.after_flush(id, closed, next);
+        }
+        // The session's own timer record, while the session is at hand.
+        let follow_up = self.timers.set_held(id, &mut sess.timer, next);
+        self.timers.follow_up(follow_up, &mut self.sessions);
     }
 
     /// Files session `id` after [`flush_session`] returned `(closed, next)`.
@@ -529,10 +535,27 @@ impl Endpoint {
             .get(&id)
             .is_some_and(|s| s.state == State::Closed)
         {
-            if let Some(s) = self.sessions.remove(&id) {
+            if let Some(s) = self.remove_session(id) {
                 self.forget_keying(id, &s);
             }
         }
+    }
+
+    /// Files session `s` under `id`, with the timer record `id` had (an opening's).
+    pub(crate) fn insert_session(&mut self, id: u32, s: Box<Session>) {
+        let timer = match self.sessions.remove(&id) {
+            Some(old) => old.timer,
+            None => self.timers.take(id),
+        };
+        self.sessions.insert(id, timers::Filed::new(s, timer));
+    }
+
+    /// Removes session `id`; its timer record stays with the queue until `id`'s deadline is
+    /// set again.
+    pub(crate) fn remove_session(&mut self, id: u32) -> Option<timers::Filed> {
+        let s = self.sessions.remove(&id)?;
+        self.timers.put(id, s.timer);
+        Some(s)
     }
 
     /// Removes responder session `id`'s entry from the duplicate-IIKeying index: under its
@@ -564,14 +587,20 @@ impl Endpoint {
 
     /// Files session or opening `id` under deadline `next` (none: no timer).
     fn set_timer(&mut self, id: u32, next: Option<Instant>) {
-        self.timers.set(id, next);
+        match self.sessions.get_mut(&id) {
+            Some(s) => {
+                let follow_up = self.timers.set_held(id, &mut s.timer, next);
+                self.timers.follow_up(follow_up, &mut self.sessions);
+            }
+            None => self.timers.set(id, next, &mut self.sessions),
+        }
     }
 }
 
 /// Session `s` if open (sessions first, the common case: an ID names an opening or a session,
 /// never both).
 fn open_in<'a>(
-    sessions: &'a mut timers::IdMap<Box<Session>>,
+    sessions: &'a mut timers::IdMap<timers::Filed>,
     openings: &SortedMap<u32, Opening>,
     s: SessionId,
 ) -> Result<&'a mut Session, EndpointError> {

@@ -389,7 +389,7 @@ impl Endpoint {
             .responder_keying(&mut self.rng, cert, skic)
             .map_err(|_| DropReason::BadKeying)?;
         for id in stale {
-            if let Some(s) = self.sessions.remove(&id) {
+            if let Some(s) = self.remove_session(id) {
                 self.forget_keying(id, &s);
                 self.events.push_back(Event::SessionClosed {
                     session: SessionId(id),
@@ -427,7 +427,7 @@ impl Endpoint {
             &self.config,
         );
         let far_fingerprint = session.far_fingerprint;
-        self.sessions.insert(sid, Box::new(session));
+        self.insert_session(sid, Box::new(session));
         self.by_far.insert(
             (from, isid),
             crate::session::KeyingRecord {
@@ -530,7 +530,7 @@ impl Endpoint {
                     &self.config,
                 );
                 let far_fingerprint = session.far_fingerprint;
-                self.sessions.insert(id, Box::new(session));
+                self.insert_session(id, Box::new(session));
                 self.stats.opened_as_initiator += 1;
                 self.events.push_back(Event::SessionOpened {
                     session: SessionId(id),
