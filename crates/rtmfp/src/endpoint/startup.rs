@@ -332,7 +332,7 @@ impl Endpoint {
         if let Some(&k) = self.by_far.get(&(from, isid)) {
             if let Some(sess) = self.sessions.get(&k.session) {
                 if k.skic_digest == crate::session::skic_digest(skic) {
-                    if let Some(rik) = sess.rikeying.as_deref().cloned() {
+                    if let Some(rik) = sess.rikeying().cloned() {
                         self.stats.rikeying_retransmits += 1;
                         self.transmits.push_back(super::Transmit {
                             dst: from,

@@ -166,17 +166,26 @@ pub struct Session {
     pub(crate) keepalive_outstanding: bool,
     pub(crate) last_tc_received: PackedInstant,
     pub(crate) pace_at: PackedInstant,
-    /// A new far address being probed and when the probe started (RFC 7016 §3.5.4.2). Boxed:
-    /// rare, and a session is kept small (thousands per process in the simulator).
-    pub(crate) mobility: Option<Box<(SocketAddr, Instant)>>,
+    /// What the session holds only for a while ([`Transient`]): one box for both, present
+    /// only while either is.
+    transient: Option<Box<Transient>>,
     pub(crate) mobility_probe_sent: bool,
     pub(crate) counters: SessionCounters,
+    pub(crate) config: SessionConfig,
+}
+
+/// What a session holds only for a while, boxed together: a thin pointer in every session,
+/// which keeps a session within 448 bytes (mimalloc's 448-byte size class, not its 512-byte
+/// one: memory only; docs/PERFORMANCE.md, stop 21).
+#[derive(Debug, Default)]
+struct Transient {
     /// A responder's sealed RIKeying datagram, resent on a duplicate IIKeying (RFC 7016
     /// §3.5.1.2; the endpoint's duplicate-IIKeying index, [`KeyingRecord`], finds the session).
     /// Freed on the first packet the initiator sends in the session, which proves it has it;
-    /// `None` for an initiator. Boxed: a thin pointer, and only for the first round trip.
-    pub(crate) rikeying: Option<Box<Bytes>>,
-    pub(crate) config: SessionConfig,
+    /// `None` for an initiator: only for the first round trip.
+    rikeying: Option<Bytes>,
+    /// A new far address being probed and when the probe started (RFC 7016 §3.5.4.2).
+    mobility: Option<(SocketAddr, Instant)>,
 }
 
 /// The endpoint's duplicate-IIKeying index entry of a responder's session, keyed by the
@@ -301,16 +310,55 @@ impl Session {
             keepalive_outstanding: false,
             last_tc_received: PackedInstant::NONE,
             pace_at: PackedInstant::NONE,
-            mobility: None,
+            transient: p.rikeying.map(|r| {
+                Box::new(Transient {
+                    rikeying: Some(r),
+                    mobility: None,
+                })
+            }),
             mobility_probe_sent: false,
             counters: SessionCounters::default(),
-            rikeying: p.rikeying.map(Box::new),
             config: SessionConfig {
                 recv_buffer: cap_u32(config.recv_buffer),
                 send_buffer: cap_u32(config.send_buffer),
                 idle_timeout_ms: millis_ceil(config.idle_timeout),
                 keepalive_period_ms: millis_ceil(config.keepalive_period),
             },
+        }
+    }
+
+    /// A responder's sealed RIKeying, kept for the first round trip (see [`Transient`]).
+    pub(crate) fn rikeying(&self) -> Option<&Bytes> {
+        self.transient.as_ref()?.rikeying.as_ref()
+    }
+
+    /// The new far address being probed and when the probe started (RFC 7016 §3.5.4.2).
+    pub(crate) fn mobility(&self) -> Option<(SocketAddr, Instant)> {
+        self.transient.as_ref()?.mobility
+    }
+
+    /// Forgets the RIKeying (the initiator has it).
+    pub(crate) fn drop_rikeying(&mut self) {
+        if let Some(t) = self.transient.as_mut() {
+            t.rikeying = None;
+            self.tidy_transient();
+        }
+    }
+
+    /// Sets (or ends, with `None`) the probe of a new far address.
+    pub(crate) fn set_mobility(&mut self, m: Option<(SocketAddr, Instant)>) {
+        self.transient.get_or_insert_with(Box::default).mobility = m;
+        self.tidy_transient();
+    }
+
+    /// Frees the transient box once it holds nothing.
+    fn tidy_transient(&mut self) {
+        if self
+            .transient
+            .as_ref()
+            .is_some_and(|t| t.rikeying.is_none() && t.mobility.is_none())
+        {
+            self.transient = None;
         }
     }
 
@@ -549,16 +597,18 @@ impl Session {
 #[cfg(test)]
 mod tests {
     /// A process holds millions of sessions in the simulator (≈ 27–34 per group member): a
-    /// session, its two 32-byte nonces inline, must stay within a 464-byte glibc chunk (456
-    /// bytes and the 8-byte header); it was a 432-byte chunk plus an 80-byte one for the
-    /// nonces. It was 824 bytes with a copy of the stats and a mobility record inline, 696
-    /// with the responder's IIKeying record inline, 608 with 16-byte optional times and a
-    /// full-width copy of the settings, then 504 with the control queue and finished-flow list
-    /// inline and 64-bit RTT figures, then 424 without the nonces.
+    /// session, its two 32-byte nonces inline, must stay within 448 bytes, mimalloc's 448-byte
+    /// size class (456 bytes fell into its 512-byte one) and a 464-byte glibc chunk (with the
+    /// 8-byte header). It was a 432-byte chunk plus an 80-byte one for the nonces. It was 824
+    /// bytes with a copy of the stats and a mobility record inline, 696 with the responder's
+    /// IIKeying record inline, 608 with 16-byte optional times and a full-width copy of the
+    /// settings, then 504 with the control queue and finished-flow list inline and 64-bit RTT
+    /// figures, then 424 without the nonces, 456 with them, and 448 with the RIKeying and the
+    /// mobility probe in one box.
     #[test]
-    fn a_session_fits_a_464_byte_chunk() {
+    fn a_session_fits_448_bytes() {
         let size = std::mem::size_of::<super::Session>();
-        assert!(size <= 456, "Session is {size} bytes");
+        assert!(size <= 448, "Session is {size} bytes");
     }
 
     /// Settings in whole milliseconds round up, so that a nonzero one stays on, and saturate.

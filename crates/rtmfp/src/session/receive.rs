@@ -92,7 +92,7 @@ impl Session {
         self.counters.packets_in += 1;
         // The initiator sent a packet in the session, so it has our RIKeying: a duplicate
         // IIKeying can no longer need it (memory only).
-        self.rikeying = None;
+        self.drop_rikeying();
         self.last_received = now;
         self.keepalive_outstanding = false;
         if let Some(ts) = header.timestamp {
@@ -210,18 +210,17 @@ impl Session {
     /// per second, and move when the reply comes back from there.
     fn probe_new_address(&mut self, now: Instant, from: SocketAddr) {
         let recent = self
-            .mobility
-            .as_deref()
-            .is_some_and(|(_, at)| now.saturating_duration_since(*at).as_secs() < 1);
+            .mobility()
+            .is_some_and(|(_, at)| now.saturating_duration_since(at).as_secs() < 1);
         if recent {
             return;
         }
-        self.mobility = Some(Box::new((from, now)));
+        self.set_mobility(Some((from, now)));
         self.mobility_probe_sent = false;
     }
 
     pub(crate) fn mobility_token(&self) -> Option<(SocketAddr, Vec<u8>)> {
-        let (addr, at) = *self.mobility.as_deref()?;
+        let (addr, at) = self.mobility()?;
         let mut token = vec![b'M'];
         token.extend_from_slice(&at.as_micros().to_be_bytes());
         let near = self.near_nonce();
@@ -234,7 +233,7 @@ impl Session {
             if let Some((addr, token)) = self.mobility_token() {
                 if addr == from && token == m {
                     self.far_addr = from;
-                    self.mobility = None;
+                    self.set_mobility(None);
                     events.push_back(Event::AddressChanged {
                         session: self.id,
                         addr: from,
