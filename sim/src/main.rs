@@ -286,7 +286,7 @@ fn real_main() -> Result<ExitCode, String> {
                     println!("== {label}");
                     print!("{}", report::summary(&r, Some(&host)));
                 }
-                results.push((label.clone(), r));
+                results.push((label.clone(), r, host));
             }
             report::write_sweep(&dir, &parameter, &results).map_err(|e| e.to_string())?;
             if !common.quiet {

@@ -420,33 +420,48 @@ fn headline(r: &RunResult) -> (f64, f64, f64, f64, f64, f64) {
 
 /// Writes `sweep.csv` and `sweep.svg` (delivery ratio and latency percentiles against the swept
 /// value) into `dir`. Group runs report post delivery and latency, lookup success and
-/// latency; session runs message delivery and latency, handshake success and time.
-pub fn write_sweep(dir: &Path, parameter: &str, runs: &[(String, RunResult)]) -> io::Result<()> {
+/// latency; session runs message delivery and latency, handshake success and time. Each row
+/// also gives the simulator's own speed for that run: its events, events per wall-clock
+/// second and, when the run was timed against the bare-heap ceiling (`--ceiling`), the ratio
+/// to it (0 otherwise); a numeric sweep plots events/s in `sweep-speed.svg`. Memory is left
+/// out: one process runs every value, so its resident memory mixes them.
+pub fn write_sweep(
+    dir: &Path,
+    parameter: &str,
+    runs: &[(String, RunResult, HostStats)],
+) -> io::Result<()> {
     fs::create_dir_all(dir)?;
-    let group = runs.iter().any(|(_, r)| r.group.is_some());
+    let group = runs.iter().any(|(_, r, _)| r.group.is_some());
     let (second, third) = if group {
         ("lookup_success", "lookup_p50_ms")
     } else {
         ("handshake_success", "handshake_p50_ms")
     };
     let mut csv = format!(
-        "{parameter},delivery_ratio,{second},latency_p50_ms,latency_p99_ms,{third},wire_bytes,control_overhead,hash\n"
+        "{parameter},delivery_ratio,{second},latency_p50_ms,latency_p99_ms,{third},wire_bytes,control_overhead,hash,events,events_per_s,ceiling_ratio\n"
     );
     let mut p50 = Vec::new();
     let mut p99 = Vec::new();
+    let mut speed = Vec::new();
     let mut numeric = true;
-    for (label, r) in runs {
+    for (label, r, host) in runs {
         let v = label.split_once('=').map_or(label.as_str(), |x| x.1);
         let (d, s2, l50, l99, s3, ov) = headline(r);
+        let ratio = if host.ceiling_events_per_s > 0.0 {
+            host.events_per_s / host.ceiling_events_per_s
+        } else {
+            0.0
+        };
         let _ = writeln!(
             csv,
-            "{v},{d:.5},{s2:.5},{l50:.3},{l99:.3},{s3:.3},{},{ov:.4},{}",
-            r.net.wire_bytes_sent, r.hash
+            "{v},{d:.5},{s2:.5},{l50:.3},{l99:.3},{s3:.3},{},{ov:.4},{},{},{:.0},{ratio:.5}",
+            r.net.wire_bytes_sent, r.hash, r.engine.events, host.events_per_s
         );
         match v.parse::<f64>() {
             Ok(x) => {
                 p50.push((x, l50));
                 p99.push((x, l99));
+                speed.push((x, host.events_per_s));
             }
             Err(_) => numeric = false,
         }
@@ -462,6 +477,14 @@ pub fn write_sweep(dir: &Path, parameter: &str, runs: &[(String, RunResult)]) ->
             parameter,
             "milliseconds",
             &[("p50", p50), ("p99", p99)],
+        )
+        .map_err(io::Error::other)?;
+        plot::curves(
+            &dir.join("sweep-speed.svg"),
+            &format!("simulator speed against {parameter}"),
+            parameter,
+            "events per second",
+            &[("events/s", speed)],
         )
         .map_err(io::Error::other)?;
     }

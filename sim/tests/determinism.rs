@@ -149,3 +149,51 @@ fn shipped_scenarios_parse() {
     }
     assert!(n >= 4);
 }
+
+/// `sweep.csv` gives each run's own speed beside its protocol figures: its events, the
+/// events/s measured for it and the ratio to the bare-heap ceiling.
+#[test]
+fn sweep_rows_carry_the_simulator_speed_of_each_run() {
+    use rtmfp_sim::report::{write_sweep, HostStats};
+    let text = "name = \"speed-sweep\"\nseed = 3\nduration_s = 2\ncrypto = \"plain\"\n\
+                [population]\nnodes = 4\n\
+                [workload]\nkind = \"sessions\"\npattern = \"random\"\npeers = 1\nmessages = 3\n\
+                message_bytes = 100\ninterval_ms = 100\n\
+                [sweep]\nparameter = \"population.nodes\"\nvalues = [3, 5]\n";
+    let runs = rtmfp_sim::scenario::expand_sweep(text, "speed-sweep").unwrap();
+    let mut results = Vec::new();
+    for (i, (label, s)) in runs.iter().enumerate() {
+        let r = run(s, RunOptions::default()).unwrap();
+        let host = HostStats {
+            wall_s: 1.0,
+            events_per_s: 1000.0 * (i + 1) as f64,
+            rss_bytes: 0,
+            rss_per_node_bytes: 0,
+            peak_rss_bytes: 0,
+            ceiling_events_per_s: if i == 0 { 4000.0 } else { 0.0 },
+            wall_at_s: Vec::new(),
+        };
+        results.push((label.clone(), r, host));
+    }
+    let dir = std::env::temp_dir().join(format!("rtmfp-sim-sweep-{}", std::process::id()));
+    write_sweep(&dir, "population.nodes", &results).unwrap();
+    let csv = std::fs::read_to_string(dir.join("sweep.csv")).unwrap();
+    assert!(dir.join("sweep-speed.svg").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2);
+    for (row, (_, r, host)) in rows.iter().zip(&results) {
+        assert_eq!(row[col("events")], r.engine.events.to_string());
+        assert!(r.engine.events > 0);
+        assert_eq!(
+            row[col("events_per_s")].parse::<f64>().unwrap(),
+            host.events_per_s
+        );
+    }
+    assert_eq!(rows[0][col("population.nodes")], "3");
+    assert_eq!(rows[0][col("ceiling_ratio")].parse::<f64>().unwrap(), 0.25);
+    assert_eq!(rows[1][col("ceiling_ratio")].parse::<f64>().unwrap(), 0.0);
+}
