@@ -5,7 +5,7 @@
 
 mod id_map;
 mod startup;
-pub(crate) mod timers;
+mod timers;
 mod types;
 
 use std::collections::{BTreeSet, VecDeque};
@@ -36,8 +36,9 @@ pub struct Endpoint {
     pub(crate) rng: ChaCha20Rng,
     pub(crate) cookies: CookieJar,
     /// Open sessions by ID, hashed: every datagram, write and timer looks its session up.
-    /// Nothing may depend on the map's iteration order; scans sort by ID. Boxed so that the
-    /// table's empty slots cost a pointer, not a `Session` (memory only).
+    /// Nothing may depend on the map's iteration order; scans sort by ID. Each is boxed so
+    /// that the table's empty slots cost a pointer, not a `Session` (memory only), beside its
+    /// timer record ([`timers::Filed`]).
     pub(crate) sessions: timers::IdMap<timers::Filed>,
     /// Handshakes in progress by session ID. Sorted vectors, not B-trees, for this map and the
     /// two indexes below: a B-tree keeps its emptied leaf (eleven slots: 2.3 KB of
