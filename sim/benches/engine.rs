@@ -1,7 +1,9 @@
 //! Simulator speed: events per second for N plain-profile nodes running the session workload,
 //! against a bare `BinaryHeap` event loop doing no work (the ceiling), in the same run.
 //!
-//! `CARGO_TARGET_DIR=/work/target-sim cargo bench -p rtmfp-sim --bench engine`
+//! `GLIBC_TUNABLES=glibc.malloc.hugetlb=1 cargo bench -p rtmfp-sim --bench engine`: the
+//! tunable gives the system allocator the transparent huge pages the `rtmfp-sim` binary gives
+//! itself (src/main.rs); with `--features mimalloc`, the bench allocates as that build does.
 
 use std::time::{Duration, Instant as Wall};
 
@@ -10,7 +12,7 @@ use rtmfp_sim::ceiling::bare_heap;
 use rtmfp_sim::runner::{run, RunOptions};
 use rtmfp_sim::scenario::Scenario;
 
-/// The same allocator as the `rtmfp-sim` binary, so the bench measures what users run.
+/// The same allocator as a `rtmfp-sim` binary built with the `mimalloc` feature.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
