@@ -33,8 +33,9 @@ const GLIBC_TUNABLES: &str = "GLIBC_TUNABLES";
 /// 114 k → 158 k events/s for 0.6 % more memory; docs/PERFORMANCE.md, stop 21). glibc reads
 /// its tunables only at process start, so the process runs itself again, once, with
 /// `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (glibc ≥ 2.35; older versions ignore it). A
-/// `GLIBC_TUNABLES` already set, even empty, is left as it is: that is how to opt out. If the
-/// new process cannot start, this one carries on as it is.
+/// `GLIBC_TUNABLES` already set, even empty, is left as it is: that is how to opt out, and how
+/// a tool that wraps the process (heaptrack, valgrind) keeps seeing it. If the new process
+/// cannot start, this one carries on as it is.
 #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "mimalloc")))]
 fn use_huge_pages() {
     use std::os::unix::process::CommandExt;
