@@ -9,7 +9,7 @@
 
 use rtmfp::wire::option::{self, OptionItem, OptionIter};
 
-use super::WireError;
+use super::error::WireError;
 use crate::id::PeerId;
 
 /// Option types inside the handshake.

@@ -7,38 +7,15 @@
 //! Every decoder takes untrusted bytes, returns [`WireError`] instead of panicking, and bounds
 //! what it keeps (see [`ReportLimits`]).
 
+mod error;
 pub mod handshake;
 pub mod report;
 pub mod signature;
 
+pub use error::WireError;
 pub use handshake::GroupConnect;
 pub use report::{GroupReport, ReportLimits, ReportMember};
 pub use signature::FlowSignature;
-
-use rtmfp::wire::DecodeError;
-
-/// Why a group message could not be decoded (netgroup digest §4–§5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum WireError {
-    /// The message has no type byte.
-    #[error("empty group message")]
-    Empty,
-    /// A field runs past the end of the message.
-    #[error("truncated group message")]
-    Truncated,
-    /// A field holds a value the format does not allow; the string names it.
-    #[error("invalid {0}")]
-    Invalid(&'static str),
-}
-
-impl From<DecodeError> for WireError {
-    fn from(e: DecodeError) -> Self {
-        match e {
-            DecodeError::Truncated => WireError::Truncated,
-            DecodeError::Invalid(what) => WireError::Invalid(what),
-        }
-    }
-}
 
 /// Message type bytes on the `GR\x1C` group-control flow (netgroup digest §4.2).
 pub mod kind {

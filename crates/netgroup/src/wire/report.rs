@@ -22,7 +22,7 @@
 
 use rtmfp::wire::{vlu, PeerAddress, Reader};
 
-use super::WireError;
+use super::error::WireError;
 use crate::id::PeerId;
 
 /// Header option: the recipient's address.

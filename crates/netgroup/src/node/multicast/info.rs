@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::frames::StreamKey;
+
 /// The `NetStream` multicast properties (digest §6.1). The publisher's window, update period,
 /// fetch period and send-to-all travel in its subscription and are adopted by every member;
 /// the relay margin and push limit stay local.
@@ -116,4 +118,17 @@ pub struct MulticastCounters {
     pub unknown_pulls: u64,
     /// Writes the session layer refused (buffer full).
     pub write_failures: u64,
+}
+
+/// A stream known to a member ([`crate::GroupNode::multicast_streams`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// Its key (one per publication).
+    pub key: StreamKey,
+    /// Its name.
+    pub name: String,
+    /// This member publishes it.
+    pub publishing: bool,
+    /// This member plays it.
+    pub playing: bool,
 }

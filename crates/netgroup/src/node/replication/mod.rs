@@ -23,7 +23,6 @@
 //! Late objects: an OBJECT whose fetch timed out is still accepted from the neighbour that
 //! was asked, within `fetch_retry_after`, if the index is still wanted (`late_objects`).
 
-pub mod api;
 pub mod frames;
 pub mod ranges;
 pub mod scheduler;
@@ -42,7 +41,7 @@ pub use scheduler::ReplicationStrategy;
 use crate::id::PeerId;
 use crate::node::config::GroupConfig;
 use crate::node::events::{GroupError, GroupEvent, GroupHandle};
-use crate::node::membership::Events;
+use crate::node::io::Events;
 use scheduler::{candidates, choose_holder, holder_segments, CandidateOrder, HolderLoad};
 
 /// Most wanted indices examined per scheduling pass.

@@ -5,9 +5,10 @@
 use bytes::Bytes;
 use rtmfp::Priority;
 
-use super::{Out, StreamKey};
+use super::Group;
 use crate::id::PeerId;
-use crate::node::membership::{Group, Io};
+use crate::node::io::Io;
+use crate::node::multicast::{Out, StreamKey};
 use crate::wire::FlowSignature;
 
 impl Group {

@@ -4,21 +4,11 @@
 use bytes::Bytes;
 use rtmfp::Instant;
 
-use super::{MulticastCounters, MulticastParams, NetStreamMulticastInfo, StreamKey};
-use crate::node::{GroupError, GroupHandle, GroupNode};
-
-/// A stream known to a member ([`GroupNode::multicast_streams`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamInfo {
-    /// Its key (one per publication).
-    pub key: StreamKey,
-    /// Its name.
-    pub name: String,
-    /// This member publishes it.
-    pub publishing: bool,
-    /// This member plays it.
-    pub playing: bool,
-}
+use super::GroupNode;
+use crate::node::events::{GroupError, GroupHandle};
+use crate::node::multicast::{
+    MulticastCounters, MulticastParams, NetStreamMulticastInfo, StreamInfo, StreamKey,
+};
 
 impl GroupNode {
     /// Flash `NetStream.publish(name)` on a group NetStream (digest §6.2): announces a new
