@@ -9,7 +9,8 @@ use std::time::{Duration, Instant as Wall};
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use rtmfp_sim::ceiling::bare_heap;
-use rtmfp_sim::runner::{run, RunOptions};
+use rtmfp_sim::run;
+use rtmfp_sim::runner::RunOptions;
 use rtmfp_sim::scenario::Scenario;
 
 /// The same allocator as a `rtmfp-sim` binary built with the `mimalloc` feature.

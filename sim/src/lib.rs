@@ -8,7 +8,7 @@
 //!   [`workload::Workload`]: the application on top ([`sessions`], [`group`]).
 //! - [`net`]: topology, jitter, random and bursty loss, access-link capacity and queues, NATs,
 //!   LAN multicast, partitions; [`churn`]: session lengths, crashes, rejoins.
-//! - [`scenario`] (TOML), [`runner`], [`report`] (CSV, JSON, SVG, summary), [`pcap`].
+//! - [`scenario`] (TOML), [`run()`] and the [`runner`] toolkit, [`report`] (CSV, JSON, SVG, summary), [`pcap`].
 #![warn(missing_docs)]
 
 pub mod addr;
@@ -17,6 +17,7 @@ pub mod churn;
 pub mod directory;
 pub mod endpoint_node;
 pub mod engine;
+mod error;
 pub mod group;
 pub mod hash;
 pub mod metrics;
@@ -27,6 +28,7 @@ pub mod plot;
 pub mod queue;
 pub mod report;
 pub mod rng;
+pub mod run;
 pub mod runner;
 pub mod scenario;
 pub mod sessions;
@@ -35,4 +37,5 @@ pub mod workload;
 pub use engine::{Engine, EngineConfig, EngineStats};
 pub use hash::RunHash;
 pub use node::{NodeId, SimNode};
+pub use run::run;
 pub use workload::{Ctx, Workload};

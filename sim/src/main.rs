@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rtmfp_sim::pcap::PcapWriter;
 use rtmfp_sim::report::{self, HostStats};
-use rtmfp_sim::runner::{self, RunOptions, RunResult};
+use rtmfp_sim::runner::{RunOptions, RunResult};
 use rtmfp_sim::scenario::{apply_overrides, expand_sweep, Scenario, ScenarioError};
 
 /// With the `mimalloc` feature, the binary allocates with mimalloc. Without it (the default),
@@ -217,7 +217,7 @@ fn run_one(
         }));
     }
     let start = WallClock::now();
-    let r = runner::run(s, opts).map_err(|e| e.to_string())?;
+    let r = rtmfp_sim::run(s, opts).map_err(|e| e.to_string())?;
     let wall_s = start.elapsed().as_secs_f64();
     pb.finish_and_clear();
     if let Some(w) = sink.borrow_mut().take() {

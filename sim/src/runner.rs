@@ -1,10 +1,10 @@
 //! Turns a [`Scenario`] into a network, a population schedule and an engine, runs it, and
 //! collects a [`RunResult`].
 
-use rtmfp::{Config, Endpoint, Instant};
+use rtmfp::Instant;
 
 use crate::churn::{Churn, ChurnModel, SessionLength};
-use crate::engine::{Engine, EngineConfig, EngineStats, Tap};
+use crate::engine::{Engine, EngineStats, Tap};
 use crate::group::report::GroupReport;
 use crate::metrics::Percentiles;
 use crate::net::loss::GilbertElliott;
@@ -13,10 +13,8 @@ use crate::net::topology::Topology;
 use crate::net::{NetParams, NetStats, Network, Partition};
 use crate::node::{NodeId, SimNode};
 use crate::rng::{derive, exponential, stream, unit};
-use crate::scenario::{
-    ChurnAction, Scenario, ScenarioError, SessionLengthSpec, TopologySpec, WorkloadSpec,
-};
-use crate::sessions::{SessionCounters, SessionParams, SessionWorkload};
+use crate::scenario::{ChurnAction, Scenario, SessionLengthSpec, TopologySpec};
+use crate::sessions::SessionCounters;
 use crate::workload::Workload;
 
 /// Progress callback: fraction of virtual time done (0..=1) and events processed so far.
@@ -420,89 +418,4 @@ pub fn run_result<N: SimNode, W: Workload<N>>(
         timeseries: outcome.timeseries,
         cdfs: outcome.cdfs,
     }
-}
-
-/// Runs scenario `s`.
-///
-/// Errors: none today (scenarios are validated when parsed); kept for workloads that may
-/// refuse a scenario at run time.
-pub fn run(s: &Scenario, opts: RunOptions<'_>) -> Result<RunResult, ScenarioError> {
-    match &s.workload {
-        WorkloadSpec::Sessions { .. } => run_sessions(s, opts),
-        WorkloadSpec::Group(spec) => crate::group::run::run_group(s, spec, opts),
-    }
-}
-
-fn run_sessions(s: &Scenario, mut opts: RunOptions<'_>) -> Result<RunResult, ScenarioError> {
-    let seed = opts.seed.unwrap_or(s.seed);
-    let net = build_network(s, seed);
-    let slots = s.slots();
-    let WorkloadSpec::Sessions {
-        pattern,
-        peers,
-        messages,
-        message_bytes,
-        interval_ms,
-        start_delay_s,
-    } = s.workload.clone()
-    else {
-        return Err(ScenarioError("not a session workload".into()));
-    };
-    let params = SessionParams {
-        pattern,
-        peers,
-        messages,
-        message_bytes,
-        interval_us: us(interval_ms / 1e3),
-        start_delay_us: us(start_delay_s),
-        crypto: s.crypto,
-        config: Config::default(),
-    };
-    let workload = SessionWorkload::new(params, slots as usize, seed);
-    let mut e: Engine<Endpoint, SessionWorkload> =
-        Engine::new(EngineConfig::new(seed), net, workload);
-    if let Some(tap) = opts.tap.take() {
-        e.set_tap(tap);
-    }
-    schedule_population(&mut e, s, seed);
-    let end = Instant::from_micros(us(s.duration_s));
-    let timeseries = drive(&mut e, end, &mut opts.progress, |e| {
-        let c = &e.workload().counters;
-        net_row(e, c.messages_sent, c.messages_delivered, Gauges::default())
-    });
-    let wire_bytes_sent = e.network().stats.wire_bytes_sent;
-    let w = e.workload_mut();
-    let c = w.counters.clone();
-    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    let sessions = SessionReport {
-        handshakes_pending: w.pending_handshakes(),
-        delivery_ratio: ratio(c.messages_delivered, c.messages_sent),
-        handshake_success_ratio: ratio(c.handshakes_completed, c.handshakes_started),
-        latency_us: w.latency_us.percentiles(),
-        handshake_us: w.handshake_us.percentiles(),
-        control_overhead: 1.0 - ratio(c.app_bytes_delivered, wire_bytes_sent),
-        counters: c,
-    };
-    let cdfs = vec![
-        Cdf {
-            file: "latency_cdf",
-            label: "message latency",
-            kind: CdfKind::Latency,
-            points: w.latency_us.cdf(200),
-        },
-        Cdf {
-            file: "handshake_cdf",
-            label: "handshake",
-            kind: CdfKind::Latency,
-            points: w.handshake_us.cdf(200),
-        },
-    ];
-    let outcome = WorkloadOutcome {
-        slots,
-        sessions: Some(sessions),
-        group: None,
-        timeseries,
-        cdfs,
-    };
-    Ok(run_result(&e, s, seed, outcome))
 }

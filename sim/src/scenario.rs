@@ -7,13 +7,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::endpoint_node::Crypto;
+pub use crate::error::ScenarioError;
 pub use crate::group::params::GroupSpec;
 use crate::sessions::Pattern;
-
-/// A scenario error: the message names the file and the field.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ScenarioError(pub String);
 
 /// A whole scenario.
 #[derive(Debug, Clone, Serialize, Deserialize)]

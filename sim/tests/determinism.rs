@@ -1,6 +1,7 @@
 //! Same seed, same run; different seeds, different runs; scenario errors name the field.
 
-use rtmfp_sim::runner::{run, RunOptions};
+use rtmfp_sim::run;
+use rtmfp_sim::runner::RunOptions;
 use rtmfp_sim::scenario::Scenario;
 
 const SMALL: &str = r#"

@@ -152,7 +152,7 @@ fn lan_runs_are_deterministic() {
     let text = lan_swarm(40, 10, false, 10).replace("duration_s = 15", "duration_s = 10");
     let s = Scenario::from_toml(&text, "lan.toml").unwrap();
     let run = |seed| {
-        let r = rtmfp_sim::runner::run(
+        let r = rtmfp_sim::run(
             &s,
             rtmfp_sim::runner::RunOptions {
                 seed,

@@ -32,6 +32,7 @@ mod scratch;
 mod session;
 pub mod sorted_map;
 pub mod time;
+mod types;
 pub mod wire;
 
 pub use crypto::{flash::FlashProfile, plain::PlainProfile, CryptoProfile};
@@ -43,7 +44,7 @@ pub use flow::Priority;
 pub use id_hash::{IdHashMap, IdHasher};
 pub use machine::SansIo;
 pub use queue::pop_front_lean;
-pub use session::{Role, SessionStats};
 pub use sorted_map::SortedMap;
 pub use time::Instant;
+pub use types::{Role, SessionStats};
 pub use wire::{AddressOrigin, PeerAddress};

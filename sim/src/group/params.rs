@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::MULTICAST;
 use crate::endpoint_node::Crypto;
+use crate::error::ScenarioError;
 use crate::group::replication::{ReplicationParams, ReplicationSpec};
 use crate::group::stream::{StreamParams, StreamSpec};
-use crate::scenario::ScenarioError;
 
 /// Largest post or lookup message, bytes (the engine's default `max_post_bytes` and
 /// `max_route_bytes`).

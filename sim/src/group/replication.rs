@@ -17,8 +17,8 @@ use rtmfp::Instant;
 use rtmfp_netgroup::{GroupHandle, GroupNode, ReplicationStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::error::ScenarioError;
 use crate::metrics::{Percentiles, Samples};
-use crate::scenario::ScenarioError;
 
 /// Largest object, bytes (the engine's default `max_object_bytes` is 1 MiB + 1 KiB).
 pub const MAX_OBJECT_BYTES: u32 = 1 << 20;

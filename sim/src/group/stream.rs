@@ -18,8 +18,8 @@ use rtmfp::Instant;
 use rtmfp_netgroup::{GroupHandle, GroupNode, NetStreamMulticastInfo, StreamKey};
 use serde::{Deserialize, Serialize};
 
+use crate::error::ScenarioError;
 use crate::metrics::{FloatStats, Percentiles, Samples};
-use crate::scenario::ScenarioError;
 
 /// The slot that publishes.
 pub const PUBLISHER: u32 = 1;

@@ -47,7 +47,7 @@ pub fn secs(s: f64) -> Instant {
 /// scenario's own when given.
 pub fn run_scenario(text: &str, origin: &str, seed: Option<u64>) -> rtmfp_sim::runner::RunResult {
     let s = rtmfp_sim::scenario::Scenario::from_toml(text, origin).unwrap();
-    rtmfp_sim::runner::run(
+    rtmfp_sim::run(
         &s,
         rtmfp_sim::runner::RunOptions {
             seed,

@@ -6,7 +6,6 @@
 mod id_map;
 mod startup;
 mod timers;
-mod types;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
@@ -16,7 +15,7 @@ use bytes::Bytes;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
-pub use types::*;
+pub use crate::types::*;
 
 use crate::crypto::{CryptoProfile, PacketCipher};
 use crate::flow::send::SendError;
@@ -24,7 +23,8 @@ use crate::flow::Priority;
 use crate::handshake::{CookieJar, Opening};
 use crate::queue::pop_front_lean;
 use crate::rtt;
-use crate::session::{transmit::TxContext, Action, Session, State, TIME_CRITICAL_WINDOW};
+use crate::session::receive::Action;
+use crate::session::{transmit::TxContext, Session, State, TIME_CRITICAL_WINDOW};
 use crate::sorted_map::SortedMap;
 use crate::wire::unscramble_session_id;
 use crate::Instant;

@@ -1,8 +1,7 @@
 //! An open session (RFC 7016 §3.5): flows, timestamps and RTT, keepalive, congestion control,
 //! close, and far address change. Created by the endpoint when a handshake completes.
 
-mod receive;
-pub(crate) use receive::Action;
+pub(crate) mod receive;
 pub(crate) mod transmit;
 
 use std::collections::VecDeque;
@@ -13,13 +12,14 @@ use bytes::Bytes;
 
 use crate::congestion::CongestionController;
 use crate::crypto::NONCE_LEN;
-use crate::endpoint::{CloseReason, Config, Event, SessionId};
 use crate::flow::recv::RecvFlow;
 use crate::flow::send::{SendError, SendFlow};
 use crate::flow::Priority;
 use crate::rtt::RttEstimator;
 use crate::sorted_map::SortedMap;
 use crate::time::PackedInstant;
+use crate::types::{CloseReason, Config, Event, SessionId};
+pub use crate::types::{Role, SessionStats};
 use crate::wire::PeerAddress;
 use crate::Instant;
 
@@ -38,15 +38,6 @@ const MAX_CONTROL_QUEUE: usize = 64;
 const MAX_SEND_FLOWS: usize = 4096;
 /// Most receive flows a far end may open at once; more are rejected.
 const MAX_RECV_FLOWS: usize = 1024;
-
-/// Which end of the handshake this session was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// We sent IHello / IIKeying.
-    Initiator,
-    /// We answered with RHello / RIKeying.
-    Responder,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
@@ -80,29 +71,6 @@ pub(crate) enum Control {
         reply_address: PeerAddress,
         tag: Vec<u8>,
     },
-}
-
-/// Statistics of one session.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SessionStats {
-    /// Packets received and accepted.
-    pub packets_in: u64,
-    /// Packets sent.
-    pub packets_out: u64,
-    /// Application bytes delivered from received flows.
-    pub bytes_delivered: u64,
-    /// Data fragments retransmitted.
-    pub retransmissions: u64,
-    /// Retransmission timeouts.
-    pub timeouts: u64,
-    /// Smoothed RTT, if measured.
-    pub srtt: Option<Duration>,
-    /// Current effective retransmission timeout.
-    pub erto: Duration,
-    /// Congestion window, bytes.
-    pub cwnd: usize,
-    /// Bytes in flight.
-    pub in_flight: usize,
 }
 
 /// The counters a session keeps; [`Session::stats`] adds the live figures (RTT, window, bytes

@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 
 use super::{Control, Role, Session, State, FAR_CLOSE_LINGER, MAX_RECV_FLOWS};
 use crate::congestion::AckSummary;
-use crate::endpoint::{CloseReason, DropReason, Event};
 use crate::flow::option_type;
 use crate::flow::recv::{DeliveryOrder, RecvFlow};
 use crate::rtt;
+use crate::types::{CloseReason, DropReason, Event};
 use crate::wire::chunk::Ack;
 use crate::wire::option::{OptionItem, OptionIter};
 use crate::wire::{vlu, Chunk, Mode, PacketHeader, PeerAddress, UserData};

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::{Control, Role, Session, State};
 use crate::congestion::CongestionController;
 use crate::crypto::PacketCipher;
-use crate::endpoint::Transmit;
+use crate::types::Transmit;
 use crate::wire::chunk::Chunk;
 use crate::wire::packet::{PacketWriter, MAX_SESSION_PACKET};
 use crate::wire::{scramble_session_id, Mode, PacketHeader};

@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod chunk;
+mod error;
 pub mod option;
 pub mod packet;
 mod reader;
@@ -12,5 +13,6 @@ pub mod vlu;
 
 pub use address::{AddressOrigin, PeerAddress};
 pub use chunk::{AckRange, Chunk, FragmentControl, UserData};
+pub use error::DecodeError;
 pub use packet::{scramble_session_id, unscramble_session_id, ChunkIter, Mode, PacketHeader};
-pub use reader::{DecodeError, Reader};
+pub use reader::Reader;

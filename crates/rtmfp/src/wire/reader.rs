@@ -1,18 +1,7 @@
 //! A bounds-checked cursor over received bytes. Every read returns an error instead of panicking.
 
+use super::error::DecodeError;
 use super::vlu;
-
-/// Why a received structure could not be decoded. Decoding never panics and never allocates
-/// in proportion to a length field: a field longer than the bytes left is `Truncated`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// Fewer bytes remain than the structure needs.
-    #[error("truncated input")]
-    Truncated,
-    /// A field holds a value the format does not allow; the string names the field.
-    #[error("invalid {0}")]
-    Invalid(&'static str),
-}
 
 /// Cursor over a byte slice; all multi-byte integers are big-endian (RFC 7016 §2.1).
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! Variable Length Unsigned integers, RFC 7016 §2.1.2: big-endian base 128, bit 0x80 on every byte
 //! but the last. The encoder emits the minimal form; the decoder accepts any length.
 
-use super::DecodeError;
+use super::error::DecodeError;
 
 /// Number of bytes [`write()`] uses for `value` (1 to 10).
 pub fn len(value: u64) -> usize {

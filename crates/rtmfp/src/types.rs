@@ -1,11 +1,10 @@
-//! Public types of the endpoint: configuration, handles, events, transmits, errors, statistics.
+//! Public types of the endpoint and its sessions: configuration, handles, events, transmits,
+//! errors, statistics. A leaf module: the endpoint and the sessions both use it.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-
-use crate::session::{Role, SessionStats};
 
 /// Handle of a session (or of an opening session): our own session ID, the value the far end
 /// puts in the packets it sends us (RFC 7016 §2.2.1).
@@ -335,4 +334,36 @@ pub struct SessionInfo {
     pub open: bool,
     /// Counters, RTT and congestion window.
     pub stats: SessionStats,
+}
+
+/// Which end of the handshake this session was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// We sent IHello / IIKeying.
+    Initiator,
+    /// We answered with RHello / RIKeying.
+    Responder,
+}
+
+/// Statistics of one session.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionStats {
+    /// Packets received and accepted.
+    pub packets_in: u64,
+    /// Packets sent.
+    pub packets_out: u64,
+    /// Application bytes delivered from received flows.
+    pub bytes_delivered: u64,
+    /// Data fragments retransmitted.
+    pub retransmissions: u64,
+    /// Retransmission timeouts.
+    pub timeouts: u64,
+    /// Smoothed RTT, if measured.
+    pub srtt: Option<Duration>,
+    /// Current effective retransmission timeout.
+    pub erto: Duration,
+    /// Congestion window, bytes.
+    pub cwnd: usize,
+    /// Bytes in flight.
+    pub in_flight: usize,
 }
