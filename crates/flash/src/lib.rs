@@ -17,6 +17,7 @@ pub mod message;
 pub mod metadata;
 pub mod netconnection;
 mod node;
+mod peer_session;
 pub mod user_control;
 
 pub use command::{codes, Command, ConnectParams, Status};

@@ -32,7 +32,7 @@ impl GroupNode {
                 .values()
                 .any(|g| g.neighbors.values().any(|n| n.session == s));
             if !used && self.sessions.contains_key(&s) {
-                self.flash.endpoint_mut().close(self.now, s);
+                self.flash.close_session(self.now, s);
             }
         }
     }
@@ -315,10 +315,7 @@ impl GroupNode {
                         else {
                             self.counters.unknown_group += 1;
                             tracing::debug!(?peer, "handshake for a group we are not in");
-                            let _ = self
-                                .flash
-                                .endpoint_mut()
-                                .reject_flow(self.now, session, flow, 0);
+                            let _ = self.flash.reject_flow(self.now, session, flow, 0);
                             return;
                         };
                         if let Some(f) = self.in_flows.get_mut(&(session, flow)) {

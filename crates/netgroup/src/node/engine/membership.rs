@@ -68,8 +68,8 @@ impl GroupNode {
             let nc = self.flash.net_connection();
             let (s, assoc) = (nc.session(), nc.server_flow());
             s.and_then(|s| {
-                let ep = self.flash.endpoint_mut();
-                let f = ep
+                let flash = &mut self.flash;
+                let f = flash
                     .open_flow(
                         now,
                         s,
@@ -83,7 +83,7 @@ impl GroupNode {
                     legacy: false,
                 }
                 .encode();
-                ep.write(now, s, f, Bytes::from(join), None).ok()?;
+                flash.write(now, s, f, Bytes::from(join), None).ok()?;
                 Some(f)
             })
         } else {
@@ -121,7 +121,7 @@ impl GroupNode {
             })
             .ok_or(GroupError::UnknownGroup)?;
         if let (Some(f), Some(s)) = (gc, self.flash.net_connection().session()) {
-            let _ = self.flash.endpoint_mut().close_flow(now, s, f);
+            let _ = self.flash.close_flow(now, s, f);
         }
         if let Some(group) = self.groups.remove(&g) {
             let slot = group.slot;

@@ -86,10 +86,7 @@ impl Group {
         c: &GroupConnect,
     ) {
         let reject = |io: &mut Io<'_>| {
-            let _ = io
-                .flash
-                .endpoint_mut()
-                .reject_flow(io.now, session, flow, 0);
+            let _ = io.flash.reject_flow(io.now, session, flow, 0);
         };
         if c.recipient != self.own {
             self.counters.wrong_recipient += 1;
@@ -97,7 +94,7 @@ impl Group {
             reject(io);
             return;
         }
-        let Some((near_nonce, _)) = io.flash.endpoint().session_nonces(session) else {
+        let Some((near_nonce, _)) = io.flash.session_nonces(session) else {
             return;
         };
         let expected = group_connect_key(&self.txt, near_nonce);
@@ -147,7 +144,6 @@ impl Group {
         let report = GroupReport {
             recipient_address: io
                 .flash
-                .endpoint()
                 .session_far_addr(session)
                 .map(|a| PeerAddress::new(a, AddressOrigin::Observed)),
             sender_addresses: self.own_addresses(io),
@@ -168,7 +164,6 @@ impl Group {
         let bytes = GroupMessage::Report(report).to_bytes();
         if io
             .flash
-            .endpoint_mut()
             .write(now, session, flow, Bytes::from(bytes), None)
             .is_err()
         {
@@ -197,7 +192,7 @@ impl Group {
             .iter()
             .filter(|(_, n)| n.connected)
             .filter_map(|(p, n)| {
-                let rtt = io.flash.endpoint().session_srtt(n.session)?;
+                let rtt = io.flash.session_srtt(n.session)?;
                 Some((**p, rtmfp::time::saturating_micros(rtt)))
             })
             .collect()
@@ -215,7 +210,7 @@ impl Group {
         }
         let mut sender = Vec::new();
         if let Some(n) = self.neighbors.get(&peer) {
-            if let Some(a) = io.flash.endpoint().session_far_addr(n.session) {
+            if let Some(a) = io.flash.session_far_addr(n.session) {
                 sender.push(PeerAddress::new(a, AddressOrigin::Observed));
             }
         }

@@ -23,11 +23,11 @@ impl Group {
         if !n.connected {
             return false;
         }
-        let ep = io.flash.endpoint_mut();
+        let flash = &mut *io.flash;
         let flow = match n.ext_out() {
             Some(f) => f,
             None => {
-                match ep.open_flow(
+                match flash.open_flow(
                     io.now,
                     n.session,
                     &ext_metadata(),
@@ -45,7 +45,7 @@ impl Group {
                 }
             }
         };
-        if ep
+        if flash
             .write(io.now, n.session, flow, frame.clone(), None)
             .is_err()
         {

@@ -106,12 +106,12 @@ impl Group {
         if n.out_flow().is_some() {
             return true;
         }
-        let Some((_, far_nonce)) = io.flash.endpoint().session_nonces(session) else {
+        let Some((_, far_nonce)) = io.flash.session_nonces(session) else {
             return false;
         };
         let key = group_connect_key(&self.txt, far_nonce);
-        let ep = io.flash.endpoint_mut();
-        let flow = match ep.open_flow(
+        let flash = &mut *io.flash;
+        let flow = match flash.open_flow(
             io.now,
             session,
             &FlowSignature::GroupControl.to_metadata(),
@@ -135,7 +135,7 @@ impl Group {
             ReceiveMode::Nearest => GroupMessage::BeginNearest,
         };
         for m in [connect, GroupMessage::Data(Vec::new()), begin] {
-            if ep
+            if flash
                 .write(io.now, session, flow, Bytes::from(m.to_bytes()), None)
                 .is_err()
             {
@@ -158,7 +158,7 @@ impl Group {
         }
         n.connected = true;
         let address = n.address;
-        let far = io.flash.endpoint().session_far_addr(n.session);
+        let far = io.flash.session_far_addr(n.session);
         let addrs: Vec<PeerAddress> = far
             .map(|a| PeerAddress::new(a, AddressOrigin::Observed))
             .into_iter()
@@ -200,9 +200,9 @@ impl Group {
         }
         self.close_media_flows(io, peer, n.session, close);
         if close {
-            let ep = io.flash.endpoint_mut();
+            let flash = &mut *io.flash;
             for f in [n.out_flow(), n.ext_out()].into_iter().flatten() {
-                let _ = ep.close_flow(io.now, n.session, f);
+                let _ = flash.close_flow(io.now, n.session, f);
             }
             io.to_close.push(n.session);
         }
@@ -368,12 +368,7 @@ impl Group {
             let (session, flow) = (n.session, n.out_flow());
             let Some(flow) = flow else { continue };
             let msg = Bytes::from(GroupMessage::AskClose.to_bytes());
-            if io
-                .flash
-                .endpoint_mut()
-                .write(now, session, flow, msg, None)
-                .is_ok()
-            {
+            if io.flash.write(now, session, flow, msg, None).is_ok() {
                 self.counters.ask_close_sent += 1;
                 if let Some(n) = self.neighbors.get_mut(&p) {
                     n.last_ask_close = PackedInstant::from(now);
@@ -395,10 +390,7 @@ impl Group {
         let bytes = Bytes::from(msg.to_bytes());
         for n in self.neighbors.values() {
             if let Some(f) = n.out_flow() {
-                let _ = io
-                    .flash
-                    .endpoint_mut()
-                    .write(io.now, n.session, f, bytes.clone(), None);
+                let _ = io.flash.write(io.now, n.session, f, bytes.clone(), None);
             }
         }
     }

@@ -22,12 +22,12 @@ impl Group {
             let Some(pm) = self.multicast.peer_media_mut(&o.key, &o.peer) else {
                 continue;
             };
-            let ep = io.flash.endpoint_mut();
+            let flash = &mut *io.flash;
             let (flow, data, deadline) = match o.out {
                 Out::Control(data) => {
                     let flow = match pm.out_control {
                         Some(f) => f,
-                        None => match ep.open_flow(
+                        None => match flash.open_flow(
                             io.now,
                             session,
                             &FlowSignature::MediaControl.to_metadata(),
@@ -50,7 +50,7 @@ impl Group {
                 Out::Fragment { bytes, deadline } => {
                     let flow = match (pm.out_data, pm.in_flow) {
                         (Some(f), _) => f,
-                        (None, Some(assoc)) => match ep.open_flow(
+                        (None, Some(assoc)) => match flash.open_flow(
                             io.now,
                             session,
                             &FlowSignature::MediaData.to_metadata(),
@@ -74,7 +74,7 @@ impl Group {
                     (flow, bytes, Some(deadline))
                 }
             };
-            if ep.write(io.now, session, flow, data, deadline).is_err() {
+            if flash.write(io.now, session, flow, data, deadline).is_err() {
                 self.multicast.counters.write_failures += 1;
             }
         }
@@ -124,9 +124,9 @@ impl Group {
             io.out_media.remove(&(session, *f));
         }
         if close {
-            let ep = io.flash.endpoint_mut();
+            let flash = &mut *io.flash;
             for f in flows {
-                let _ = ep.close_flow(io.now, session, f);
+                let _ = flash.close_flow(io.now, session, f);
             }
         }
         self.multicast.neighbor_down(&peer);
