@@ -26,7 +26,7 @@ pub use groupspec::{GroupSpecifier, GroupspecError, IpMulticastAddress};
 pub use keys::group_connect_key;
 pub use peer_table::{PeerIdTable, SharedPeerId};
 pub use seen::SeenCache;
-pub use wire::{FlowSignature, GroupMessage, WireError};
+pub use wire::{GroupFlowKind, GroupMessage, WireError};
 pub mod node;
 pub mod server;
 pub use node::multicast;

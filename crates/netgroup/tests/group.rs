@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use rtmfp::{Instant, Priority};
 use rtmfp_flash::{FlashNode, NodeEvent};
 use rtmfp_netgroup::node::posting::{PostingAuth, POST};
-use rtmfp_netgroup::wire::{FlowSignature, GroupConnect, GroupMessage, GroupReport, ReportMember};
+use rtmfp_netgroup::wire::{GroupConnect, GroupFlowKind, GroupMessage, GroupReport, ReportMember};
 use rtmfp_netgroup::{
     group_connect_key, GroupAddress, GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode,
     GroupSpecifier, PeerId, ReceiveMode, SendResult,
@@ -545,7 +545,7 @@ fn raw_handshake(
         .open_flow(
             now,
             s,
-            &FlowSignature::GroupControl.to_metadata(),
+            &GroupFlowKind::GroupControl.to_metadata(),
             None,
             Priority::default(),
         )
@@ -640,7 +640,7 @@ fn wrong_group_key_is_rejected_and_bad_input_is_bounded() {
                 flow,
                 metadata,
                 ..
-            })) if *session == s && *metadata == FlowSignature::GroupControl.to_metadata() => {
+            })) if *session == s && *metadata == GroupFlowKind::GroupControl.to_metadata() => {
                 Some(*flow)
             }
             _ => None,
@@ -652,7 +652,7 @@ fn wrong_group_key_is_rejected_and_bad_input_is_bounded() {
         .open_flow(
             now,
             s,
-            &FlowSignature::OtherGroup(0x60).to_metadata(),
+            &GroupFlowKind::OtherGroup(0x60).to_metadata(),
             Some(victim_flow),
             Priority::default(),
         )

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rtmfp::wire::{option, Chunk, FragmentControl, PacketHeader};
 use rtmfp::AddressOrigin;
 use rtmfp_flash::GcMessage;
-use rtmfp_netgroup::wire::{FlowSignature, GroupMessage, ReportLimits};
+use rtmfp_netgroup::wire::{GroupFlowKind, GroupMessage, ReportLimits};
 use rtmfp_netgroup::{GroupSpecifier, PeerId};
 use serde_json::Value;
 
@@ -29,7 +29,7 @@ fn records() -> Vec<Value> {
 struct Message {
     record: u64,
     src: String,
-    signature: Option<FlowSignature>,
+    signature: Option<GroupFlowKind>,
     bytes: Vec<u8>,
 }
 
@@ -88,7 +88,7 @@ fn messages() -> Vec<Message> {
                 out.push(Message {
                     record: r["i"].as_u64().unwrap(),
                     src: src.clone(),
-                    signature: metadata.get(&key).and_then(|m| FlowSignature::parse(m)),
+                    signature: metadata.get(&key).and_then(|m| GroupFlowKind::parse(m)),
                     bytes,
                 });
             }
@@ -105,12 +105,12 @@ const SERVER: &str = "127.0.0.1:1935";
 
 #[test]
 fn flow_signatures_seen() {
-    let sigs: BTreeSet<FlowSignature> = messages().iter().filter_map(|m| m.signature).collect();
+    let sigs: BTreeSet<GroupFlowKind> = messages().iter().filter_map(|m| m.signature).collect();
     for s in [
-        FlowSignature::GroupConnection,
-        FlowSignature::GroupControl,
-        FlowSignature::MediaControl,
-        FlowSignature::MediaData,
+        GroupFlowKind::GroupConnection,
+        GroupFlowKind::GroupControl,
+        GroupFlowKind::MediaControl,
+        GroupFlowKind::MediaData,
     ] {
         assert!(sigs.contains(&s), "no {s:?} flow");
     }
@@ -125,7 +125,7 @@ fn gc_messages_decode_and_reencode() {
     let mut members = 0;
     for m in messages()
         .iter()
-        .filter(|m| m.signature == Some(FlowSignature::GroupConnection))
+        .filter(|m| m.signature == Some(GroupFlowKind::GroupConnection))
     {
         let msg =
             GcMessage::decode(&m.bytes).unwrap_or_else(|e| panic!("record {}: {e}", m.record));
@@ -156,7 +156,7 @@ fn gr1c_messages_decode_and_reencode() {
     let mut counts: BTreeMap<u8, usize> = BTreeMap::new();
     for m in messages()
         .iter()
-        .filter(|m| m.signature == Some(FlowSignature::GroupControl))
+        .filter(|m| m.signature == Some(GroupFlowKind::GroupControl))
     {
         let msg = GroupMessage::decode(&m.bytes, &limits)
             .unwrap_or_else(|e| panic!("record {}: {e}", m.record));
@@ -218,7 +218,7 @@ fn media_messages_decode_and_reencode() {
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for m in messages() {
         match m.signature {
-            Some(FlowSignature::MediaControl) => {
+            Some(GroupFlowKind::MediaControl) => {
                 let c = MediaControl::decode(&m.bytes)
                     .unwrap_or_else(|e| panic!("record {}: {e}", m.record));
                 assert_eq!(
@@ -239,7 +239,7 @@ fn media_messages_decode_and_reencode() {
                 };
                 *kinds.entry(k).or_default() += 1;
             }
-            Some(FlowSignature::MediaData) => {
+            Some(GroupFlowKind::MediaData) => {
                 let bytes = bytes::Bytes::from(m.bytes.clone());
                 let f =
                     Fragment::decode(&bytes).unwrap_or_else(|e| panic!("record {}: {e}", m.record));

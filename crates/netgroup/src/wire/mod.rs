@@ -15,7 +15,7 @@ pub mod signature;
 pub use error::WireError;
 pub use handshake::GroupConnect;
 pub use report::{GroupReport, ReportLimits, ReportMember};
-pub use signature::FlowSignature;
+pub use signature::GroupFlowKind;
 
 /// Message type bytes on the `GR\x1C` group-control flow (netgroup digest §4.2).
 pub mod kind {

@@ -4,7 +4,7 @@
 
 /// The kind of a group flow, from its metadata bytes (netgroup digest §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FlowSignature {
+pub enum GroupFlowKind {
     /// `GC` (`47 43`): client ↔ server group join (`01`) and introductions (`0B`).
     GroupConnection,
     /// `GR\x1C`: peer ↔ peer group control: handshake `01`, `02`, begin `0E`/`0F`, report `0A`,
@@ -26,20 +26,20 @@ pub enum FlowSignature {
 }
 
 /// `G`, `C`: the group-connection signature.
-impl FlowSignature {
+impl GroupFlowKind {
     /// The group flow named by RTMFP flow metadata (`GC`, `GR <kind>`), through the Flash
     /// layer's signature decoder; `None` for `TC` flows and anything else.
     pub fn parse(metadata: &[u8]) -> Option<Self> {
         match rtmfp_flash::FlowSignature::decode(metadata).ok()? {
-            rtmfp_flash::FlowSignature::GroupClient => Some(FlowSignature::GroupConnection),
+            rtmfp_flash::FlowSignature::GroupClient => Some(GroupFlowKind::GroupConnection),
             rtmfp_flash::FlowSignature::GroupPeer(kind) => Some(match kind {
-                0x1c => FlowSignature::GroupControl,
-                0x11 => FlowSignature::MediaControl,
-                0x12 => FlowSignature::MediaData,
-                0x18 => FlowSignature::PostingKeys,
-                0x19 => FlowSignature::PostingValues,
-                0x1d => FlowSignature::GroupMessages,
-                k => FlowSignature::OtherGroup(k),
+                0x1c => GroupFlowKind::GroupControl,
+                0x11 => GroupFlowKind::MediaControl,
+                0x12 => GroupFlowKind::MediaData,
+                0x18 => GroupFlowKind::PostingKeys,
+                0x19 => GroupFlowKind::PostingValues,
+                0x1d => GroupFlowKind::GroupMessages,
+                k => GroupFlowKind::OtherGroup(k),
             }),
             rtmfp_flash::FlowSignature::Tc { .. } => None,
         }
@@ -48,16 +48,16 @@ impl FlowSignature {
     /// The flow metadata bytes (`47 43`, or `47 52 <kind>`).
     pub fn to_metadata(&self) -> Vec<u8> {
         let kind = match self {
-            FlowSignature::GroupConnection => {
+            GroupFlowKind::GroupConnection => {
                 return rtmfp_flash::FlowSignature::GroupClient.encode()
             }
-            FlowSignature::GroupControl => 0x1c,
-            FlowSignature::MediaControl => 0x11,
-            FlowSignature::MediaData => 0x12,
-            FlowSignature::PostingKeys => 0x18,
-            FlowSignature::PostingValues => 0x19,
-            FlowSignature::GroupMessages => 0x1d,
-            FlowSignature::OtherGroup(k) => *k,
+            GroupFlowKind::GroupControl => 0x1c,
+            GroupFlowKind::MediaControl => 0x11,
+            GroupFlowKind::MediaData => 0x12,
+            GroupFlowKind::PostingKeys => 0x18,
+            GroupFlowKind::PostingValues => 0x19,
+            GroupFlowKind::GroupMessages => 0x1d,
+            GroupFlowKind::OtherGroup(k) => *k,
         };
         rtmfp_flash::FlowSignature::GroupPeer(kind).encode()
     }
@@ -71,33 +71,33 @@ mod tests {
     #[test]
     fn known_signatures() {
         assert_eq!(
-            FlowSignature::parse(&[0x47, 0x43]),
-            Some(FlowSignature::GroupConnection)
+            GroupFlowKind::parse(&[0x47, 0x43]),
+            Some(GroupFlowKind::GroupConnection)
         );
         assert_eq!(
-            FlowSignature::parse(&[0x47, 0x52, 0x1c]),
-            Some(FlowSignature::GroupControl)
+            GroupFlowKind::parse(&[0x47, 0x52, 0x1c]),
+            Some(GroupFlowKind::GroupControl)
         );
-        assert_eq!(FlowSignature::parse(b"TC\x04\x00"), None);
-        assert_eq!(FlowSignature::parse(b"GR"), None);
+        assert_eq!(GroupFlowKind::parse(b"TC\x04\x00"), None);
+        assert_eq!(GroupFlowKind::parse(b"GR"), None);
         for s in [
-            FlowSignature::GroupConnection,
-            FlowSignature::GroupControl,
-            FlowSignature::MediaControl,
-            FlowSignature::MediaData,
-            FlowSignature::PostingKeys,
-            FlowSignature::PostingValues,
-            FlowSignature::GroupMessages,
-            FlowSignature::OtherGroup(0x42),
+            GroupFlowKind::GroupConnection,
+            GroupFlowKind::GroupControl,
+            GroupFlowKind::MediaControl,
+            GroupFlowKind::MediaData,
+            GroupFlowKind::PostingKeys,
+            GroupFlowKind::PostingValues,
+            GroupFlowKind::GroupMessages,
+            GroupFlowKind::OtherGroup(0x42),
         ] {
-            assert_eq!(FlowSignature::parse(&s.to_metadata()), Some(s));
+            assert_eq!(GroupFlowKind::parse(&s.to_metadata()), Some(s));
         }
     }
 
     proptest! {
         #[test]
         fn parse_never_panics_and_round_trips(bytes: Vec<u8>) {
-            if let Some(s) = FlowSignature::parse(&bytes) {
+            if let Some(s) = GroupFlowKind::parse(&bytes) {
                 prop_assert_eq!(s.to_metadata(), bytes);
             }
         }

@@ -51,7 +51,7 @@ pub enum DeliveryOrder {
 
 /// Why [`RecvFlow::on_data`] dropped a fragment. Dropped fragments are not acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropReason {
+pub enum FragmentDropReason {
     /// Sequence number 0 or `u64::MAX` (sequence numbers start at 1, RFC 7016 §3.6.2).
     InvalidSequence,
     /// More than [`SEQUENCE_WINDOW`] above the cumulative ack.
@@ -75,7 +75,7 @@ pub enum RecvOutcome {
     /// Not accepted and not acknowledged.
     Dropped {
         /// Why.
-        reason: DropReason,
+        reason: FragmentDropReason,
     },
 }
 
@@ -321,7 +321,7 @@ impl RecvFlow {
         let seq = ud.sequence_number;
         if seq == 0 || seq > MAX_SEQ {
             return RecvOutcome::Dropped {
-                reason: DropReason::InvalidSequence,
+                reason: FragmentDropReason::InvalidSequence,
             };
         }
 
@@ -343,11 +343,11 @@ impl RecvFlow {
             RecvOutcome::Duplicate
         } else if seq > self.cumulative.saturating_add(SEQUENCE_WINDOW) {
             RecvOutcome::Dropped {
-                reason: DropReason::OutOfWindow,
+                reason: FragmentDropReason::OutOfWindow,
             }
         } else if self.final_sn().is_some_and(|f| seq > f) {
             RecvOutcome::Dropped {
-                reason: DropReason::AfterFinal,
+                reason: FragmentDropReason::AfterFinal,
             }
         } else {
             let (outcome, fin) = self.accept(seq, ud);
@@ -371,7 +371,7 @@ impl RecvFlow {
             RecvOutcome::Dropped { reason } => {
                 matches!(
                     reason,
-                    DropReason::BufferFull | DropReason::TooManyFragments
+                    FragmentDropReason::BufferFull | FragmentDropReason::TooManyFragments
                 )
             }
         };
@@ -605,7 +605,7 @@ impl RecvFlow {
             && self.range_neighbours(seq) == (None, None)
             && self.held().ranges.len() >= self.max_frags()
         {
-            return dropped(DropReason::TooManyFragments);
+            return dropped(FragmentDropReason::TooManyFragments);
         }
 
         let store = self.rejected().is_none() && !ud.abandon;
@@ -613,17 +613,17 @@ impl RecvFlow {
             let len = ud.data.len();
             if seq <= next_in_order {
                 if self.inorder_bytes().saturating_add(len) > self.cap() {
-                    return dropped(DropReason::BufferFull);
+                    return dropped(FragmentDropReason::BufferFull);
                 }
                 if self.inorder_count() >= self.max_frags() {
-                    return dropped(DropReason::TooManyFragments);
+                    return dropped(FragmentDropReason::TooManyFragments);
                 }
             } else {
                 if self.buffered_bytes().saturating_add(len) > self.cap() {
-                    return dropped(DropReason::BufferFull);
+                    return dropped(FragmentDropReason::BufferFull);
                 }
                 if self.held().frags.len() + self.held().ready.len() >= self.max_frags() {
-                    return dropped(DropReason::TooManyFragments);
+                    return dropped(FragmentDropReason::TooManyFragments);
                 }
             }
             let (start, end) = self.insert_fragment(seq, ud.fragment, ud.data);
@@ -1049,7 +1049,7 @@ mod tests {
         assert_eq!(
             feed(&mut f, t(0), &Ud::whole(0, b"x")),
             RecvOutcome::Dropped {
-                reason: DropReason::InvalidSequence
+                reason: FragmentDropReason::InvalidSequence
             }
         );
     }
@@ -1305,7 +1305,7 @@ mod tests {
         assert_eq!(
             feed(&mut f, t(0), &Ud::whole(5, &block)),
             RecvOutcome::Dropped {
-                reason: DropReason::BufferFull
+                reason: FragmentDropReason::BufferFull
             }
         );
         let ack = f.make_ack(FLOW, t(0), 8);
@@ -1332,7 +1332,7 @@ mod tests {
         assert_eq!(
             feed(&mut f, t(0), &Ud::whole(6, &block)),
             RecvOutcome::Dropped {
-                reason: DropReason::BufferFull
+                reason: FragmentDropReason::BufferFull
             }
         );
         // Full of out-of-order data: still advertise 1 block so the hole gets filled.
@@ -1393,7 +1393,7 @@ mod tests {
         assert_eq!(
             feed(&mut f, t(0), &Ud::whole(4, b"x")),
             RecvOutcome::Dropped {
-                reason: DropReason::AfterFinal
+                reason: FragmentDropReason::AfterFinal
             }
         );
         feed(&mut f, t(0), &Ud::whole(2, b"b"));
@@ -1435,13 +1435,13 @@ mod tests {
         assert_eq!(
             feed(&mut f, t(0), &Ud::whole(u64::MAX, b"x")),
             RecvOutcome::Dropped {
-                reason: DropReason::InvalidSequence
+                reason: FragmentDropReason::InvalidSequence
             }
         );
         assert_eq!(
             feed(&mut f, t(0), &Ud::whole(1 << 40, b"x")),
             RecvOutcome::Dropped {
-                reason: DropReason::OutOfWindow
+                reason: FragmentDropReason::OutOfWindow
             }
         );
         assert_eq!(
@@ -1451,7 +1451,7 @@ mod tests {
         assert_eq!(
             feed(&mut f, t(0), &Ud::whole(1 + SEQUENCE_WINDOW, b"x")),
             RecvOutcome::Dropped {
-                reason: DropReason::OutOfWindow
+                reason: FragmentDropReason::OutOfWindow
             }
         );
         // FSN as high as it goes: seq MAX-1 with offset 0 abandons everything below it.
@@ -1467,7 +1467,7 @@ mod tests {
         assert_eq!(
             feed(&mut f, t(0), &Ud::whole(u64::MAX, b"x")),
             RecvOutcome::Dropped {
-                reason: DropReason::InvalidSequence
+                reason: FragmentDropReason::InvalidSequence
             }
         );
         f.make_ack(FLOW, t(0), 4);

@@ -15,7 +15,7 @@ use crate::node::group::EXTENSION_FLOW_KIND;
 use super::{GroupNode, InFlow, InKind};
 use crate::id::PeerId;
 use crate::node::io::GroupSlot;
-use crate::wire::{FlowSignature, GroupConnect};
+use crate::wire::{GroupConnect, GroupFlowKind};
 
 impl GroupNode {
     /// Handles every pending Flash node event, then closes sessions no group uses any more.
@@ -128,8 +128,8 @@ impl GroupNode {
                 flow,
                 ref metadata,
                 return_association,
-            } => match FlowSignature::parse(metadata) {
-                Some(FlowSignature::GroupConnection) if self.is_server_session(session) => {
+            } => match GroupFlowKind::parse(metadata) {
+                Some(GroupFlowKind::GroupConnection) if self.is_server_session(session) => {
                     let group = self
                         .groups
                         .iter()
@@ -137,15 +137,15 @@ impl GroupNode {
                         .map(|(_, g)| g.slot);
                     self.insert_in_flow(session, flow, InFlow::new(InKind::Gc, group), None);
                 }
-                Some(FlowSignature::GroupControl) if self.sessions.contains_key(&session) => {
+                Some(GroupFlowKind::GroupControl) if self.sessions.contains_key(&session) => {
                     self.insert_in_flow(session, flow, InFlow::new(InKind::Control, None), None);
                 }
-                Some(FlowSignature::OtherGroup(EXTENSION_FLOW_KIND))
+                Some(GroupFlowKind::OtherGroup(EXTENSION_FLOW_KIND))
                     if self.sessions.contains_key(&session) =>
                 {
                     self.peer_flow(session, flow, InKind::Ext, return_association, false);
                 }
-                Some(FlowSignature::MediaControl) if self.sessions.contains_key(&session) => {
+                Some(GroupFlowKind::MediaControl) if self.sessions.contains_key(&session) => {
                     self.peer_flow(
                         session,
                         flow,
@@ -154,7 +154,7 @@ impl GroupNode {
                         false,
                     );
                 }
-                Some(FlowSignature::MediaData) if self.sessions.contains_key(&session) => {
+                Some(GroupFlowKind::MediaData) if self.sessions.contains_key(&session) => {
                     self.peer_flow(session, flow, InKind::MediaData, return_association, true);
                 }
                 Some(_) => {

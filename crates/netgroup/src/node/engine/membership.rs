@@ -17,7 +17,7 @@ use crate::groupspec::GroupSpecifier;
 use crate::id::{GroupAddress, PeerId};
 use crate::node::group::Group;
 use crate::node::lan::LanAnnouncer;
-use crate::wire::FlowSignature;
+use crate::wire::GroupFlowKind;
 
 impl GroupNode {
     /// Flash `new NetGroup(nc, groupspec)`: joins the group `spec` names (digest §5). With a
@@ -73,7 +73,7 @@ impl GroupNode {
                     .open_flow(
                         now,
                         s,
-                        &FlowSignature::GroupConnection.to_metadata(),
+                        &GroupFlowKind::GroupConnection.to_metadata(),
                         assoc,
                         Priority::default(),
                     )

@@ -16,7 +16,7 @@ use crate::node::events::GroupEvent;
 use crate::node::io::Io;
 use crate::node::neighbor::Neighbor;
 use crate::node::routing::{self, ReceiveMode};
-use crate::wire::{FlowSignature, GroupConnect, GroupMessage};
+use crate::wire::{GroupConnect, GroupFlowKind, GroupMessage};
 use rtmfp::time::PackedInstant;
 
 impl Group {
@@ -114,7 +114,7 @@ impl Group {
         let flow = match flash.open_flow(
             io.now,
             session,
-            &FlowSignature::GroupControl.to_metadata(),
+            &GroupFlowKind::GroupControl.to_metadata(),
             None,
             Priority::default(),
         ) {

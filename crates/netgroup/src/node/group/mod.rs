@@ -30,7 +30,7 @@ use crate::node::posting::{Posting, PostingAuth, PostingConfig};
 use crate::node::replication::Replication;
 use crate::node::routing::{ReceiveMode, RoutingCounters};
 use crate::peer_table::SharedPeerId;
-use crate::wire::FlowSignature;
+use crate::wire::GroupFlowKind;
 use rtmfp::SortedMap;
 /// Kind byte of our extension flow `GR\x60` (posting and routing frames; docs/wire-netgroup.md).
 pub const EXTENSION_FLOW_KIND: u8 = 0x60;
@@ -82,7 +82,7 @@ pub(crate) struct Group {
 }
 
 pub(crate) fn ext_metadata() -> Vec<u8> {
-    FlowSignature::OtherGroup(EXTENSION_FLOW_KIND).to_metadata()
+    GroupFlowKind::OtherGroup(EXTENSION_FLOW_KIND).to_metadata()
 }
 
 pub(crate) fn after(now: Instant, d: Duration) -> Instant {

@@ -9,7 +9,7 @@ use super::Group;
 use crate::id::PeerId;
 use crate::node::io::Io;
 use crate::node::multicast::{Out, StreamKey};
-use crate::wire::FlowSignature;
+use crate::wire::GroupFlowKind;
 
 impl Group {
     /// Sends the multicast outbox onto the neighbours' media flows.
@@ -30,7 +30,7 @@ impl Group {
                         None => match flash.open_flow(
                             io.now,
                             session,
-                            &FlowSignature::MediaControl.to_metadata(),
+                            &GroupFlowKind::MediaControl.to_metadata(),
                             in_ctrl,
                             Priority::default(),
                         ) {
@@ -53,7 +53,7 @@ impl Group {
                         (None, Some(assoc)) => match flash.open_flow(
                             io.now,
                             session,
-                            &FlowSignature::MediaData.to_metadata(),
+                            &GroupFlowKind::MediaData.to_metadata(),
                             Some(assoc),
                             Priority::default(),
                         ) {
