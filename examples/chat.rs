@@ -4,7 +4,7 @@
 //! Start a rendezvous server, then run the example in two or more terminals:
 //!
 //! ```text
-//! cargo run --release -p rtmfp-node -- server --bind 127.0.0.1:1935
+//! cargo run --release -p rtmfp-cli -- server --bind 127.0.0.1:1935
 //! cargo run --release --example chat -- rtmfp://127.0.0.1/chat
 //! ```
 

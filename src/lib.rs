@@ -1,5 +1,7 @@
-//! RTMFP Groups: the facade crate. Re-exports the session layer ([`rtmfp`]) and the tokio driver
-//! ([`rtmfp_node`]); later issues add the Flash, NetGroup and simulator crates here.
+//! RTMFP Groups: the facade crate. Re-exports the session layer ([`rtmfp`]), the tokio driver
+//! ([`rtmfp_node`]) and file sharing on it ([`rtmfp_share`]); later issues add the Flash,
+//! NetGroup and simulator crates here.
 
 pub use rtmfp;
 pub use rtmfp_node;
+pub use rtmfp_share;

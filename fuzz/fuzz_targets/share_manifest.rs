@@ -1,4 +1,4 @@
-//! The file-sharing manifest decoder (`crates/node/src/share/manifest.rs`,
+//! The file-sharing manifest decoder (`crates/share/src/manifest.rs`,
 //! `docs/file-sharing.md`) on arbitrary bytes: it may refuse anything but never panic, never
 //! allocate beyond the input and the object bound, and what it accepts re-encodes to the
 //! same bytes (one encoding per manifest, so the ID names the content). The header reader
@@ -11,7 +11,7 @@
 use libfuzzer_sys::fuzz_target;
 
 #[allow(dead_code)]
-#[path = "../../crates/node/src/share/manifest.rs"]
+#[path = "../../crates/share/src/manifest.rs"]
 mod manifest;
 
 use manifest::{Manifest, ManifestId, ManifestLimits};

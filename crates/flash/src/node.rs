@@ -157,7 +157,7 @@ impl SansIo for FlashNode {
             let now = self.now_hint();
             self.pump(now);
         }
-        rtmfp::pop_front_lean(&mut self.events)
+        rtmfp_collections::pop_front_lean(&mut self.events)
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

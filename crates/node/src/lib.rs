@@ -16,7 +16,6 @@ pub mod identity;
 pub mod lan;
 pub mod netgroup;
 mod server;
-pub mod share;
 pub mod stream;
 
 pub use driver::{spawn_lan_machine, spawn_machine, DriverError, Events, Handle};

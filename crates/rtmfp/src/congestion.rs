@@ -182,31 +182,24 @@ impl CongestionController {
         self.packed.mss as usize
     }
 
-    /// Initial window, 3 MSS in bytes (`CWND_INIT`, digest §7.6).
-    pub fn cwnd_init(&self) -> usize {
-        3 * self.mss()
-    }
-
-    /// Window after a timeout with data outstanding, 2 MSS in bytes (`CWND_TIMEDOUT`).
-    pub fn cwnd_timed_out(&self) -> usize {
-        2 * self.mss()
-    }
-
     /// Current congestion window in bytes.
     pub fn cwnd(&self) -> usize {
         self.packed.cwnd as usize
     }
 
+    #[cfg(test)]
     /// Current slow-start threshold in bytes (`usize::MAX` = unlimited).
     pub fn ssthresh(&self) -> usize {
         self.w().ssthresh
     }
 
+    #[cfg(test)]
     /// Whether a loss recovery period (one window after a cut) is in progress.
     pub fn in_recovery(&self) -> bool {
         self.packed.recovery_remaining > 0
     }
 
+    #[cfg(test)]
     /// Most bytes sent back to back: [`Self::BURST_PACKETS`] MSS (digest §7.6).
     pub fn burst_bytes(&self) -> usize {
         Self::BURST_PACKETS.saturating_mul(self.mss())
@@ -222,6 +215,7 @@ impl CongestionController {
         outstanding < cwnd && (len <= mss || outstanding.saturating_add(len) <= cwnd)
     }
 
+    #[cfg(test)]
     /// Spacing between paced packets once the burst limit is reached: `SRTT * MSS / cwnd`
     /// (digest §7.6).
     pub fn pacing_interval(&self, srtt: Duration) -> Duration {
@@ -262,6 +256,7 @@ impl CongestionController {
         self.packed = PackedWindow::pack(w);
     }
 
+    #[cfg(test)]
     /// Convenience for a loss event with nothing acked: equivalent to [`Self::on_ack`] with
     /// `any_loss` set and `outstanding_before` bytes in flight (RFC 7016 Appendix A).
     pub fn on_loss(&mut self, now: Instant, outstanding_before: usize) {

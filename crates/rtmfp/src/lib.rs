@@ -13,24 +13,37 @@
 //! }
 //! ```
 //!
-//! Layout: [`wire`] (codecs), [`crypto`] (Flash and plain profiles), [`handshake`] (cookies,
-//! opening sessions), `session` (open sessions), [`flow`] (send and receive flows),
-//! [`congestion`] (RFC 7016 Appendix A), [`rtt`], [`endpoint`] and the rendezvous hooks.
+//! What the crate offers:
+//! - [`Endpoint`] and its commands (`connect`, `open_flow`, `write`, `close_flow`,
+//!   `reject_flow`, `close`, the rendezvous hooks `forward_ihello` and `redirect`), configured
+//!   by [`Config`]; what comes out: [`Transmit`], [`Event`], errors ([`EndpointError`],
+//!   [`ConnectError`]), drop reasons and statistics ([`EndpointStats`], [`SessionInfo`]);
+//! - [`SansIo`]: the drive-loop contract every machine of the workspace implements;
+//! - [`CryptoProfile`] with the two profiles, [`FlashProfile`] (RFC 7425: AES-128-CBC, DH,
+//!   certificates) and [`PlainProfile`] (no encryption, for simulation and fuzzing), and the
+//!   [`crypto`] module for the parts the Flash layer reuses (certificates, endpoint
+//!   discriminators);
+//! - [`wire`]: the codecs (VLU, options, addresses, chunks, packets), public so that the
+//!   layers above and the fuzzers decode with the same code;
+//! - [`time`]: [`Instant`], the microsecond clock the driver passes in.
+//!
+//! Inside (private): `handshake` (stateless cookies, the initiator's state machine),
+//! `session` (an open session: timestamps, keepalive, close, mobility, packet assembly),
+//! `flow` (send and receive flows: fragmentation, acks, partial reliability), `congestion`
+//! (RFC 7016 Appendix A), `rtt` and `endpoint`. docs/ARCHITECTURE.md walks a datagram
+//! through them.
 #![warn(missing_docs)]
 
-pub mod congestion;
+mod congestion;
 pub mod crypto;
-pub mod endpoint;
-pub mod flow;
-pub mod handshake;
-pub mod id_hash;
+mod endpoint;
+mod flow;
+mod handshake;
 mod machine;
-pub mod queue;
 mod rendezvous;
-pub mod rtt;
+mod rtt;
 mod scratch;
 mod session;
-pub mod sorted_map;
 pub mod time;
 mod types;
 pub mod wire;
@@ -41,10 +54,7 @@ pub use endpoint::{
     SessionId, SessionInfo, Transmit,
 };
 pub use flow::Priority;
-pub use id_hash::{IdHashMap, IdHasher};
 pub use machine::SansIo;
-pub use queue::pop_front_lean;
-pub use sorted_map::SortedMap;
 pub use time::Instant;
 pub use types::{Role, SessionStats};
 pub use wire::{AddressOrigin, PeerAddress};

@@ -22,7 +22,7 @@ pub const INITIAL_MRTO: Duration = Duration::from_millis(250);
 /// One packet timestamp tick: 4 ms (RFC 7016 §2.2.4, digest §3.3).
 pub const TIMESTAMP_TICK: Duration = Duration::from_millis(4);
 
-const TICK_MICROS: u64 = 4_000;
+const TICK_MICROS: u64 = TIMESTAMP_TICK.as_micros() as u64;
 /// √2 as a fixed-point ratio, 1_414_214 / 1_000_000 (zenomt `ERTO_BACKOFF_FACTOR`).
 const SQRT2_NUM: u128 = 1_414_214;
 const SQRT2_DEN: u128 = 1_000_000;
@@ -116,11 +116,13 @@ impl RttEstimator {
         Duration::from_micros(u64::from(self.srtt_us))
     }
 
+    #[cfg(test)]
     /// Round-trip time variation (zero before the first sample).
     pub fn rttvar(&self) -> Duration {
         Duration::from_micros(u64::from(self.rttvar_us))
     }
 
+    #[cfg(test)]
     /// Measured retransmission timeout `SRTT + 4 RTTVAR + 200 ms` (250 ms before any sample).
     pub fn mrto(&self) -> Duration {
         Duration::from_micros(u64::from(self.mrto_us))

@@ -234,7 +234,7 @@ impl NetConnection {
 
     /// Next event, if any.
     pub fn poll_event(&mut self) -> Option<NetConnectionEvent> {
-        rtmfp::pop_front_lean(&mut self.events)
+        rtmfp_collections::pop_front_lean(&mut self.events)
     }
 
     /// When [`NetConnection::handle_timeout`] wants to be called.

@@ -10,7 +10,7 @@ use rtmfp_flash::FlashNode;
 use crate::id::PeerId;
 use crate::node::events::GroupEvent;
 use crate::peer_table::SharedPeerId;
-use rtmfp::SortedMap;
+use rtmfp_collections::SortedMap;
 
 /// A joined group's index in [`GroupNode`]'s slot table. The per-flow maps (an entry for each
 /// group flow of every neighbour) store it instead of the 32-byte [`GroupHandle`]; a slot is

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use rtmfp::Instant;
 use sha2::{Digest, Sha256};
 
-use rtmfp::SortedMap;
+use rtmfp_collections::SortedMap;
 
 use crate::groupspec::GroupSpecifier;
 use crate::id::PeerId;

@@ -9,8 +9,8 @@
 //! stop 18). Nothing reads these maps in an order that matters, so the representation never
 //! changes what a node does.
 
-use crate::id_hash::IdHashMap;
-use crate::SortedMap;
+use rtmfp_collections::IdHashMap;
+use rtmfp_collections::SortedMap;
 
 /// Entries beyond which the map becomes a hash table.
 const PROMOTE_ABOVE: usize = 64;

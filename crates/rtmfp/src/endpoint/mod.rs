@@ -21,13 +21,13 @@ use crate::crypto::{CryptoProfile, PacketCipher};
 use crate::flow::send::SendError;
 use crate::flow::Priority;
 use crate::handshake::{CookieJar, Opening};
-use crate::queue::pop_front_lean;
 use crate::rtt;
 use crate::session::receive::Action;
 use crate::session::{transmit::TxContext, Session, State, TIME_CRITICAL_WINDOW};
-use crate::sorted_map::SortedMap;
 use crate::wire::unscramble_session_id;
 use crate::Instant;
+use rtmfp_collections::pop_front_lean;
+use rtmfp_collections::SortedMap;
 
 /// A sans-IO RTMFP endpoint (RFC 7016 §3): one per UDP socket, any number of sessions.
 pub struct Endpoint {

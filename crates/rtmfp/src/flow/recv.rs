@@ -138,6 +138,8 @@ pub struct RecvFlow {
     /// The Return Flow Association (RFC 7016 §2.3.11.1.2) if [`HAS_RETURN`] is set in
     /// `present`. Inline rather than in [`RecvCold`]: a group member's extension and media
     /// flows answer another, and a box would cost more than these 8 bytes for each of them.
+    /// Read by the tests' accessor only (the endpoint reports it when the flow opens).
+    #[cfg_attr(not(test), allow(dead_code))]
     return_association: u64,
     /// Every sequence number ≤ this was received or abandoned.
     cumulative: u64,
@@ -241,6 +243,7 @@ impl RecvFlow {
         }
     }
 
+    #[cfg(test)]
     /// The local sending flow this flow answers (Return Flow Association, option 0x0a).
     pub fn return_association(&self) -> Option<u64> {
         (self.present & HAS_RETURN != 0).then_some(self.return_association)
@@ -266,22 +269,26 @@ impl RecvFlow {
         (self.capacity / 64 + 64) as usize
     }
 
+    #[cfg(test)]
     /// Delivery order given at creation.
     pub fn delivery_order(&self) -> DeliveryOrder {
         self.order
     }
 
+    #[cfg(test)]
     /// Buffer capacity in bytes.
     pub fn buffer_capacity(&self) -> usize {
         self.cap()
     }
 
+    #[cfg(test)]
     /// Highest sequence number S such that every sequence number ≤ S was received or
     /// abandoned (RFC 7016 §3.6.3, digest §7.4).
     pub fn cumulative_ack(&self) -> u64 {
         self.cumulative
     }
 
+    #[cfg(test)]
     /// Sequence number that carried FIN, once seen.
     pub fn final_sequence_number(&self) -> Option<u64> {
         self.final_sn()
@@ -292,6 +299,7 @@ impl RecvFlow {
         self.held().frag_bytes + self.held().ready_bytes
     }
 
+    #[cfg(test)]
     /// Complete messages waiting for [`RecvFlow::poll_message`].
     pub fn pending_messages(&self) -> usize {
         self.held().ready.len()

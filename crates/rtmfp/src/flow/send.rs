@@ -112,7 +112,9 @@ pub struct SendFlow {
     fsn: u64,
     /// The far flow this flow answers if [`HAS_RETURN`] is set in `flags`. Inline rather than
     /// in [`SendCold`]: a group member's extension and media flows answer another (RFC 7016
-    /// §2.3.11.1.2), and a box would cost more than these 8 bytes for each of them.
+    /// §2.3.11.1.2), and a box would cost more than these 8 bytes for each of them. Read by
+    /// the tests' accessor only.
+    #[cfg_attr(not(test), allow(dead_code))]
     return_association: u64,
     /// Messages and fragments not yet acknowledged: allocated while there are any, freed when
     /// the flow is idle (most flows sit idle between messages).
@@ -164,10 +166,12 @@ struct SendCold {
     /// metadata, then the return association if any; sent on every fragment until the first
     /// acknowledgement, then freed (empty). The metadata is read back from here.
     options: Box<[u8]>,
-    /// Length of the metadata value in `options`, bytes.
+    /// Length of the metadata value in `options`, bytes (read back by the tests' accessor).
+    #[cfg_attr(not(test), allow(dead_code))]
     metadata_len: u32,
     /// Where the metadata value starts in `options`, bytes (past the option's type and VLU
     /// length, at most 11 bytes).
+    #[cfg_attr(not(test), allow(dead_code))]
     metadata_at: u8,
     /// The receiver's exception code (Flow Exception Report, RFC 7016 §2.3.16) if
     /// [`HAS_EXCEPTION`] is set.
@@ -291,6 +295,7 @@ impl SendFlow {
         }
     }
 
+    #[cfg(test)]
     /// The per-flow metadata given at creation, until the receiver's first acknowledgement:
     /// the flow then stops sending it and frees it (memory only), and this is empty.
     pub fn metadata(&self) -> &[u8] {
@@ -301,6 +306,7 @@ impl SendFlow {
         c.options.get(start..start + len).unwrap_or(&[])
     }
 
+    #[cfg(test)]
     /// The far flow this flow is associated with, if any.
     pub fn return_association(&self) -> Option<u64> {
         self.has(HAS_RETURN).then_some(self.return_association)
@@ -311,11 +317,7 @@ impl SendFlow {
         self.priority
     }
 
-    /// Changes the sending priority.
-    pub fn set_priority(&mut self, priority: Priority) {
-        self.priority = priority;
-    }
-
+    #[cfg(test)]
     /// Bytes written and not yet acknowledged or abandoned.
     pub fn buffered_bytes(&self) -> usize {
         self.out().buffered

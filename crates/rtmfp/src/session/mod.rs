@@ -16,12 +16,12 @@ use crate::flow::recv::RecvFlow;
 use crate::flow::send::{SendError, SendFlow};
 use crate::flow::Priority;
 use crate::rtt::RttEstimator;
-use crate::sorted_map::SortedMap;
 use crate::time::PackedInstant;
 use crate::types::{CloseReason, Config, Event, SessionId};
 pub use crate::types::{Role, SessionStats};
 use crate::wire::PeerAddress;
 use crate::Instant;
+use rtmfp_collections::SortedMap;
 
 /// How long to keep answering Close Requests after the far end closed (digest §8: 19 s).
 const FAR_CLOSE_LINGER: Duration = Duration::from_secs(19);

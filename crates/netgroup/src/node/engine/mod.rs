@@ -20,7 +20,8 @@ use std::sync::Arc;
 use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rtmfp::{Instant, SansIo, SessionId, SortedMap, Transmit};
+use rtmfp::{Instant, SansIo, SessionId, Transmit};
+use rtmfp_collections::SortedMap;
 use rtmfp_flash::FlashNode;
 
 use crate::node::config::GroupConfig;
@@ -348,7 +349,7 @@ impl SansIo for GroupNode {
         if self.events.queue.is_empty() {
             self.flush();
         }
-        rtmfp::pop_front_lean(&mut self.events.queue)
+        rtmfp_collections::pop_front_lean(&mut self.events.queue)
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

@@ -15,7 +15,7 @@ impl GroupNode {
     /// `GroupConfig::have_update_delay`, however many calls happen meanwhile.
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::ReplicationDisabled`],
-    /// [`GroupError::InvalidRange`] (`start > end`, or `end >` [`MAX_OBJECT_INDEX`]).
+    /// [`GroupError::InvalidRange`] (`start > end`, or `end >` [`MAX_OBJECT_INDEX`](crate::MAX_OBJECT_INDEX)).
     pub fn add_have_objects(
         &mut self,
         now: Instant,
@@ -29,7 +29,7 @@ impl GroupNode {
     }
 
     /// Flash `removeHaveObjects(startIndex, endIndex)` (digest §9). Requests already
-    /// announced with [`GroupEvent::ReplicationRequest`] stay pending.
+    /// announced with [`GroupEvent::ReplicationRequest`](crate::GroupEvent::ReplicationRequest) stay pending.
     ///
     /// Errors: as [`Self::add_have_objects`].
     pub fn remove_have_objects(
@@ -45,7 +45,7 @@ impl GroupNode {
     }
 
     /// Flash `addWantObjects(startIndex, endIndex)` (digest §9): the engine fetches these
-    /// indices from neighbours that hold them ([`GroupEvent::ReplicationFetchSendNotify`],
+    /// indices from neighbours that hold them ([`GroupEvent::ReplicationFetchSendNotify`](crate::GroupEvent::ReplicationFetchSendNotify),
     /// then `...FetchResult` or `...FetchFailed`), in [`ReplicationStrategy`] order, at most
     /// `GroupConfig::max_fetches_in_flight` at a time.
     ///
@@ -83,7 +83,7 @@ impl GroupNode {
     }
 
     /// Flash `writeRequestedObject(requestID, object)` (digest §9): answers a
-    /// [`GroupEvent::ReplicationRequest`] with the object's bytes (the application's
+    /// [`GroupEvent::ReplicationRequest`](crate::GroupEvent::ReplicationRequest) with the object's bytes (the application's
     /// serialization; 64 KB objects are the convention).
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::ReplicationDisabled`],

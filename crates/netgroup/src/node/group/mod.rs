@@ -31,7 +31,7 @@ use crate::node::replication::Replication;
 use crate::node::routing::{ReceiveMode, RoutingCounters};
 use crate::peer_table::SharedPeerId;
 use crate::wire::GroupFlowKind;
-use rtmfp::SortedMap;
+use rtmfp_collections::SortedMap;
 /// Kind byte of our extension flow `GR\x60` (posting and routing frames; docs/wire-netgroup.md).
 pub const EXTENSION_FLOW_KIND: u8 = 0x60;
 /// Most reflexive addresses of our own we keep.

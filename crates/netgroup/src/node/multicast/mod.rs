@@ -39,7 +39,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
 use rand_core::RngCore;
-use rtmfp::{Instant, SortedMap};
+use rtmfp::Instant;
+use rtmfp_collections::SortedMap;
 
 pub use frames::{
     media_type, Fragment, FragmentsMap, MediaControl, Piece, StreamKey, Subscription,

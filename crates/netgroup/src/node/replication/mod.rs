@@ -5,7 +5,7 @@
 //! - [`frames`]: the HAVE / FETCH / OBJECT / DENY frames on the `GR\x60` extension flow
 //!   (our own wire, `docs/wire-netgroup.md`);
 //! - [`scheduler`]: strategy ordering and holder choice;
-//! - [`api`]: the [`crate::node::GroupNode`] calls added for file sharing (faulty objects,
+//! - `node/engine/replication.rs`: the [`crate::node::GroupNode`] calls added for file sharing (faulty objects,
 //!   fault counts, neighbours' have sets).
 //!
 //! `Replication` is sans-IO and knows nothing of sessions: frames to send are queued in an

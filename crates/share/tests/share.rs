@@ -13,10 +13,8 @@ use rand::{RngCore, SeedableRng};
 use rtmfp_netgroup::{
     GroupConfig, GroupHandle, GroupSpecifier, PeerId, RangeSet, ReplicationStrategy,
 };
-use rtmfp_node::share::{
-    fetch, seed, FetchSource, Layout, Phase, Progress, ShareConfig, SharedFile,
-};
 use rtmfp_node::{NetGroup, Node, NodeConfig};
+use rtmfp_share::{fetch, seed, FetchSource, Layout, Phase, Progress, ShareConfig, SharedFile};
 use sha2::{Digest, Sha256};
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rtmfp_netgroup::ReplicationStrategy;
-use rtmfp_node::share::{
+use rtmfp_share::{
     fetch, seed, FetchSource, ManifestId, ManifestLimits, Phase, Progress, ShareConfig,
 };
 
@@ -72,7 +72,7 @@ fn source(arg: &str, limits: &ManifestLimits) -> Result<FetchSource, Box<dyn std
             return Err(format!("{arg}: {len} bytes is too large for a manifest").into());
         }
         let bytes = std::fs::read(path)?;
-        rtmfp_node::share::Manifest::decode(&bytes, limits).map_err(|e| format!("{arg}: {e}"))?;
+        rtmfp_share::Manifest::decode(&bytes, limits).map_err(|e| format!("{arg}: {e}"))?;
         return Ok(FetchSource::Manifest(Bytes::from(bytes)));
     }
     let id: ManifestId = arg

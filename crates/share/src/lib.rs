@@ -11,8 +11,8 @@
 //!   reported), resuming from a partial output file, progress through a callback.
 //!
 //! ```no_run
-//! # async fn f(mut group: rtmfp_node::NetGroup) -> Result<(), rtmfp_node::share::ShareError> {
-//! use rtmfp_node::share::{fetch, seed, FetchSource, ShareConfig};
+//! # async fn f(mut group: rtmfp_node::NetGroup) -> Result<(), rtmfp_share::ShareError> {
+//! use rtmfp_share::{fetch, seed, FetchSource, ShareConfig};
 //! let id = "00".repeat(32).parse()?;
 //! let (file, _) = fetch(
 //!     &mut group,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use rtmfp_netgroup::GroupSpecifier;
-use rtmfp_node::share::{seed, SharedFile};
+use rtmfp_share::{seed, SharedFile};
 
 use super::member::MemberArgs;
 

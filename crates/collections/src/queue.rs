@@ -11,10 +11,10 @@
 use std::collections::VecDeque;
 
 /// Room an emptied queue keeps, items: none (the next item allocates room for four).
-pub const IDLE_QUEUE_CAPACITY: usize = 0;
+const IDLE_QUEUE_CAPACITY: usize = 0;
 
 /// Takes the front item of `queue`; when that empties a queue holding room for more than
-/// [`IDLE_QUEUE_CAPACITY`] items, the storage shrinks to that.
+/// `IDLE_QUEUE_CAPACITY` (0) items, the storage shrinks to that.
 pub fn pop_front_lean<T>(queue: &mut VecDeque<T>) -> Option<T> {
     let item = queue.pop_front()?;
     if queue.is_empty() && queue.capacity() > IDLE_QUEUE_CAPACITY {
