@@ -106,7 +106,7 @@ enum Ev {
     },
     /// A datagram reaches the receiver's access link. The payload is a plain boxed slice (16
     /// bytes, not a 32-byte `Bytes`): at 100,000 members a posting flood keeps millions of
-    /// these queued at once (memory only; docs/PERFORMANCE.md, stop 20).
+    /// these queued at once (memory only; docs/performance-history.md, stop 20).
     Arrive {
         a: Arrival,
         src: u32,

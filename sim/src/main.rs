@@ -19,7 +19,7 @@ use rtmfp_sim::scenario::{apply_overrides, expand_sweep, Scenario, ScenarioError
 /// With the `mimalloc` feature, the binary allocates with mimalloc. Without it (the default),
 /// it uses the system allocator with its heap on transparent huge pages
 /// ([`use_huge_pages`]): at 10,000 members that runs within ≈ 4 % of mimalloc's speed in
-/// ≈ 11 % less memory, and 100,000 members fit in 8 GiB (docs/PERFORMANCE.md, stop 21).
+/// ≈ 11 % less memory, and 100,000 members fit in 8 GiB (docs/performance-history.md, stop 21).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -30,7 +30,7 @@ const GLIBC_TUNABLES: &str = "GLIBC_TUNABLES";
 
 /// Backs glibc's heap with transparent huge pages: a run touches its members' state all over
 /// a heap of up to several GiB, and 2 MiB pages spare most of the TLB misses (10,000 members:
-/// 114 k → 158 k events/s for 0.6 % more memory; docs/PERFORMANCE.md, stop 21). glibc reads
+/// 114 k → 158 k events/s for 0.6 % more memory; docs/performance-history.md, stop 21). glibc reads
 /// its tunables only at process start, so the process runs itself again, once, with
 /// `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (glibc ≥ 2.35; older versions ignore it). A
 /// `GLIBC_TUNABLES` already set, even empty, is left as it is: that is how to opt out, and how

@@ -41,8 +41,8 @@ pub trait SimNode: SansIo {
     /// A datagram sent by `from` to the IP multicast group address `to` (`224.0.0.0/4`, see
     /// [`crate::addr`]) reached this node, a member of the sender's LAN segment, at `now`. It
     /// is what a driver receives on a socket bound to that group (a NetGroup member's LAN
-    /// announcements, netgroup digest §10, `docs/wire-netgroup.md` "LAN announcement"), not
-    /// an RTMFP packet, so it never goes to [`SansIo::handle_datagram`].
+    /// announcements, docs/protocol/netgroup.md, "LAN discovery", `docs/wire-netgroup.md` "LAN
+    /// announcement"), not an RTMFP packet, so it never goes to [`SansIo::handle_datagram`].
     ///
     /// Returns whether the node took it (it listens on `to`). The default listens on nothing:
     /// the datagram is ignored, and the engine counts it in

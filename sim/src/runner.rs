@@ -54,7 +54,7 @@ pub struct TimeRow {
     pub mean_neighbors: f64,
     /// p10, p50 and p90 over the live joined members of `estimatedMemberCount` divided by the
     /// true member count at `t_s` (a gauge, 1.0 is exact; zeros for session workloads;
-    /// netgroup digest §3.4).
+    /// docs/protocol/netgroup.md, "Member count estimate").
     pub emc_ratio: [f64; 3],
 }
 

@@ -1,8 +1,8 @@
 //! LAN discovery in the simulator (plain profile, 200 members): the group's spec names an IP
-//! multicast address, members announce themselves on their LAN segment (netgroup digest §10,
-//! `docs/wire-netgroup.md` "LAN announcement") and the engine hands the segment's multicast to
-//! `GroupNode::handle_lan_datagram`. Without a server, one segment holding everyone delivers
-//! every post to every member exactly once; with several segments a post stays in its
+//! multicast address, members announce themselves on their LAN segment (docs/protocol/netgroup.md,
+//! "LAN discovery", `docs/wire-netgroup.md` "LAN announcement") and the engine hands the segment's
+//! multicast to `GroupNode::handle_lan_datagram`. Without a server, one segment holding everyone
+//! delivers every post to every member exactly once; with several segments a post stays in its
 //! poster's segment (multicast is scoped to the segment); a server and LAN discovery together
 //! still deliver everything; LAN runs are deterministic; LAN discovery without LAN segments is
 //! an error naming the field.

@@ -4,9 +4,9 @@
 //! flooded to every neighbour, a join's handshakes). A `VecDeque` keeps the storage of its
 //! largest burst for good; in a simulator process holding thousands to a hundred thousand
 //! nodes, the flood that passes through them in turn would leave each holding its burst's
-//! storage (memory only: docs/PERFORMANCE.md, stop 17). An emptied queue keeps nothing: even
-//! four idle slots of a node's transmit, session-event and group-event queues came to ≈ 1 KB
-//! per node (stop 20), and a burst costs one allocation more.
+//! storage (memory only: docs/performance-history.md, stops 17 and 20). An emptied queue keeps
+//! nothing: even four idle slots of a node's transmit, session-event and group-event queues
+//! would cost ≈ 1 KB per node, and a burst costs one allocation more.
 
 use std::collections::VecDeque;
 

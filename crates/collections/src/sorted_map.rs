@@ -6,9 +6,9 @@
 //! group engine's flows by (session, flow). A B-tree allocates nodes with room for 11 entries
 //! plus child pointers (and keeps its emptied root leaf), and a hash table keeps at least an
 //! eighth of its slots free; a sorted vector of exact capacity costs the entries alone, and
-//! nothing once empty (docs/PERFORMANCE.md, stop 16). Lookups are binary searches; an insertion or
-//! removal moves the entries after it, cheap at this size and rare (a flow opens, a neighbour
-//! joins). Iteration is in key order, as with a B-tree.
+//! nothing once empty (docs/performance-history.md, stop 16). Lookups are binary searches; an
+//! insertion or removal moves the entries after it, cheap at this size and rare (a flow opens, a
+//! neighbour joins). Iteration is in key order, as with a B-tree.
 
 use std::borrow::Borrow;
 
@@ -196,9 +196,9 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Any sequence of inserts, removals, retains, pops and get-or-inserts leaves the same entries, in the
-        /// same order, as a B-tree given the same sequence; the capacity never exceeds twice
-        /// the length (plus one).
+        /// Any sequence of inserts, removals, retains, pops and get-or-inserts leaves the same
+        /// entries, in the same order, as a B-tree given the same sequence; the capacity never
+        /// exceeds twice the length (plus one).
         #[test]
         fn behaves_as_a_btree(ops in proptest::collection::vec((0u8..5, 0u8..40, any::<u16>()), 0..200)) {
             let mut m = SortedMap::default();

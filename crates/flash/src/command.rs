@@ -1,5 +1,6 @@
-//! AMF command messages: `name, transactionID, [command object], args…` (RFC 7425 §5.3; spec
-//! digest §9.2–§9.3), and the NetConnection commands built on them.
+//! AMF command messages: `name, transactionID, [command object], args…` (RFC 7425 §5.3;
+//! docs/protocol/flash.md, "TC message framing" to "NetConnection sequence"), and the NetConnection
+//! commands built on them.
 
 use crate::amf::{self, object, string, Value};
 use crate::message::{self, kind, TcMessage};
@@ -12,8 +13,8 @@ pub const MAX_COMMAND_VALUES: usize = 64;
 ///
 /// `arguments` holds everything after the transaction ID, including the command object (often
 /// `null`) when the sender wrote one: librtmfp ends `setPeerInfo` and `createStream` right after
-/// the transaction ID, Flash writes a `null` first (digest §9.2), and keeping the values as
-/// sent makes decoding and re-encoding byte-exact.
+/// the transaction ID, Flash writes a `null` first (docs/protocol/flash.md, "TC message framing"),
+/// and keeping the values as sent makes decoding and re-encoding byte-exact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Command {
     /// Command name (`connect`, `_result`, `onStatus`, `setPeerInfo`, …).
@@ -103,9 +104,9 @@ impl Command {
     }
 }
 
-/// The command object Flash sends with `connect` (digest §9.3): `app`, `flashVer`, `swfUrl`,
-/// `tcUrl`, `fpad`, `capabilities` 235, `audioCodecs` 3575, `videoCodecs` 252,
-/// `videoFunction` 1, `pageUrl`, `objectEncoding` 3.
+/// The command object Flash sends with `connect` (docs/protocol/flash.md, "NetConnection
+/// sequence"): `app`, `flashVer`, `swfUrl`, `tcUrl`, `fpad`, `capabilities` 235, `audioCodecs`
+/// 3575, `videoCodecs` 252, `videoFunction` 1, `pageUrl`, `objectEncoding` 3.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectParams {
     /// Application path (`app`), the URL path without the leading slash.
@@ -252,7 +253,7 @@ impl Status {
 }
 
 /// `setPeerInfo(0, null, "ip:port"…)`: the addresses a client reports to its server, IPv6 as
-/// `[addr]:port` (RFC 7425 §5.3.3; digest §9.3).
+/// `[addr]:port` (RFC 7425 §5.3.3; docs/protocol/flash.md, "NetConnection sequence").
 pub fn set_peer_info(addresses: &[std::net::SocketAddr]) -> Command {
     let mut args = vec![Value::Null];
     args.extend(addresses.iter().map(|a| string(a.to_string())));

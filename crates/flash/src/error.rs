@@ -7,7 +7,8 @@ pub enum FlashError {
     /// The message ended before a field was complete.
     #[error("truncated message")]
     Truncated,
-    /// Flow metadata is not one of the Flash signatures (digest §9.1).
+    /// Flow metadata is not one of the Flash signatures (docs/protocol/flash.md, "Flow metadata
+    /// signatures").
     #[error("unknown flow metadata")]
     UnknownMetadata,
     /// AMF bytes are malformed, nested too deeply, or use a feature we refuse from the network

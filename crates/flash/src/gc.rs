@@ -1,5 +1,6 @@
-//! Messages on the NetGroup client↔server flow (`GC` metadata; spec digest §9.5, netgroup
-//! digest §5.1–§5.2). These are raw bytes, not `TC`-framed.
+//! Messages on the NetGroup client↔server flow (`GC` metadata; docs/protocol/flash.md, "NetGroup
+//! control flow"; docs/protocol/netgroup.md, "Joining via the server" to "Server introductions").
+//! These are raw bytes, not `TC`-framed.
 //!
 //! - Client → server, group join: `01 21 15 <32-byte group ID>`, or the legacy form
 //!   `01 VLU(n+1) 10 <n bytes of groupspec text>` whose SHA-256 is the group ID.

@@ -1,4 +1,4 @@
-//! Sans-IO Flash application layer over RTMFP flows (RFC 7425 §5; spec digest §9).
+//! Sans-IO Flash application layer over RTMFP flows (RFC 7425 §5; docs/protocol/flash.md).
 //!
 //! - [`metadata`]: flow signatures (`TC 04 <stream>`, `GC`, `GR <kind>`);
 //! - [`message`]: the `type | timestamp | payload` framing of `TC` flows;

@@ -1,9 +1,10 @@
 //! One Flash message on a `TC` flow: `type:u8 | timestamp:u32 | payload` (RFC 7425 §5.1.2;
-//! spec digest §9.2). Unlike RTMP there is no length or stream ID: the flow gives both.
+//! docs/protocol/flash.md, "TC message framing"). Unlike RTMP there is no length or stream ID: the
+//! flow gives both.
 
 use crate::FlashError;
 
-/// Message type bytes (RTMP numbering; spec digest §9.2).
+/// Message type bytes (RTMP numbering; docs/protocol/flash.md, "TC message framing").
 pub mod kind {
     /// User control event: `event:u16 | data`.
     pub const USER_CONTROL: u8 = 0x04;

@@ -1,5 +1,6 @@
-//! Flow metadata signatures: which Flash object a flow belongs to (RFC 7425 §5.1.1; spec
-//! digest §9.1, netgroup digest §4.1).
+//! Flow metadata signatures: which Flash object a flow belongs to (RFC 7425 §5.1.1;
+//! docs/protocol/flash.md, "Flow metadata signatures"; docs/protocol/netgroup.md, "Group flow
+//! signatures").
 //!
 //! The metadata is the value of the user-data option of type 0 on a flow's first fragment:
 //! `'T' 'C' flags streamID:VLU` for NetConnection and NetStream flows, `"GC"` for the NetGroup
@@ -15,7 +16,7 @@ pub const TC_SID: u8 = 0x04;
 pub const TC_RXI: u8 = 0x01;
 
 /// Stream IDs at and above this value name direct peer-to-peer NetStreams (2,000,000 + n;
-/// spec digest §9.4).
+/// docs/protocol/flash.md, "Direct P2P NetStream").
 pub const P2P_STREAM_BASE: u64 = 2_000_000;
 
 /// What a flow carries, from its metadata.
@@ -28,10 +29,12 @@ pub enum FlowSignature {
         /// Receive intent: deliver in network order rather than sequence order.
         network_order: bool,
     },
-    /// `GC`: the NetGroup flow between a client and its server (digest §9.5).
+    /// `GC`: the NetGroup flow between a client and its server (docs/protocol/flash.md, "NetGroup
+    /// control flow").
     GroupClient,
     /// `GR <kind>`: a peer-to-peer NetGroup flow; `kind` is 0x1c (reports), 0x1d (messages),
-    /// 0x11 (media reports), 0x12 (media), 0x18/0x19 (posts) (netgroup digest §4.1).
+    /// 0x11 (media reports), 0x12 (media), 0x18/0x19 (posts) (docs/protocol/netgroup.md, "Group
+    /// flow signatures").
     GroupPeer(u8),
 }
 

@@ -1,6 +1,6 @@
 //! [`FlashNode`]: one endpoint with an optional NetConnection to a server and peer-to-peer
-//! sessions, as a Flash Player instance has (spec digest §6, §9). Sans-IO: it implements
-//! [`SansIo`].
+//! sessions, as a Flash Player instance has (docs/protocol/session.md, "Rendezvous and
+//! introduction"; docs/protocol/flash.md). Sans-IO: it implements [`SansIo`].
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -92,10 +92,10 @@ impl FlashNode {
         self.nc.connect(&mut self.ep, now, url, server_addrs)
     }
 
-    /// Opens a peer-to-peer session to `peer_id` (spec digest §6): IHellos go to the server,
-    /// which introduces us, and to `known_addrs`. Completion arrives as
-    /// `NodeEvent::Session(Event::SessionOpened)` (or `ConnectFailed`) with the returned
-    /// handle. Errors: [`EndpointError::NoAddress`] without server or known address.
+    /// Opens a peer-to-peer session to `peer_id` (docs/protocol/session.md, "Rendezvous and
+    /// introduction"): IHellos go to the server, which introduces us, and to `known_addrs`.
+    /// Completion arrives as `NodeEvent::Session(Event::SessionOpened)` (or `ConnectFailed`) with
+    /// the returned handle. Errors: [`EndpointError::NoAddress`] without server or known address.
     pub fn connect_peer(
         &mut self,
         now: Instant,

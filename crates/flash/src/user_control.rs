@@ -1,5 +1,5 @@
-//! User control events (message type 0x04): `event:u16 | data` (RFC 7425 §5.2, §5.3.4; spec
-//! digest §9.2–§9.3).
+//! User control events (message type 0x04): `event:u16 | data` (RFC 7425 §5.2, §5.3.4;
+//! docs/protocol/flash.md, "TC message framing" to "NetConnection sequence").
 
 use crate::message::{self, kind};
 use crate::FlashError;

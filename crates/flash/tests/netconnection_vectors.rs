@@ -1,6 +1,6 @@
 //! Golden vectors: every NetConnection, NetStream and NetGroup-bootstrap message in the
 //! captures of `../shared/vectors/` decodes and re-encodes to the same bytes, and carries what
-//! the spec digest says it carries (§9.2–§9.5).
+//! docs/protocol/flash.md, "TC message framing" to "NetGroup control flow" says it carries.
 
 use std::collections::BTreeMap;
 
@@ -129,7 +129,8 @@ fn librtmfp_and_monaserver2_netconnection_messages() {
                 );
             }
             if c.name == "setPeerInfo" || c.name == "createStream" {
-                // librtmfp ends these after the transaction ID 0.0 (digest §9.2).
+                // librtmfp ends these after the transaction ID 0.0 (docs/protocol/flash.md, "TC
+                // message framing").
                 assert_eq!(c.transaction_id, 0.0);
                 assert!(c.arguments.is_empty());
             }
@@ -223,7 +224,7 @@ fn group_join_and_introduction() {
     assert_eq!(
         intros.len(),
         1,
-        "only the existing member is told (digest §9.5)"
+        "only the existing member is told (docs/protocol/flash.md, \"NetGroup control flow\")"
     );
     assert!(intros[0].starts_with("e9edb73e"));
 }

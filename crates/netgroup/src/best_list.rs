@@ -1,5 +1,6 @@
 //! Best-list selection: which members a node should be connected to, or which members to tell a
-//! neighbour about in a group report (netgroup digest §3.6, librtmfp `buildBestList`).
+//! neighbour about in a group report (docs/protocol/netgroup.md, "Best list", librtmfp
+//! `buildBestList`).
 //!
 //! For a target address `A` over the heard list `H` ((address, peer ID) pairs sorted on the ring):
 //! 1. if `|H| ≤ 6`: everyone;
@@ -8,9 +9,10 @@
 //!    the target count: the first member at or after `A + 2^(256-k)` for k = 1, 2, ...
 //!
 //! Where this departs from librtmfp (none of it is visible on the wire):
-//! - its latency loop skips the lowest-RTT peer (the digest's off-by-one), and when `A` is
-//!   past the last address it starts the neighbour window one entry early (3 predecessors + 3
-//!   successors); here the lowest is kept and the window always wraps to the first address;
+//! - its latency loop skips the lowest-RTT peer (the off-by-one noted in docs/protocol/netgroup.md,
+//!   "Best list"), and when `A` is past the last address it starts the neighbour window one entry
+//!   early (3 predecessors + 3 successors); here the lowest is kept and the window always wraps to
+//!   the first address;
 //! - stability, so that neighbours are not replaced on every recomputation (measured in the
 //!   simulator: with librtmfp's rules a 50-member swarm opened ~97 sessions per member in 40 s):
 //!   - RTTs are compared in [`RTT_BUCKET_US`] buckets, ties broken by ring distance, so jitter
@@ -20,9 +22,9 @@
 //!     offsets `|H| / 2^k`, which shift whenever the heard list grows or shrinks.
 //!
 //! A node connects to the members of its own list as librtmfp's `manageBestConnections` does
-//! (digest §3.7): only while it has fewer neighbours than the list has members, since the
-//! members whose lists name it connect to it anyway; except that the ring neighbours
-//! ([`BestList::ring`]) are always connected (`node/membership.rs`).
+//! (docs/protocol/netgroup.md, "Maintenance timers"): only while it has fewer neighbours than the
+//! list has members, since the members whose lists name it connect to it anyway; except that the
+//! ring neighbours ([`BestList::ring`]) are always connected (`node/membership.rs`).
 
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
@@ -31,13 +33,15 @@ use rand_core::RngCore;
 
 use crate::id::{GroupAddress, PeerId};
 
-/// Heard lists of at most this many members are returned whole (digest §3.6 step 1).
+/// Heard lists of at most this many members are returned whole (docs/protocol/netgroup.md, "Best
+/// list" step 1).
 pub const SMALL_GROUP: usize = 6;
-/// Ring neighbours taken around the target: 2 before and 4 after (digest §3.6 step 2a).
+/// Ring neighbours taken around the target: 2 before and 4 after (docs/protocol/netgroup.md, "Best
+/// list" step 2a).
 pub const RING_NEIGHBORS: usize = 6;
 /// Ring neighbours taken before the target.
 pub const RING_PREDECESSORS: usize = 2;
-/// Most low-latency peers added (digest §3.6 step 2b).
+/// Most low-latency peers added (docs/protocol/netgroup.md, "Best list" step 2b).
 pub const LOW_LATENCY: usize = 6;
 /// Random draws tried before the random pick falls back to a scan.
 const RANDOM_TRIES: usize = 16;
@@ -57,11 +61,11 @@ impl RingMember for PeerId {
     }
 }
 
-/// Members sorted by group address (the ring, netgroup digest §3.3), as the best list and
-/// [`crate::estimated_member_count`] read them: a slice or vector of (address, record) pairs
-/// with no address twice, or a compact store that keeps only part of each address (a node's
-/// heard list keeps the first 64 bits and recomputes the rest from the peer ID on a tie).
-/// Indices are 0-based positions in address order.
+/// Members sorted by group address (the ring, docs/protocol/netgroup.md, "Ring distance and
+/// coverage"), as the best list and [`crate::estimated_member_count`] read them: a slice or vector
+/// of (address, record) pairs with no address twice, or a compact store that keeps only part of
+/// each address (a node's heard list keeps the first 64 bits and recomputes the rest from the peer
+/// ID on a tie). Indices are 0-based positions in address order.
 pub trait Ring {
     /// Number of members.
     fn len(&self) -> usize;
@@ -74,7 +78,8 @@ pub trait Ring {
     /// Peer ID of member `i` (`i < len()`).
     fn peer(&self, i: usize) -> &PeerId;
 
-    /// The first 64 bits of member `i`'s group address, big-endian (digest §3.4).
+    /// The first 64 bits of member `i`'s group address, big-endian (docs/protocol/netgroup.md,
+    /// "Member count estimate").
     fn prefix(&self, i: usize) -> u64;
 
     /// Member `i`'s group address compared with `address`.
@@ -132,7 +137,7 @@ impl<V: RingMember> Ring for Vec<(GroupAddress, V)> {
     }
 }
 
-/// What a best list is computed for (netgroup digest §3.6).
+/// What a best list is computed for (docs/protocol/netgroup.md, "Best list").
 #[derive(Debug, Clone, Copy)]
 pub struct BestListRequest<'a> {
     /// Ring position the list is built around: our own address, or a neighbour's when building
@@ -151,7 +156,8 @@ pub struct BestListRequest<'a> {
     pub keep_random: Option<PeerId>,
 }
 
-/// Computes the best list over the heard list `heard` for `req` (netgroup digest §3.6).
+/// Computes the best list over the heard list `heard` for `req` (docs/protocol/netgroup.md, "Best
+/// list").
 ///
 /// `heard` is the [`Ring`] of members heard of, e.g. (group address, peer ID or any
 /// [`RingMember`] record) pairs sorted by address with no address twice (a `BTreeMap`'s pairs
@@ -166,7 +172,7 @@ pub fn best_list<H: Ring + ?Sized, R: RngCore + ?Sized>(
     best_list_with_random(heard, req, rng).members
 }
 
-/// A best list with how its members were chosen (netgroup digest §3.6).
+/// A best list with how its members were chosen (docs/protocol/netgroup.md, "Best list").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BestList {
     /// Every chosen peer ID, sorted.

@@ -1,4 +1,5 @@
-//! `NetGroup.estimatedMemberCount` and the target neighbor count (netgroup digest §3.4–§3.5).
+//! `NetGroup.estimatedMemberCount` and the target neighbor count (docs/protocol/netgroup.md,
+//! "Member count estimate" to "Target neighbour count").
 //!
 //! The estimate looks only at the local neighbourhood of the ring: the span covered by the two
 //! members before and the two after our own address is four average gaps, so the group holds about
@@ -12,12 +13,13 @@ use std::cmp::Ordering;
 use crate::best_list::Ring;
 use crate::id::GroupAddress;
 
-/// Base of the target neighbor count: `floor(log2(N)) + 13` (netgroup digest §3.5).
+/// Base of the target neighbor count: `floor(log2(N)) + 13` (docs/protocol/netgroup.md, "Target
+/// neighbour count").
 pub const TARGET_NEIGHBORS_BASE: usize = 13;
 
-/// Flash `estimatedMemberCount` (netgroup digest §3.4) from the heard list `heard` (a
-/// [`Ring`], e.g. (group address, record) pairs sorted by address with no address twice; only
-/// the addresses are read) as seen by the member at `own`.
+/// Flash `estimatedMemberCount` (docs/protocol/netgroup.md, "Member count estimate") from the heard
+/// list `heard` (a [`Ring`], e.g. (group address, record) pairs sorted by address with no address
+/// twice; only the addresses are read) as seen by the member at `own`.
 ///
 /// With fewer than 4 other members the count of known members is returned. Otherwise the
 /// first 64 bits of the addresses 2 before and 2 after `own` on the ring give the span `D`
@@ -51,8 +53,9 @@ pub fn estimated_member_count<H: Ring + ?Sized>(heard: &H, own: &GroupAddress) -
     4.0 * 18_446_744_073_709_551_616.0 / span as f64 + 1.0
 }
 
-/// The number of neighbors a member aims for: `floor(log2(estimate)) + 13` (netgroup digest
-/// §3.5, librtmfp `TargetNeighborsCount`). Estimates below 1 (an empty group) give 13.
+/// The number of neighbors a member aims for: `floor(log2(estimate)) + 13`
+/// (docs/protocol/netgroup.md, "Target neighbour count", librtmfp `TargetNeighborsCount`).
+/// Estimates below 1 (an empty group) give 13.
 pub fn target_neighbor_count(estimate: f64) -> usize {
     if estimate.is_nan() || estimate < 1.0 {
         return TARGET_NEIGHBORS_BASE;

@@ -1,5 +1,5 @@
 //! `GroupSpecifier`: the Flash builder of groupspec strings, their exact text format, parsing, and
-//! v1/v2 group IDs (netgroup digest §2.1–§2.6).
+//! v1/v2 group IDs (docs/protocol/netgroup.md, "GroupSpecifier API" to "Groupspec parser caveats").
 //!
 //! A groupspec is `"G:" HEX(core options) "00" HEX(extras) HEX(authorizations)` where each option
 //! is `VLU(len) VLU(id) value` (an RTMFP option list, RFC 7016 §2.1.3). The text before the `00`
@@ -11,7 +11,8 @@
 //! name, `0E` unique tag, `1B`; extras `0A` then `0B`; authorizations `15` then `17`), so a
 //! specifier built here prints exactly what `flash.net.GroupSpecifier` prints. A parsed string
 //! keeps its options as they came — order, unknown options and non-minimal VLUs included — so it
-//! re-prints byte for byte and keeps its group ID (digest §2.2 "non-canonical spec").
+//! re-prints byte for byte and keeps its group ID (docs/protocol/netgroup.md, "Groupspec string
+//! format" "non-canonical spec").
 
 use std::borrow::Cow;
 use std::fmt;
@@ -24,7 +25,8 @@ use sha2::{Digest, Sha256};
 
 use crate::id::PeerId;
 
-/// Option IDs of the groupspec (netgroup digest §2.1–§2.2).
+/// Option IDs of the groupspec (docs/protocol/netgroup.md, "GroupSpecifier API" to "Groupspec
+/// string format").
 pub mod option_id {
     /// `routingEnabled` (no value).
     pub const ROUTING: u64 = 0x00;
@@ -59,14 +61,14 @@ pub mod option_id {
 }
 
 /// `GroupSpecifier.maxSupportedGroupspecVersion`: the highest groupspec version understood (2;
-/// netgroup digest §2.1, §2.4).
+/// docs/protocol/netgroup.md, "GroupSpecifier API", "Groupspec versions").
 pub const MAX_SUPPORTED_GROUPSPEC_VERSION: u32 = 2;
 
 /// Number of random bytes [`GroupSpecifier::make_unique`] draws for the unique tag (Flash calls its
-/// native `GetCryptoRandomString(32)`; digest §2.1).
+/// native `GetCryptoRandomString(32)`; docs/protocol/netgroup.md, "GroupSpecifier API").
 pub const UNIQUE_TAG_LEN: usize = 32;
 
-/// Why a groupspec could not be built or parsed (netgroup digest §2).
+/// Why a groupspec could not be built or parsed (docs/protocol/netgroup.md, "GroupSpecifier").
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GroupspecError {
     /// `new GroupSpecifier("")`: Flash throws `ArgumentError("Name can not be empty")`.
@@ -97,7 +99,8 @@ pub enum GroupspecError {
 
 /// One groupspec option as encoded: `VLU(len) VLU(id) value`, or the marker `00`.
 ///
-/// The encoded bytes are kept verbatim, so parsed options re-encode exactly (digest §2.6).
+/// The encoded bytes are kept verbatim, so parsed options re-encode exactly
+/// (docs/protocol/netgroup.md, "Groupspec parser caveats").
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SpecOption {
     encoded: Vec<u8>,
@@ -175,8 +178,8 @@ impl fmt::Debug for SpecOption {
     }
 }
 
-/// A decoded IP multicast extra (option `0A`, netgroup digest §2.2): group socket address and an
-/// optional source-specific-multicast source.
+/// A decoded IP multicast extra (option `0A`, docs/protocol/netgroup.md, "Groupspec string
+/// format"): group socket address and an optional source-specific-multicast source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IpMulticastAddress {
     /// Multicast group address and UDP port.
@@ -278,7 +281,8 @@ fn ip_from(b: &[u8]) -> Option<IpAddr> {
 }
 
 /// Flash's `SaltedSHA256`: `SHA-256(pw)` without salt, `salt || SHA-256(salt || pw)` with one
-/// (netgroup digest §2.2). An empty salt counts as no salt, as in Flash.
+/// (docs/protocol/netgroup.md, "Groupspec string format"). An empty salt counts as no salt, as in
+/// Flash.
 pub fn password_hash(password: &str, salt: Option<&str>) -> Vec<u8> {
     match salt.filter(|s| !s.is_empty()) {
         None => Sha256::digest(password.as_bytes()).to_vec(),
@@ -293,7 +297,8 @@ pub fn password_hash(password: &str, salt: Option<&str>) -> Vec<u8> {
     }
 }
 
-/// Canonical position of a core option (digest §2.2); `None` for unknown IDs.
+/// Canonical position of a core option (docs/protocol/netgroup.md, "Groupspec string format");
+/// `None` for unknown IDs.
 fn core_rank(id: Option<u64>) -> Option<u8> {
     use option_id::*;
     Some(match id? {
@@ -338,8 +343,8 @@ fn insert_ranked(
     list.insert(pos, opt);
 }
 
-/// A groupspec: Flash's `flash.net.GroupSpecifier` (netgroup digest §2.1) plus a parser for any
-/// groupspec string.
+/// A groupspec: Flash's `flash.net.GroupSpecifier` (docs/protocol/netgroup.md, "GroupSpecifier
+/// API") plus a parser for any groupspec string.
 ///
 /// Build with [`GroupSpecifier::new`] and the setters, print with `to_string()` (Flash
 /// `toString()`), parse with `str::parse`. Capabilities are read back from the option list.
@@ -355,7 +360,8 @@ pub struct GroupSpecifier {
 
 impl GroupSpecifier {
     /// Flash `new GroupSpecifier(name)`: every capability off, peer-to-peer allowed, and
-    /// `minGroupspecVersion` 2 (Flash's default for SWF version ≥ 18; digest §2.1, §2.4).
+    /// `minGroupspecVersion` 2 (Flash's default for SWF version ≥ 18; docs/protocol/netgroup.md,
+    /// "GroupSpecifier API", "Groupspec versions").
     ///
     /// Errors: [`GroupspecError::EmptyName`] for an empty name (Flash's `ArgumentError`).
     pub fn new(name: &str) -> Result<Self, GroupspecError> {
@@ -372,8 +378,9 @@ impl GroupSpecifier {
     }
 
     /// Parses a groupspec string (`G:` + hex); the same as `s.parse()`. Option lengths are real
-    /// VLUs (digest §2.6); unknown options and the original order are kept. Hex may be upper
-    /// or lower case; it is printed back in lower case, as Flash writes it.
+    /// VLUs (docs/protocol/netgroup.md, "Groupspec parser caveats"); unknown options and the
+    /// original order are kept. Hex may be upper or lower case; it is printed back in lower case,
+    /// as Flash writes it.
     ///
     /// Errors: [`GroupspecError::MissingPrefix`], [`GroupspecError::NotHex`],
     /// [`GroupspecError::Truncated`], [`GroupspecError::MissingTerminator`],
@@ -484,7 +491,7 @@ impl GroupSpecifier {
     // ----- capabilities (Flash properties) -----
 
     /// Flash `routingEnabled`: `sendToNearest` / `sendToNeighbor` / `sendToAllNeighbors` allowed
-    /// (option `00`; digest §2.1).
+    /// (option `00`; docs/protocol/netgroup.md, "GroupSpecifier API").
     pub fn routing_enabled(&self) -> bool {
         self.core_find(option_id::ROUTING).is_some()
     }
@@ -494,7 +501,8 @@ impl GroupSpecifier {
         self.set_core_flag(option_id::ROUTING, on);
     }
 
-    /// Flash `multicastEnabled`: multicast NetStreams in the group (option `01`; digest §2.1).
+    /// Flash `multicastEnabled`: multicast NetStreams in the group (option `01`;
+    /// docs/protocol/netgroup.md, "GroupSpecifier API").
     pub fn multicast_enabled(&self) -> bool {
         self.core_find(option_id::MULTICAST).is_some()
     }
@@ -504,7 +512,8 @@ impl GroupSpecifier {
         self.set_core_flag(option_id::MULTICAST, on);
     }
 
-    /// Flash `objectReplicationEnabled`: have/want object replication (option `02`; §2.1).
+    /// Flash `objectReplicationEnabled`: have/want object replication (option `02`;
+    /// docs/protocol/netgroup.md, "GroupSpecifier API").
     pub fn object_replication_enabled(&self) -> bool {
         self.core_find(option_id::OBJECT_REPLICATION).is_some()
     }
@@ -514,7 +523,8 @@ impl GroupSpecifier {
         self.set_core_flag(option_id::OBJECT_REPLICATION, on);
     }
 
-    /// Flash `postingEnabled`: `NetGroup.post()` allowed (option `03`; digest §2.1).
+    /// Flash `postingEnabled`: `NetGroup.post()` allowed (option `03`; docs/protocol/netgroup.md,
+    /// "GroupSpecifier API").
     pub fn posting_enabled(&self) -> bool {
         self.core_find(option_id::POSTING).is_some()
     }
@@ -525,7 +535,7 @@ impl GroupSpecifier {
     }
 
     /// Flash `serverChannelEnabled`: members may open a channel to the server, needed for server
-    /// bootstrap (option `0C`; digest §2.1).
+    /// bootstrap (option `0C`; docs/protocol/netgroup.md, "GroupSpecifier API").
     pub fn server_channel_enabled(&self) -> bool {
         self.core_find(option_id::SERVER_CHANNEL).is_some()
     }
@@ -536,7 +546,7 @@ impl GroupSpecifier {
     }
 
     /// Flash `peerToPeerDisabled`: no neighbor connections (pure IP-multicast reception;
-    /// option `0D`; digest §2.1).
+    /// option `0D`; docs/protocol/netgroup.md, "GroupSpecifier API").
     pub fn peer_to_peer_disabled(&self) -> bool {
         self.core_find(option_id::PEER_TO_PEER_DISABLED).is_some()
     }
@@ -547,7 +557,7 @@ impl GroupSpecifier {
     }
 
     /// Flash `ipMulticastMemberUpdatesEnabled`: membership updates over IP multicast
-    /// (option `1B`; digest §2.1, §10).
+    /// (option `1B`; docs/protocol/netgroup.md, "GroupSpecifier API", "LAN discovery").
     pub fn ip_multicast_member_updates_enabled(&self) -> bool {
         self.core_find(option_id::IP_MULTICAST_MEMBER_UPDATES)
             .is_some()
@@ -558,7 +568,8 @@ impl GroupSpecifier {
         self.set_core_flag(option_id::IP_MULTICAST_MEMBER_UPDATES, on);
     }
 
-    /// Flash `minGroupspecVersion`: 1 when the spec has no `7F` option (digest §2.1, §2.4).
+    /// Flash `minGroupspecVersion`: 1 when the spec has no `7F` option (docs/protocol/netgroup.md,
+    /// "GroupSpecifier API", "Groupspec versions").
     pub fn min_groupspec_version(&self) -> u32 {
         u32::try_from(self.version_value())
             .unwrap_or(u32::MAX)
@@ -594,8 +605,9 @@ impl GroupSpecifier {
     }
 
     /// Flash `makeUnique()`: adds (or replaces) a random tag as a second `0E` option, so the group
-    /// is distinct from any other with the same name (digest §2.1). The tag is the lowercase hex
-    /// of [`UNIQUE_TAG_LEN`] bytes drawn from `rng` (Flash's native tag format is not public).
+    /// is distinct from any other with the same name (docs/protocol/netgroup.md, "GroupSpecifier
+    /// API"). The tag is the lowercase hex of [`UNIQUE_TAG_LEN`] bytes drawn from `rng` (Flash's
+    /// native tag format is not public).
     pub fn make_unique<R: RngCore + ?Sized>(&mut self, rng: &mut R) {
         let mut raw = [0u8; UNIQUE_TAG_LEN];
         rng.fill_bytes(&mut raw);
@@ -615,7 +627,8 @@ impl GroupSpecifier {
     }
 
     /// Flash `setPublishPassword(password, salt)`: `Some` non-empty password sets the hash
-    /// option `05` and the authorization `15`; `None` or `""` clears both (digest §2.2).
+    /// option `05` and the authorization `15`; `None` or `""` clears both
+    /// (docs/protocol/netgroup.md, "Groupspec string format").
     pub fn set_publish_password(&mut self, password: Option<&str>, salt: Option<&str>) {
         match password.filter(|p| !p.is_empty()) {
             Some(pw) => {
@@ -633,7 +646,8 @@ impl GroupSpecifier {
     }
 
     /// Flash `setPostingPassword(password, salt)`: `Some` non-empty password sets the hash
-    /// option `07` and the authorization `17`; `None` or `""` clears both (digest §2.2).
+    /// option `07` and the authorization `17`; `None` or `""` clears both
+    /// (docs/protocol/netgroup.md, "Groupspec string format").
     pub fn set_posting_password(&mut self, password: Option<&str>, salt: Option<&str>) {
         match password.filter(|p| !p.is_empty()) {
             Some(pw) => {
@@ -680,7 +694,8 @@ impl GroupSpecifier {
     }
 
     /// Flash `addIPMulticastAddress(address, port, source)`: appends an extra `0A` option
-    /// (digest §2.2, §10). See [`IpMulticastAddress::parse`] for the accepted forms.
+    /// (docs/protocol/netgroup.md, "Groupspec string format", "LAN discovery"). See
+    /// [`IpMulticastAddress::parse`] for the accepted forms.
     ///
     /// Errors: [`GroupspecError::InvalidAddress`], [`GroupspecError::AddressFamilyMismatch`].
     pub fn add_ip_multicast_address(
@@ -707,7 +722,8 @@ impl GroupSpecifier {
     }
 
     /// Flash `addBootstrapPeer(peerID)`: appends an extra `0B` with the 32-byte peer ID
-    /// (digest §2.1). Parse Flash's 64-hex string with `str::parse::<PeerId>()`.
+    /// (docs/protocol/netgroup.md, "GroupSpecifier API"). Parse Flash's 64-hex string with
+    /// `str::parse::<PeerId>()`.
     pub fn add_bootstrap_peer(&mut self, peer: &PeerId) {
         self.push_tail(option_id::BOOTSTRAP_PEER, &peer.0);
     }
@@ -732,7 +748,7 @@ impl GroupSpecifier {
     // ----- strings and identity -----
 
     /// Flash `authorizations()`: the hex of the authorization options (`15` publish, then `17`
-    /// posting, as stored), without `G:` (digest §2.1).
+    /// posting, as stored), without `G:` (docs/protocol/netgroup.md, "GroupSpecifier API").
     pub fn authorizations(&self) -> String {
         let mut out = String::new();
         for o in self.tail.iter().filter(|o| is_authorization(o.id)) {
@@ -742,7 +758,7 @@ impl GroupSpecifier {
     }
 
     /// Flash `groupspecWithoutAuthorizations()`: core, terminator and extras; what a member can
-    /// share without giving away passwords (digest §2.1).
+    /// share without giving away passwords (docs/protocol/netgroup.md, "GroupSpecifier API").
     pub fn groupspec_without_authorizations(&self) -> String {
         let mut out = self.group_txt();
         out.push_str(&hex::encode(&self.terminator));
@@ -765,7 +781,8 @@ impl GroupSpecifier {
     }
 
     /// `groupTxt`: `"G:"` + hex of the core options, without the `00` terminator — the text
-    /// hashed into the group ID and the HMAC key of the group connect key (digest §2.3, §5.4).
+    /// hashed into the group ID and the HMAC key of the group connect key
+    /// (docs/protocol/netgroup.md, "Group ID", "Group handshake").
     pub fn group_txt(&self) -> String {
         let mut out = String::from("G:");
         for o in &self.core {
@@ -775,23 +792,25 @@ impl GroupSpecifier {
     }
 
     /// The group ID: `SHA-256(groupTxt)`, hashed a second time when the version option is 2
-    /// (digest §2.3). Sent in binary to the server and as hex to peers.
+    /// (docs/protocol/netgroup.md, "Group ID"). Sent in binary to the server and as hex to peers.
     pub fn group_id(&self) -> [u8; 32] {
         group_id_from_txt(&self.group_txt(), self.version_value() == 2)
     }
 
-    /// Flash static `encodePostingAuthorization(password)`: the hex of option `17` (digest §2.1).
+    /// Flash static `encodePostingAuthorization(password)`: the hex of option `17`
+    /// (docs/protocol/netgroup.md, "GroupSpecifier API").
     pub fn encode_posting_authorization(password: &str) -> String {
         hex::encode(SpecOption::new(option_id::POSTING_AUTHORIZATION, password.as_bytes()).encoded)
     }
 
-    /// Flash static `encodePublishAuthorization(password)`: the hex of option `15` (§2.1).
+    /// Flash static `encodePublishAuthorization(password)`: the hex of option `15`
+    /// (docs/protocol/netgroup.md, "GroupSpecifier API").
     pub fn encode_publish_authorization(password: &str) -> String {
         hex::encode(SpecOption::new(option_id::PUBLISH_AUTHORIZATION, password.as_bytes()).encoded)
     }
 
     /// Flash static `encodeIPMulticastAddressSpec(address, port, source)`: the hex of one `0A`
-    /// extra, to append to a spec (digest §2.1).
+    /// extra, to append to a spec (docs/protocol/netgroup.md, "GroupSpecifier API").
     ///
     /// Errors: as [`Self::add_ip_multicast_address`].
     pub fn encode_ip_multicast_address_spec(
@@ -805,7 +824,8 @@ impl GroupSpecifier {
         ))
     }
 
-    /// Flash static `encodeBootstrapPeerIDSpec(peerID)`: the hex of one `0B` extra (§2.1).
+    /// Flash static `encodeBootstrapPeerIDSpec(peerID)`: the hex of one `0B` extra
+    /// (docs/protocol/netgroup.md, "GroupSpecifier API").
     pub fn encode_bootstrap_peer_id_spec(peer: &PeerId) -> String {
         hex::encode(SpecOption::new(option_id::BOOTSTRAP_PEER, &peer.0).encoded)
     }
@@ -819,7 +839,7 @@ fn is_authorization(id: Option<u64>) -> bool {
 }
 
 /// The group ID of a `groupTxt`: `SHA-256(txt)`, or `SHA-256(SHA-256(txt))` for a version-2
-/// spec (netgroup digest §2.3).
+/// spec (docs/protocol/netgroup.md, "Group ID").
 pub fn group_id_from_txt(group_txt: &str, v2: bool) -> [u8; 32] {
     let once: [u8; 32] = Sha256::digest(group_txt.as_bytes()).into();
     if v2 {

@@ -1,4 +1,5 @@
-//! Peer IDs, group addresses and the 256-bit ring (netgroup digest §3.1–§3.3).
+//! Peer IDs, group addresses and the 256-bit ring (docs/protocol/netgroup.md, "Peer ID and raw ID"
+//! to "Ring distance and coverage").
 //!
 //! A [`PeerId`] is the SHA-256 of an endpoint's RTMFP certificate (RFC 7425 §4.3); its
 //! [`GroupAddress`] is `SHA-256(21 0F || peer ID)`, what Flash's
@@ -30,7 +31,8 @@ fn parse_hex32(s: &str) -> Result<[u8; 32], IdParseError> {
     Ok(out)
 }
 
-/// A peer ID: SHA-256 of the peer's certificate (netgroup digest §3.1), 32 bytes.
+/// A peer ID: SHA-256 of the peer's certificate (docs/protocol/netgroup.md, "Peer ID and raw ID"),
+/// 32 bytes.
 ///
 /// Displayed and parsed as 64 lowercase hex characters, the form of `NetConnection.nearID`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -47,7 +49,7 @@ impl PeerId {
         out
     }
 
-    /// The peer's address on the group ring (digest §3.2).
+    /// The peer's address on the group ring (docs/protocol/netgroup.md, "Group address").
     pub fn group_address(&self) -> GroupAddress {
         GroupAddress::from_peer_id(self)
     }
@@ -77,12 +79,14 @@ impl fmt::Debug for PeerId {
     }
 }
 
-/// A point on the group ring mod 2^256 (digest §3.2–§3.3), compared as a big-endian integer.
+/// A point on the group ring mod 2^256 (docs/protocol/netgroup.md, "Group address" to "Ring
+/// distance and coverage"), compared as a big-endian integer.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct GroupAddress(pub [u8; 32]);
 
 impl GroupAddress {
-    /// `SHA-256(21 0F || peer ID)`: Flash's `convertPeerIDToGroupAddress` (digest §3.2).
+    /// `SHA-256(21 0F || peer ID)`: Flash's `convertPeerIDToGroupAddress`
+    /// (docs/protocol/netgroup.md, "Group address").
     pub fn from_peer_id(peer: &PeerId) -> Self {
         GroupAddress(Sha256::digest(peer.raw_id()).into())
     }
@@ -97,14 +101,16 @@ impl GroupAddress {
         Distance(sub_mod(&other.0, &self.0))
     }
 
-    /// Ring distance: the shorter of the two arcs between `self` and `other` (digest §3.3).
+    /// Ring distance: the shorter of the two arcs between `self` and `other`
+    /// (docs/protocol/netgroup.md, "Ring distance and coverage").
     pub fn distance(&self, other: &GroupAddress) -> Distance {
         let up = sub_mod(&other.0, &self.0);
         let down = sub_mod(&self.0, &other.0);
         Distance(up.min(down))
     }
 
-    /// The first 64 bits as an integer: what the member-count estimate works on (digest §3.4).
+    /// The first 64 bits as an integer: what the member-count estimate works on
+    /// (docs/protocol/netgroup.md, "Member count estimate").
     pub fn prefix_u64(&self) -> u64 {
         let [a, b, c, d, e, f, g, h, ..] = self.0;
         u64::from_be_bytes([a, b, c, d, e, f, g, h])

@@ -1,4 +1,4 @@
-//! The group connect key of the GR1C peer handshake (netgroup digest §5.4).
+//! The group connect key of the GR1C peer handshake (docs/protocol/netgroup.md, "Group handshake").
 //!
 //! Each side of a P2P session proves it knows the full `groupTxt` (not just the group ID the
 //! server sees) with `HMAC-SHA256(key = groupTxt, msg = farNonce)`, where `farNonce` is the
@@ -12,8 +12,9 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 
 /// The key a member sends in the GR1C `01` message: `HMAC-SHA256(key = groupTxt, msg =
-/// far_nonce)` (netgroup digest §5.4). `group_txt` is [`crate::GroupSpecifier::group_txt`];
-/// `far_nonce` is the 32-byte session nonce of the far end (do not HMAC it again).
+/// far_nonce)` (docs/protocol/netgroup.md, "Group handshake"). `group_txt` is
+/// [`crate::GroupSpecifier::group_txt`]; `far_nonce` is the 32-byte session nonce of the far end
+/// (do not HMAC it again).
 ///
 /// To check a received key, call this with the *near* nonce and compare with
 /// [`keys_match`].

@@ -1,10 +1,10 @@
 //! [`PeerIdTable`]: one shared copy of each peer ID that heard lists name.
 //!
-//! A heard list (netgroup digest §3) holds hundreds of records, each naming a member by its
-//! 32-byte peer ID; in a process that runs many group engines (the simulator's 100,000
-//! members, a server hosting several nodes) the same IDs recur in every engine's list. A record
-//! keeps a [`SharedPeerId`] instead, an 8-byte reference to the table's copy, so a record is
-//! 24 bytes instead of 48 (docs/PERFORMANCE.md, stop 20).
+//! A heard list (docs/protocol/netgroup.md, "Identities and the ring") holds hundreds of records,
+//! each naming a member by its 32-byte peer ID; in a process that runs many group engines (the
+//! simulator's 100,000 members, a server hosting several nodes) the same IDs recur in every
+//! engine's list. A record keeps a [`SharedPeerId`] instead, an 8-byte reference to the table's
+//! copy, so a record is 24 bytes (docs/performance-history.md, stop 20).
 //!
 //! The table is memory only: it decides nothing, and nothing read from it depends on which
 //! engines share it or in which order they added IDs. It is a B-tree of references ordered by

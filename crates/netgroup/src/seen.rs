@@ -1,5 +1,6 @@
-//! A bounded, time-limited "seen" cache for duplicate suppression of posts (netgroup digest §7:
-//! "a message identical to one posted earlier might not be propagated"; §15 design notes).
+//! A bounded, time-limited "seen" cache for duplicate suppression of posts
+//! (docs/protocol/netgroup.md, "Posting": "a message identical to one posted earlier might not be
+//! propagated"; docs/protocol/netgroup.md, "Open gaps" design notes).
 //!
 //! Entries are kept in insertion order in a ring buffer and indexed by a hash table of their
 //! sequence numbers, so insert and lookup are O(1) amortized. An entry leaves when it is older
@@ -8,11 +9,11 @@
 //!
 //! Memory: each entry holds the key once (in the age queue) with its insertion time (8 bytes);
 //! the index holds its sequence number (8 bytes) and a control byte, at a ≤ 87.5 % load factor
-//! with power-of-two growth. A 32-byte message ID costs about `32 + 8 + 9·8/7` ≈ 51 bytes (it
-//! was ≈ 81 with the key kept in the index too: docs/PERFORMANCE.md, stop 17), up to ≈ 62 right
-//! after the table doubles. [`SeenCache::approx_bytes_per_entry`] gives the figure for any key
-//! type. A member keeps up to `seen_capacity` of them (100,000 by default), so in a long run
-//! with steady posting this cache can be a member's largest structure.
+//! with power-of-two growth. A 32-byte message ID costs about `32 + 8 + 9·8/7` ≈ 51 bytes, up
+//! to ≈ 62 right after the table doubles (docs/performance-history.md, stop 17).
+//! [`SeenCache::approx_bytes_per_entry`] gives the figure for any key type. A member keeps up to
+//! `seen_capacity` of them (100,000 by default), so in a long run with steady posting this cache
+//! can be a member's largest structure.
 //!
 //! The index hashes keys with SipHash under fixed keys (no OS randomness, so runs are
 //! reproducible). Keys are expected to be SHA-256 message IDs, which an attacker cannot steer
@@ -32,7 +33,8 @@ fn hash_of<K: Hash>(key: &K) -> u64 {
     KeyHasher::default().hash_one(key)
 }
 
-/// A set of recently seen keys bounded both in entries and in age (netgroup digest §7).
+/// A set of recently seen keys bounded both in entries and in age (docs/protocol/netgroup.md,
+/// "Posting").
 #[derive(Debug, Clone)]
 pub struct SeenCache<K> {
     /// Sequence numbers of the queued entries, found by the hash of their key.

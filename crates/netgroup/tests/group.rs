@@ -1,5 +1,6 @@
 //! The group engine in the in-memory network with real Flash crypto: a rendezvous server and
-//! `GroupNode`s in virtual time with short timers (netgroup digest §3–§8; issue 4).
+//! `GroupNode`s in virtual time with short timers (docs/protocol/netgroup.md, "Identities and the
+//! ring" to "Directed routing"; issue 4).
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! Every groupspec, group-ID, option-encoding, group-address and group-connect-key vector of
-//! `shared/vectors/netgroup-ids.json` (netgroup digest §2–§3, §5.4), plus property tests:
-//! build → string → parse gives the same string and the same group ID.
+//! `shared/vectors/netgroup-ids.json` (docs/protocol/netgroup.md, "GroupSpecifier" to "Identities
+//! and the ring", "Group handshake"), plus property tests: build → string → parse gives the same
+//! string and the same group ID.
 
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;

@@ -1,6 +1,6 @@
-//! Multicast streaming (netgroup digest §6) in the in-memory network with real Flash crypto:
-//! one publisher and seven players, a 500 kbit/s stream of audio, video and data messages,
-//! with and without loss; every message arrives in order, including the last.
+//! Multicast streaming (docs/protocol/netgroup.md, "Multicast streams") in the in-memory network
+//! with real Flash crypto: one publisher and seven players, a 500 kbit/s stream of audio, video and
+//! data messages, with and without loss; every message arrives in order, including the last.
 
 mod support;
 

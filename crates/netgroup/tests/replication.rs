@@ -1,7 +1,7 @@
-//! Object replication (netgroup digest §9) in the in-memory network with real Flash crypto:
-//! eight members, 64 objects of 64 KB, both strategies (and how much the first holder
-//! serves), a holder leaving mid-transfer, a neighbour that advertises everything and never
-//! answers, one that serves corrupted objects, answers after the timeout, denied requests,
+//! Object replication (docs/protocol/netgroup.md, "Object replication") in the in-memory network
+//! with real Flash crypto: eight members, 64 objects of 64 KB, both strategies (and how much the
+//! first holder serves), a holder leaving mid-transfer, a neighbour that advertises everything and
+//! never answers, one that serves corrupted objects, answers after the timeout, denied requests,
 //! hostile frames.
 
 mod support;

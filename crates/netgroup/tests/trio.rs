@@ -1,6 +1,7 @@
 //! In-memory trio with real Flash crypto: a rendezvous server and two nodes. Both connect,
 //! A opens a peer-to-peer session to B by peer ID through the server (Redirect + forwarded
-//! IHello), and they exchange messages both ways (issue 3; spec digest §6, §9.3).
+//! IHello), and they exchange messages both ways (issue 3; docs/protocol/session.md, "Rendezvous
+//! and introduction"; docs/protocol/flash.md, "NetConnection sequence").
 
 mod support;
 

@@ -1,8 +1,8 @@
 //! The group codecs against real packets: every decrypted packet of
 //! `shared/vectors/netgroup-librtmfp-mona.jsonl` (two librtmfp peers and MonaServer2; vectors
 //! README §1, §3.2) is parsed with `rtmfp::wire`, user data is reassembled per flow, and every
-//! message on a `GC` or `GR\x1C` flow is decoded and re-encoded byte for byte (netgroup digest
-//! §4–§5).
+//! message on a `GC` or `GR\x1C` flow is decoded and re-encoded byte for byte
+//! (docs/protocol/netgroup.md, "Group flows and messages" to "Joining a group").
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -209,9 +209,9 @@ fn gr1c_messages_decode_and_reencode() {
     assert_eq!(counts.get(&0x0a), Some(&4));
 }
 
-/// Every media message of the capture (digest §6.2–§6.6): subscriptions, end of stream, maps,
-/// push masks and pulls on `GR\x11`, fragments on `GR\x12`, decoded and re-encoded byte for
-/// byte.
+/// Every media message of the capture (docs/protocol/netgroup.md, "Media subscription" to "Pull
+/// requests"): subscriptions, end of stream, maps, push masks and pulls on `GR\x11`, fragments on
+/// `GR\x12`, decoded and re-encoded byte for byte.
 #[test]
 fn media_messages_decode_and_reencode() {
     use rtmfp_netgroup::multicast::{Fragment, MediaControl, Piece};

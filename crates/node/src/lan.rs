@@ -1,7 +1,7 @@
-//! IP multicast sockets for LAN discovery (netgroup digest §10; the announcement format is in
-//! `docs/wire-netgroup.md`): the driver joins the multicast groups a machine asks for and
-//! feeds what arrives on them to the machine; the machine's announcements leave from its
-//! RTMFP socket, so peers answer there.
+//! IP multicast sockets for LAN discovery (docs/protocol/netgroup.md, "LAN discovery"; the
+//! announcement format is in `docs/wire-netgroup.md`): the driver joins the multicast groups a
+//! machine asks for and feeds what arrives on them to the machine; the machine's announcements
+//! leave from its RTMFP socket, so peers answer there.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

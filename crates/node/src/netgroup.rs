@@ -1,6 +1,7 @@
 //! The async NetGroup API: a [`Node`] (one UDP socket, one identity, optionally a
 //! NetConnection to a rendezvous server) and the [`NetGroup`]s it joins, each with its own
-//! bounded event stream (Flash `NetGroup` and its `NetStatusEvent`s; netgroup digest §11).
+//! bounded event stream (Flash `NetGroup` and its `NetStatusEvent`s; docs/protocol/netgroup.md,
+//! "NetGroup API reference").
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -275,7 +276,8 @@ impl Node {
         self.peer_id
     }
 
-    /// Our group address (`convertPeerIDToGroupAddress(nearID)`, digest §3.2).
+    /// Our group address (`convertPeerIDToGroupAddress(nearID)`, docs/protocol/netgroup.md, "Group
+    /// address").
     pub fn group_address(&self) -> GroupAddress {
         self.peer_id.group_address()
     }
@@ -484,7 +486,8 @@ impl NetGroup {
     }
 
     /// Flash `addHaveObjects(start, end)` (inclusive): objects this node advertises and serves
-    /// (digest §9). Errors: as [`GroupNode::add_have_objects`].
+    /// (docs/protocol/netgroup.md, "Object replication"). Errors: as
+    /// [`GroupNode::add_have_objects`].
     pub async fn add_have_objects(&self, start: u64, end: u64) -> Result<(), NodeError> {
         self.run(move |n, now, g| n.add_have_objects(now, g, start, end))
             .await

@@ -1,5 +1,6 @@
-//! Multicast streams on the async [`NetGroup`] (Flash `NetStream` in a group; netgroup digest
-//! §6): publish, send media and data messages, play, statistics.
+//! Multicast streams on the async [`NetGroup`] (Flash `NetStream` in a group;
+//! docs/protocol/netgroup.md, "Multicast streams"): publish, send media and data messages, play,
+//! statistics.
 //!
 //! ```no_run
 //! # async fn f(group: rtmfp_node::NetGroup) -> Result<(), rtmfp_node::NodeError> {
@@ -22,8 +23,8 @@ use rtmfp_netgroup::{MulticastParams, NetStreamMulticastInfo, StreamInfo, Stream
 use crate::netgroup::{NetGroup, NodeError};
 
 /// The payload of a `NetStream.send(handler, args...)` data message in a multicast stream:
-/// a `0x00` byte, then AMF0 values (captured from librtmfp, digest §6.3; media type
-/// [`media_type::DATA_AMF3`]).
+/// a `0x00` byte, then AMF0 values (captured from librtmfp, docs/protocol/netgroup.md, "Media
+/// fragments"; media type [`media_type::DATA_AMF3`]).
 pub fn data_message(handler: &str, args: &[Value]) -> Bytes {
     let mut values = Vec::with_capacity(args.len() + 1);
     values.push(amf::string(handler));
@@ -133,7 +134,8 @@ mod tests {
     #[test]
     fn data_messages_round_trip() {
         let p = data_message("onPost", &[amf::string("post from peer A #1")]);
-        // The captured layout (digest §6.3): 00 02 0006 "onPost" 02 0013 "post from peer A #1".
+        // The captured layout (docs/protocol/netgroup.md, "Media fragments"): 00 02 0006 "onPost"
+        // 02 0013 "post from peer A #1".
         assert_eq!(&p[..4], &[0x00, 0x02, 0x00, 0x06]);
         let (h, args) = parse_data_message(&p).unwrap();
         assert_eq!(h, "onPost");

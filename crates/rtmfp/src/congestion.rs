@@ -1,5 +1,5 @@
 //! Session congestion window: the algorithm of RFC 7016 Appendix A as zenomt implements it
-//! ("with modifications"), summarised in digest rtmfp-session.md §7.6.
+//! ("with modifications"), summarised in docs/protocol/session.md, "Congestion control".
 //!
 //! A pure state machine: the session reports acknowledgements, losses, timeouts and
 //! time-critical activity, passing `now` in; it asks [`CongestionController::can_send`] before
@@ -11,28 +11,31 @@ use std::time::Duration;
 use crate::time::PackedInstant;
 use crate::Instant;
 
-/// Default maximum segment size: user-data payload bytes per packet (digest §3.5/§7.6: about
-/// 1200 bytes of packet minus headers).
+/// Default maximum segment size: user-data payload bytes per packet (docs/protocol/session.md,
+/// "Packet size limits", "Congestion control": about 1200 bytes of packet minus headers).
 pub const DEFAULT_MSS: usize = 1100;
 /// How long sending (TC) or seeing a peer's TCR keeps the session in time-critical mode:
-/// 800 ms (zenomt `TIMECRITICAL_TIMEOUT`, digest §7.6/§7.7).
+/// 800 ms (zenomt `TIMECRITICAL_TIMEOUT`, docs/protocol/session.md, "Congestion control", "Priority
+/// and time-critical data").
 pub const TIME_CRITICAL_TIMEOUT: Duration = Duration::from_millis(800);
 /// Outstanding bytes above which a loss (outside time-critical mode) only cuts the window to
-/// 7/8 instead of 1/2 (RFC 7016 Appendix A, digest §7.6).
+/// 7/8 instead of 1/2 (RFC 7016 Appendix A, docs/protocol/session.md, "Congestion control").
 pub const LARGE_WINDOW_THRESHOLD: usize = 67_200;
 
 /// Congestion-avoidance increment per `aithresh` acked bytes when fast growth is allowed
-/// (digest §7.6).
+/// (docs/protocol/session.md, "Congestion control").
 const AI_STEP: usize = 96;
-/// Cap of `aithresh` when fast growth is allowed (digest §7.6).
+/// Cap of `aithresh` when fast growth is allowed (docs/protocol/session.md, "Congestion control").
 const AI_THRESH_CAP: usize = 9600;
-/// Congestion-avoidance increment while sending time-critical data (digest §7.6).
+/// Congestion-avoidance increment while sending time-critical data (docs/protocol/session.md,
+/// "Congestion control").
 const AI_STEP_TC: usize = 48;
-/// Congestion-avoidance increment while only the peer's TCR is recent (digest §7.6).
+/// Congestion-avoidance increment while only the peer's TCR is recent (docs/protocol/session.md,
+/// "Congestion control").
 const AI_STEP_TCR: usize = 24;
-/// Cap of `aithresh` in time-critical mode (digest §7.6).
+/// Cap of `aithresh` in time-critical mode (docs/protocol/session.md, "Congestion control").
 const AI_THRESH_CAP_TC: usize = 4800;
-/// Floor of `aithresh` (digest §7.6).
+/// Floor of `aithresh` (docs/protocol/session.md, "Congestion control").
 const AI_THRESH_MIN: usize = 64;
 
 /// What one received packet's acknowledgements did to the outstanding data (RFC 7016
@@ -52,7 +55,8 @@ pub struct AckSummary {
     pub any_naks: bool,
 }
 
-/// Congestion window and slow-start threshold per RFC 7016 Appendix A / digest §7.6.
+/// Congestion window and slow-start threshold per RFC 7016 Appendix A / docs/protocol/session.md,
+/// "Congestion control".
 ///
 /// * `cwnd` starts at 3 MSS and never drops below it on acks; a timeout with data outstanding
 ///   sets it to 2 MSS.
@@ -151,7 +155,8 @@ fn recent(at: PackedInstant, now: Instant) -> bool {
 
 impl CongestionController {
     /// Most data packets sent back to back before waiting for an ack or pacing
-    /// (RFC 7016 §3.5.2.3 per zenomt `MAX_DATA_PACKET_BURST`, digest §7.6).
+    /// (RFC 7016 §3.5.2.3 per zenomt `MAX_DATA_PACKET_BURST`, docs/protocol/session.md, "Congestion
+    /// control").
     pub const BURST_PACKETS: usize = 6;
 
     /// A controller for segments of `mss` bytes (at least 1, at most `u32::MAX`): `cwnd = 3
@@ -200,7 +205,8 @@ impl CongestionController {
     }
 
     #[cfg(test)]
-    /// Most bytes sent back to back: [`Self::BURST_PACKETS`] MSS (digest §7.6).
+    /// Most bytes sent back to back: [`Self::BURST_PACKETS`] MSS (docs/protocol/session.md,
+    /// "Congestion control").
     pub fn burst_bytes(&self) -> usize {
         Self::BURST_PACKETS.saturating_mul(self.mss())
     }
@@ -217,20 +223,21 @@ impl CongestionController {
 
     #[cfg(test)]
     /// Spacing between paced packets once the burst limit is reached: `SRTT * MSS / cwnd`
-    /// (digest §7.6).
+    /// (docs/protocol/session.md, "Congestion control").
     pub fn pacing_interval(&self, srtt: Duration) -> Duration {
         let us = srtt.as_micros().saturating_mul(self.mss() as u128) / (self.cwnd().max(1) as u128);
         Duration::from_micros(u64::try_from(us).unwrap_or(u64::MAX))
     }
 
     /// Records that this session sent a packet with the TC (time critical) flag at `now`
-    /// (digest §7.7): for 800 ms, losses cut only 1/8 and growth is damped.
+    /// (docs/protocol/session.md, "Priority and time-critical data"): for 800 ms, losses cut only
+    /// 1/8 and growth is damped.
     pub fn on_time_critical_sent(&mut self, now: Instant) {
         self.tc_sent_at = now.into();
     }
 
-    /// Records that the peer set TCR (time critical reverse) at `now` (digest §7.7): for
-    /// 800 ms, fast growth is not allowed.
+    /// Records that the peer set TCR (time critical reverse) at `now` (docs/protocol/session.md,
+    /// "Priority and time-critical data"): for 800 ms, fast growth is not allowed.
     pub fn on_time_critical_reverse(&mut self, now: Instant) {
         self.tcr_seen_at = now.into();
     }
@@ -241,13 +248,14 @@ impl CongestionController {
     }
 
     /// Whether "fast grow" is allowed: no TC sent and no TCR seen in the last 800 ms
-    /// (RFC 7016 Appendix A, digest §7.6).
+    /// (RFC 7016 Appendix A, docs/protocol/session.md, "Congestion control").
     pub fn fast_grow_allowed(&self, now: Instant) -> bool {
         !recent(self.tc_sent_at, now) && !recent(self.tcr_seen_at, now)
     }
 
     /// Updates the window after processing one received packet that carried acknowledgements
-    /// (RFC 7016 Appendix A, digest §7.6). Call once per packet, after loss detection.
+    /// (RFC 7016 Appendix A, docs/protocol/session.md, "Congestion control"). Call once per packet,
+    /// after loss detection.
     pub fn on_ack(&mut self, now: Instant, ack: &AckSummary) {
         let fast_grow = self.fast_grow_allowed(now);
         let tc_sent = self.time_critical_sent_recently(now);
@@ -271,9 +279,9 @@ impl CongestionController {
         );
     }
 
-    /// Retransmission timeout (digest §7.5/§7.6, RFC 7016 Appendix A.2):
-    /// `ssthresh = max(ssthresh, 3/4 cwnd)`; `cwnd` becomes 2 MSS if data was outstanding
-    /// (all of it is now considered lost), else back to the initial 3 MSS.
+    /// Retransmission timeout (docs/protocol/session.md, "Loss detection and timeouts", "Congestion
+    /// control", RFC 7016 Appendix A.2): `ssthresh = max(ssthresh, 3/4 cwnd)`; `cwnd` becomes 2 MSS
+    /// if data was outstanding (all of it is now considered lost), else back to the initial 3 MSS.
     pub fn on_timeout(&mut self, _now: Instant, data_outstanding: bool) {
         let mut w = self.w();
         w.on_timeout(data_outstanding);

@@ -15,14 +15,14 @@ use crate::crypto::InitiatorKeying;
 use crate::Instant;
 
 /// Cookie size. Flash-era servers use 64 bytes and MonaServer2 and librtmfp require it
-/// (interop-notes §1 item 4).
+/// (docs/protocol/interop.md, "Compatibility checklist" item 4).
 pub const COOKIE_LEN: usize = 64;
 
-/// How long a cookie stays valid (zenomt: 95 s; digest §5.3).
+/// How long a cookie stays valid (zenomt: 95 s; docs/protocol/session.md, "Cookies").
 pub const COOKIE_LIFETIME: Duration = Duration::from_secs(95);
 
 /// Total time an opening session keeps retrying before it fails
-/// (`ULTIMATE_SESSION_TIMEOUT`, digest §5.8).
+/// (`ULTIMATE_SESSION_TIMEOUT`, docs/protocol/session.md, "Handshake retransmission and glare").
 pub const OPENING_TIMEOUT: Duration = Duration::from_secs(95);
 
 /// Most candidate addresses an opening session tries (redirects may add up to this many).
@@ -119,7 +119,7 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Retransmission schedule for IHello and IIKeying: first retry after 1 s, then each interval
-/// 1.5 s longer (1, 2.5, 4, …), digest §5.8.
+/// 1.5 s longer (1, 2.5, 4, …), docs/protocol/session.md, "Handshake retransmission and glare".
 #[derive(Debug, Clone, Copy)]
 pub struct RetrySchedule {
     next: Instant,

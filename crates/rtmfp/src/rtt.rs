@@ -1,6 +1,7 @@
 //! Round-trip time estimation and retransmission timeouts (RFC 7016 §3.5.2.2 per zenomt,
-//! digest rtmfp-session.md §7.5), plus the 16-bit packet timestamp arithmetic of the packet
-//! header (RFC 7016 §2.2.4, digest §3.3).
+//! docs/protocol/session.md, "Loss detection and timeouts"), plus the 16-bit packet timestamp
+//! arithmetic of the packet header (RFC 7016 §2.2.4, docs/protocol/session.md, "Packet header and
+//! timestamps").
 //!
 //! All arithmetic is integer microseconds, so results are exact and deterministic.
 
@@ -9,17 +10,23 @@ use std::time::Duration;
 use crate::time::saturating_micros as micros;
 use crate::Instant;
 
-/// Initial effective retransmission timeout before any RTT sample: 3 s (digest §7.5).
+/// Initial effective retransmission timeout before any RTT sample: 3 s (docs/protocol/session.md,
+/// "Loss detection and timeouts").
 pub const INITIAL_ERTO: Duration = Duration::from_secs(3);
-/// Lower bound of the effective retransmission timeout: 250 ms (digest §7.5).
+/// Lower bound of the effective retransmission timeout: 250 ms (docs/protocol/session.md, "Loss
+/// detection and timeouts").
 pub const MINIMUM_ERTO: Duration = Duration::from_millis(250);
-/// Upper bound the ERTO backoff grows to on repeated timeouts: 10 s (digest §7.5).
+/// Upper bound the ERTO backoff grows to on repeated timeouts: 10 s (docs/protocol/session.md,
+/// "Loss detection and timeouts").
 pub const MAX_ERTO: Duration = Duration::from_secs(10);
-/// Delayed-ack allowance added to the measured RTO: 200 ms (digest §7.4/§7.5).
+/// Delayed-ack allowance added to the measured RTO: 200 ms (docs/protocol/session.md,
+/// "Acknowledgements", "Loss detection and timeouts").
 pub const DELAYED_ACK_ALLOWANCE: Duration = Duration::from_millis(200);
-/// MRTO before any RTT sample: 250 ms (zenomt `INITIAL_MRTO`, digest §7.5).
+/// MRTO before any RTT sample: 250 ms (zenomt `INITIAL_MRTO`, docs/protocol/session.md, "Loss
+/// detection and timeouts").
 pub const INITIAL_MRTO: Duration = Duration::from_millis(250);
-/// One packet timestamp tick: 4 ms (RFC 7016 §2.2.4, digest §3.3).
+/// One packet timestamp tick: 4 ms (RFC 7016 §2.2.4, docs/protocol/session.md, "Packet header and
+/// timestamps").
 pub const TIMESTAMP_TICK: Duration = Duration::from_millis(4);
 
 const TICK_MICROS: u64 = TIMESTAMP_TICK.as_micros() as u64;
@@ -33,7 +40,8 @@ fn stored(us: u64) -> u32 {
     u32::try_from(us).unwrap_or(u32::MAX)
 }
 
-/// Smoothed RTT estimator with the RFC 7016 retransmission timeouts (digest §7.5).
+/// Smoothed RTT estimator with the RFC 7016 retransmission timeouts (docs/protocol/session.md,
+/// "Loss detection and timeouts").
 ///
 /// * first sample: `SRTT = rtt`, `RTTVAR = rtt / 2`;
 /// * later samples: `SRTT = 7/8 SRTT + 1/8 rtt`, `RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - rtt|`;
@@ -62,7 +70,8 @@ impl Default for RttEstimator {
 }
 
 impl RttEstimator {
-    /// A fresh estimator: no samples, MRTO 250 ms, ERTO 3 s (digest §7.5).
+    /// A fresh estimator: no samples, MRTO 250 ms, ERTO 3 s (docs/protocol/session.md, "Loss
+    /// detection and timeouts").
     pub fn new() -> Self {
         RttEstimator {
             srtt_us: 0,
@@ -73,8 +82,8 @@ impl RttEstimator {
         }
     }
 
-    /// Feeds one RTT measurement and recomputes SRTT, RTTVAR, MRTO and ERTO (digest §7.5,
-    /// RFC 7016 §3.5.2.2).
+    /// Feeds one RTT measurement and recomputes SRTT, RTTVAR, MRTO and ERTO
+    /// (docs/protocol/session.md, "Loss detection and timeouts", RFC 7016 §3.5.2.2).
     pub fn on_sample(&mut self, rtt: Duration) {
         let rtt = micros(rtt);
         let (srtt, rttvar) = (u64::from(self.srtt_us), u64::from(self.rttvar_us));
@@ -99,7 +108,8 @@ impl RttEstimator {
     }
 
     /// Backs the ERTO off after a retransmission timeout:
-    /// `ERTO = max(min(ERTO * √2, 10 s), MRTO)` (digest §7.5).
+    /// `ERTO = max(min(ERTO * √2, 10 s), MRTO)` (docs/protocol/session.md, "Loss detection and
+    /// timeouts").
     pub fn on_timeout(&mut self) {
         let grown = u128::from(self.erto_us) * SQRT2_NUM / SQRT2_DEN;
         let grown = u64::try_from(grown).unwrap_or(u64::MAX);
@@ -136,14 +146,16 @@ impl RttEstimator {
 }
 
 /// The 16-bit packet timestamp for `now`: 4 ms ticks since `epoch`, modulo 65536
-/// (RFC 7016 §2.2.4, digest §3.3). `now` before `epoch` gives 0.
+/// (RFC 7016 §2.2.4, docs/protocol/session.md, "Packet header and timestamps"). `now` before
+/// `epoch` gives 0.
 pub fn timestamp_ticks(now: Instant, epoch: Instant) -> u16 {
     let elapsed = now.as_micros().saturating_sub(epoch.as_micros());
     ((elapsed / TICK_MICROS) & 0xffff) as u16
 }
 
 /// RTT measured from a timestamp echo: `(now_ticks - echo) mod 2^16` ticks of 4 ms, valid only
-/// when below 32768 ticks (digest §3.3). Returns `None` for an implausible (negative) value.
+/// when below 32768 ticks (docs/protocol/session.md, "Packet header and timestamps"). Returns
+/// `None` for an implausible (negative) value.
 pub fn rtt_from_echo(now_ticks: u16, echo: u16) -> Option<Duration> {
     let ticks = now_ticks.wrapping_sub(echo);
     (ticks < 32768).then(|| Duration::from_micros(u64::from(ticks) * TICK_MICROS))

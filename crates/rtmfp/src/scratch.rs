@@ -4,8 +4,8 @@
 //! bytes (a startup packet may grow it) and then sealed into its own datagram, so the buffer
 //! holds nothing between two packets. Keeping it per thread rather than per [`crate::Endpoint`]
 //! saves ≈ 1.2 KB per endpoint where a process drives many (the simulator's 100,000 members;
-//! docs/PERFORMANCE.md, stop 20). It is memory only: no clock, randomness or I/O, and nothing
-//! read from it outlives the call that filled it.
+//! docs/performance-history.md, stop 20). It is memory only: no clock, randomness or I/O, and
+//! nothing read from it outlives the call that filled it.
 
 use std::cell::Cell;
 

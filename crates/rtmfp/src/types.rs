@@ -24,10 +24,11 @@ pub struct Transmit {
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Send an empty Ping after this long without traffic; zero disables keepalive. Flash
-    /// servers tell clients 15 s (server) and 10 s (peers) (digest §8). Default 15 s.
+    /// servers tell clients 15 s (server) and 10 s (peers) (docs/protocol/session.md, "Keepalive,
+    /// close and mobility"). Default 15 s.
     pub keepalive_period: Duration,
     /// Close a session after this long without receiving anything. Default 120 s
-    /// (the retransmit limit of digest §7.5).
+    /// (the retransmit limit of docs/protocol/session.md, "Loss detection and timeouts").
     pub idle_timeout: Duration,
     /// Receive buffer per flow, bytes; advertised in acks in 1024-byte blocks. Default 4 MiB.
     pub recv_buffer: usize,
@@ -73,7 +74,7 @@ pub enum CloseReason {
 /// Why an opening session failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectError {
-    /// No answer within 95 s (digest §5.8).
+    /// No answer within 95 s (docs/protocol/session.md, "Handshake retransmission and glare").
     Timeout,
     /// Keying failed: no common DH group, bad component, or a feature we decline.
     Keying,
@@ -155,7 +156,8 @@ pub enum Event {
         flow: u64,
     },
     /// An IHello whose endpoint discriminator does not select us: a rendezvous service may
-    /// forward it ([`crate::Endpoint::forward_ihello`]) or redirect ([`crate::Endpoint::redirect`]).
+    /// forward it ([`crate::Endpoint::forward_ihello`]) or redirect
+    /// ([`crate::Endpoint::redirect`]).
     UnmatchedIHello {
         /// The initiator's address as observed.
         from: SocketAddr,

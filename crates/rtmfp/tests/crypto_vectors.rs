@@ -77,7 +77,8 @@ fn aes_cbc(key: &[u8; 16], data: &[u8], encrypt: bool) -> Vec<u8> {
 }
 
 /// Minimal RTMFP packet walker for the tests: `(chunks, end of chunks)` of a packet (flags,
-/// timestamp, optional echo, chunks up to padding). RFC 7016 §2.2.4, spec §3.3-§3.4.
+/// timestamp, optional echo, chunks up to padding). RFC 7016 §2.2.4, docs/protocol/session.md,
+/// "Packet header and timestamps" to "Chunk framing and padding".
 fn chunks(packet: &[u8]) -> (Vec<(u8, &[u8])>, usize) {
     let flags = packet[0];
     let mut pos = 1;

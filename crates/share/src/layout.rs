@@ -1,5 +1,5 @@
-//! Where a shared file's objects live in the group's object index space (netgroup digest
-//! §9 indices, `docs/file-sharing.md`).
+//! Where a shared file's objects live in the group's object index space (docs/protocol/netgroup.md,
+//! "Object replication" indices, `docs/file-sharing.md`).
 //!
 //! Each manifest ID owns a window of 2^32 indices, chosen by the ID, so one group can carry
 //! several files (two IDs share a window with probability 2^-21). In the window:

@@ -1,5 +1,5 @@
-//! File sharing over NetGroup object replication (netgroup digest §9; the design is ours,
-//! `docs/file-sharing.md`): `rtmfp share` / `rtmfp fetch`.
+//! File sharing over NetGroup object replication (docs/protocol/netgroup.md, "Object replication";
+//! the design is ours, `docs/file-sharing.md`): `rtmfp share` / `rtmfp fetch`.
 //!
 //! - [`manifest`]: the file's description (size, 64 KiB objects, SHA-256 of every object and
 //!   of the whole file, name), its versioned binary encoding and the manifest ID (SHA-256 of

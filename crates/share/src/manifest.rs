@@ -36,7 +36,7 @@ pub const MAGIC: [u8; 4] = *b"NGFM";
 /// The encoding version this code writes and reads.
 pub const VERSION: u8 = 1;
 /// The object size of `rtmfp share`: 64 KiB (65,536 bytes), Flash's conventional object
-/// size (netgroup digest §9).
+/// size (docs/protocol/netgroup.md, "Object replication").
 pub const DEFAULT_OBJECT_SIZE: u32 = 64 * 1024;
 /// Largest object size a manifest may declare, bytes (1 MiB: under the engine's default
 /// `GroupConfig::max_object_bytes`).

@@ -156,9 +156,9 @@ impl NodeTotals {
     }
 }
 
-/// The members' LAN discovery counters (`GroupNode::lan_counters`, netgroup digest §10,
-/// `docs/wire-netgroup.md` "LAN announcement"), summed over every incarnation (departed ones
-/// at their departure, live ones at the end). Counts are datagrams (one announcement per
+/// The members' LAN discovery counters (`GroupNode::lan_counters`, docs/protocol/netgroup.md, "LAN
+/// discovery", `docs/wire-netgroup.md` "LAN announcement"), summed over every incarnation (departed
+/// ones at their departure, live ones at the end). Counts are datagrams (one announcement per
 /// multicast address per `lan_announce_interval`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct LanTotals {

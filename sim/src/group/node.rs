@@ -2,7 +2,7 @@
 //! ([`RendezvousServer`]) (or, in a serverless group, a member like the others), every other
 //! slot a NetGroup member ([`GroupNode`] over a `FlashNode`). Both are real sans-IO machines;
 //! this enum only dispatches. LAN multicast ([`SimNode::handle_multicast`]) goes to a member's
-//! LAN discovery (`GroupNode::handle_lan_datagram`, netgroup digest §10,
+//! LAN discovery (`GroupNode::handle_lan_datagram`, docs/protocol/netgroup.md, "LAN discovery",
 //! `docs/wire-netgroup.md` "LAN announcement"); the server ignores it.
 
 use std::net::SocketAddr;

@@ -70,9 +70,9 @@ pub struct GroupSpec {
     /// A multicast stream (`[workload.stream]`) from slot 1 to every other member; absent:
     /// none, and the group does not enable `multicastEnabled`.
     pub stream: Option<Box<StreamSpec>>,
-    /// LAN discovery (netgroup digest §10, `docs/wire-netgroup.md` "LAN announcement"): the
-    /// GroupSpecifier enables `ipMulticastMemberUpdatesEnabled` and names the IP multicast
-    /// address [`crate::addr::MULTICAST`] (`addIPMulticastAddress`); members announce
+    /// LAN discovery (docs/protocol/netgroup.md, "LAN discovery", `docs/wire-netgroup.md` "LAN
+    /// announcement"): the GroupSpecifier enables `ipMulticastMemberUpdatesEnabled` and names the
+    /// IP multicast address [`crate::addr::MULTICAST`] (`addIPMulticastAddress`); members announce
     /// themselves there every `lan_announce_interval` (5 s ÷ `timer_scale`) and connect to
     /// the members they hear. The network fans multicast out to the sender's LAN segment, so
     /// this needs `population.lan_size` > 0.

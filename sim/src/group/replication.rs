@@ -1,6 +1,6 @@
-//! Object replication in the group workload (`[workload.replication]`, netgroup digest §9):
-//! seeders hold a file cut into objects, every other member wants all of them, and the real
-//! `GroupNode` replication engine moves them.
+//! Object replication in the group workload (`[workload.replication]`, docs/protocol/netgroup.md,
+//! "Object replication"): seeders hold a file cut into objects, every other member wants all of
+//! them, and the real `GroupNode` replication engine moves them.
 //!
 //! - [`ReplicationSpec`]: the scenario table; [`ReplicationParams`]: the run-time values;
 //! - [`Objects`]: the object bytes, one shared [`Bytes`] per index (derived from the index), so

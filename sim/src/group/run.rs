@@ -17,8 +17,9 @@ use crate::scenario::{Scenario, ScenarioError};
 type GroupEngine = Engine<GroupSimNode, GroupWorkload>;
 
 /// Membership gauges of the live joined members at one instant: mean neighbour count and the
-/// p10 / p50 / p90 of `estimatedMemberCount` over the true member count (digest §3.4; without
-/// a server, the members of the member's own LAN segment, as in the end-of-run report).
+/// p10 / p50 / p90 of `estimatedMemberCount` over the true member count (docs/protocol/netgroup.md,
+/// "Member count estimate"; without a server, the members of the member's own LAN segment, as in
+/// the end-of-run report).
 fn membership_gauges(e: &GroupEngine) -> Gauges {
     let w = e.workload();
     let g = w.group();

@@ -1,6 +1,6 @@
-//! Multicast streaming in the group workload (`[workload.stream]`, netgroup digest §6): slot 1
-//! publishes a stream of audio and video messages at a bit rate, every other member plays it
-//! through the real `GroupNode` multicast engine.
+//! Multicast streaming in the group workload (`[workload.stream]`, docs/protocol/netgroup.md,
+//! "Multicast streams"): slot 1 publishes a stream of audio and video messages at a bit rate, every
+//! other member plays it through the real `GroupNode` multicast engine.
 //!
 //! - [`StreamSpec`]: the scenario table; [`StreamParams`]: run-time values;
 //! - [`StreamLedger`]: who got which message when, per player; continuity over time;

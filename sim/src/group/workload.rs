@@ -5,9 +5,9 @@
 //!   `join_delay` later, with receive mode NEAREST.
 //! - With LAN discovery (`lan_discovery`) the group's spec names an IP multicast address:
 //!   members also announce themselves on their LAN segment and connect to those they hear
-//!   (netgroup digest §10). Without a server (`server = false`) slot 0 is an ordinary member,
-//!   nobody opens a NetConnection, and the announcements are the only way in: each LAN
-//!   segment is a group of its own, so a post is expected only in the poster's segment and a
+//!   (docs/protocol/netgroup.md, "LAN discovery"). Without a server (`server = false`) slot 0 is an
+//!   ordinary member, nobody opens a NetConnection, and the announcements are the only way in: each
+//!   LAN segment is a group of its own, so a post is expected only in the poster's segment and a
 //!   lookup's nearest member is sought in the sender's segment.
 //! - Slot 0 (the server, or the serverless group's first member) runs the group-wide
 //!   schedule: at each post (or lookup) time it picks a random member with at least one

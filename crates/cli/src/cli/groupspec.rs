@@ -1,5 +1,5 @@
-//! `rtmfp groupspec`: build a GroupSpecifier string (netgroup digest §2) from flags, or
-//! describe an existing one.
+//! `rtmfp groupspec`: build a GroupSpecifier string (docs/protocol/netgroup.md, "GroupSpecifier")
+//! from flags, or describe an existing one.
 
 use std::net::SocketAddr;
 

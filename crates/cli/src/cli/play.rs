@@ -1,8 +1,8 @@
 //! `rtmfp play <name> --group <spec> (--server URL | --lan) -o <file>`: plays a multicast
-//! stream of a group (netgroup digest §6) into a file: an FLV file when the name ends in
-//! `.flv` (audio, video and data messages as tags), else the audio and video payloads back to
-//! back (so a file published with `rtmfp publish` comes back byte for byte). Data messages are
-//! printed. At the end of the stream it prints continuity, start-up delay and lag.
+//! stream of a group (docs/protocol/netgroup.md, "Multicast streams") into a file: an FLV file when
+//! the name ends in `.flv` (audio, video and data messages as tags), else the audio and video
+//! payloads back to back (so a file published with `rtmfp publish` comes back byte for byte). Data
+//! messages are printed. At the end of the stream it prints continuity, start-up delay and lag.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;

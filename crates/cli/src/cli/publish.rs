@@ -1,8 +1,8 @@
 //! `rtmfp publish <name> --group <spec> (--server URL | --lan) --file <path> [--rate kbit/s]`:
-//! publishes a multicast stream into a group (netgroup digest §6). An FLV file is sent tag by
-//! tag at its timestamps (script tags as data messages); any other file is cut into messages
-//! sent at `--rate`. A final `onEnd` data message carries the byte count; the publisher then
-//! unpublishes and keeps serving for `--linger` seconds.
+//! publishes a multicast stream into a group (docs/protocol/netgroup.md, "Multicast streams"). An
+//! FLV file is sent tag by tag at its timestamps (script tags as data messages); any other file is
+//! cut into messages sent at `--rate`. A final `onEnd` data message carries the byte count; the
+//! publisher then unpublishes and keeps serving for `--linger` seconds.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! The client side of a NetConnection over RTMFP (RFC 7425 §5.3; spec digest §9.3).
+//! The client side of a NetConnection over RTMFP (RFC 7425 §5.3; docs/protocol/flash.md,
+//! "NetConnection sequence").
 //!
 //! [`NetConnection`] is a sans-IO state machine layered on an [`Endpoint`] it does not own:
 //! every method takes the endpoint and the current time, and the owner routes the endpoint's
@@ -31,11 +32,13 @@ pub const MAX_CONTROL_MESSAGE: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// Addresses to report with `setPeerInfo` so the server can introduce peers to them
-    /// (digest §9.3 step 3). Empty reports none, as librtmfp on loopback does.
+    /// (docs/protocol/flash.md, "NetConnection sequence" step 3). Empty reports none, as librtmfp
+    /// on loopback does.
     pub local_addresses: Vec<SocketAddr>,
     /// Give up with `NetConnection.Connect.Failed` if the server has not answered `connect`
     /// this long after the session opened. Default 30 s. (Reaching the server at all is bounded
-    /// by the session layer's 95 s opening timeout, digest §5.8.)
+    /// by the session layer's 95 s opening timeout, docs/protocol/session.md, "Handshake
+    /// retransmission and glare".)
     pub connect_timeout: Duration,
 }
 
@@ -197,7 +200,8 @@ impl NetConnection {
     }
 
     /// The server's NetConnection flow (its flow ID): flows the client opens for NetStreams
-    /// and NetGroups are return-associated with it (digest §9.3 step 6, §9.5).
+    /// and NetGroups are return-associated with it (docs/protocol/flash.md, "NetConnection
+    /// sequence" step 6, "NetGroup control flow").
     pub fn server_flow(&self) -> Option<u64> {
         self.server_flow
     }
@@ -468,7 +472,8 @@ impl NetConnection {
         match msg.kind {
             kind::USER_CONTROL => match UserControl::decode(msg.payload) {
                 Ok(UserControl::SetKeepaliveTimer { server_ms, peer_ms }) => {
-                    // Clamp to at least 5 s as zenomt does (digest §9.3 step 4).
+                    // Clamp to at least 5 s as zenomt does (docs/protocol/flash.md, "NetConnection
+                    // sequence" step 4).
                     let server = Duration::from_millis(u64::from(server_ms.max(5_000)));
                     if let Some(s) = self.session {
                         let _ = ep.set_keepalive(s, server);

@@ -1,5 +1,6 @@
 //! NetConnection over RTMFP: the client ([`client::NetConnection`]) and the server side
-//! ([`server::NetConnectionServer`]) state machines (RFC 7425 §5.3; spec digest §9.3).
+//! ([`server::NetConnectionServer`]) state machines (RFC 7425 §5.3; docs/protocol/flash.md,
+//! "NetConnection sequence").
 
 pub mod client;
 pub mod server;

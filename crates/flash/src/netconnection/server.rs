@@ -1,6 +1,7 @@
-//! The server side of NetConnections (RFC 7425 §5.3; spec digest §9.3): accept or reject
-//! `connect` by application path, answer `_result` with the client's identity, send Set
-//! Keepalive Timer, keep what clients report with `setPeerInfo`, answer `createStream`.
+//! The server side of NetConnections (RFC 7425 §5.3; docs/protocol/flash.md, "NetConnection
+//! sequence"): accept or reject `connect` by application path, answer `_result` with the client's
+//! identity, send Set Keepalive Timer, keep what clients report with `setPeerInfo`, answer
+//! `createStream`.
 //!
 //! Like the client, [`NetConnectionServer`] works on an [`Endpoint`] it does not own and
 //! consumes the endpoint events that belong to NetConnection flows; everything else (NetGroup
@@ -19,7 +20,8 @@ use crate::message::{kind, TcMessage};
 use crate::metadata::FlowSignature;
 use crate::user_control::UserControl;
 
-/// Most addresses kept from one `setPeerInfo` (Flash keeps 7 per peer, netgroup digest §3.7).
+/// Most addresses kept from one `setPeerInfo` (Flash keeps 7 per peer, docs/protocol/netgroup.md,
+/// "Maintenance timers").
 pub const MAX_REPORTED_ADDRESSES: usize = 8;
 
 /// Largest message accepted on a NetConnection flow, bytes.
@@ -31,7 +33,7 @@ pub struct ServerConfig {
     /// Application paths accepted; `None` accepts any (the default).
     pub applications: Option<Vec<String>>,
     /// Keepalive the server asks clients to use toward it (Set Keepalive Timer). Default 15 s,
-    /// as Cumulus and MonaServer (digest §8).
+    /// as Cumulus and MonaServer (docs/protocol/session.md, "Keepalive, close and mobility").
     pub server_keepalive: Duration,
     /// Keepalive clients should use for peer-to-peer sessions. Default 10 s.
     pub peer_keepalive: Duration,

@@ -1,5 +1,6 @@
-//! [`GroupConfig`]: every timer and bound of the group engine (netgroup digest §3.7, §5.6, §7,
-//! §8, §9). Defaults follow librtmfp's constants where the digest gives them; tests and the
+//! [`GroupConfig`]: every timer and bound of the group engine (docs/protocol/netgroup.md,
+//! "Maintenance timers", "Group report", "Posting", "Directed routing", "Object replication").
+//! Defaults follow librtmfp's constants where docs/protocol/netgroup.md gives them; tests and the
 //! simulator shorten the timers.
 
 use std::time::Duration;
@@ -13,34 +14,40 @@ use crate::wire::ReportLimits;
 #[derive(Debug, Clone)]
 pub struct GroupConfig {
     /// `NETGROUP_BEST_LIST_DELAY`: period of the best-list recomputation and of connecting to /
-    /// asking surplus neighbours to leave (digest §3.7). Default 10 s. The first run happens
-    /// this long after the first report that revealed new members.
+    /// asking surplus neighbours to leave (docs/protocol/netgroup.md, "Maintenance timers").
+    /// Default 10 s. The first run happens this long after the first report that revealed new
+    /// members.
     pub best_list_delay: Duration,
     /// `NETGROUP_REPORT_DELAY`: period of the group report to one random neighbour
-    /// (digest §3.7). Default 10 s.
+    /// (docs/protocol/netgroup.md, "Maintenance timers"). Default 10 s.
     pub report_delay: Duration,
-    /// `NETGROUP_CLEAN_DELAY`: period of the heard-list purge (digest §3.7). Default 19 s.
+    /// `NETGROUP_CLEAN_DELAY`: period of the heard-list purge (docs/protocol/netgroup.md,
+    /// "Maintenance timers"). Default 19 s.
     pub clean_delay: Duration,
     /// `NETGROUP_PEER_TIMEOUT`: a member not heard of for this long leaves the heard list;
     /// report records at least this old are ignored; a member that left is not re-learned for
-    /// this long (digest §3.7). Default 300 s.
+    /// this long (docs/protocol/netgroup.md, "Maintenance timers"). Default 300 s.
     pub peer_timeout: Duration,
     /// `NETGROUP_DISCONNECT_DELAY`: least interval between two ask-close (`0C`) requests to
-    /// one neighbour (digest §3.7, §3.8). Default 90 s.
+    /// one neighbour (docs/protocol/netgroup.md, "Maintenance timers", "Ask-close"). Default 90 s.
     pub disconnect_delay: Duration,
-    /// Bounds applied while decoding reports (digest §5.6). Default 256 members, 16 addresses.
+    /// Bounds applied while decoding reports (docs/protocol/netgroup.md, "Group report"). Default
+    /// 256 members, 16 addresses.
     pub report_limits: ReportLimits,
     /// Most members in the heard list; records beyond it are dropped and counted. Default 4096.
     pub max_heard: usize,
-    /// Most addresses kept per member (`RTMFP_MAX_ADDRESSES` 7 + host, digest §3.7). Default 8.
+    /// Most addresses kept per member (`RTMFP_MAX_ADDRESSES` 7 + host, docs/protocol/netgroup.md,
+    /// "Maintenance timers"). Default 8.
     pub max_addresses: usize,
     /// Most peer sessions being opened at once for the group engine. Default 16.
     pub max_pending_connects: usize,
     /// Hard cap on neighbours per group (handshakes beyond it are refused). Default 64.
     pub max_neighbors: usize,
-    /// Most message IDs in the posting seen cache (digest §7). Default 100 000.
+    /// Most message IDs in the posting seen cache (docs/protocol/netgroup.md, "Posting"). Default
+    /// 100 000.
     pub seen_capacity: usize,
-    /// How long a message ID stays in the seen cache (digest §7). Default 10 min.
+    /// How long a message ID stays in the seen cache (docs/protocol/netgroup.md, "Posting").
+    /// Default 10 min.
     pub seen_max_age: Duration,
     /// Largest posted message, bytes (Flash: "short data messages"). Default 16 KiB.
     pub max_post_bytes: usize,
@@ -52,28 +59,32 @@ pub struct GroupConfig {
     /// posts whose proof it cannot check, in a password-protected group (docs/wire-netgroup.md).
     /// Default `true` (members holding the authorization always verify).
     pub accept_unverifiable_posts: bool,
-    /// Largest routed message, bytes (digest §8). Default 16 KiB.
+    /// Largest routed message, bytes (docs/protocol/netgroup.md, "Directed routing"). Default
+    /// 16 KiB.
     pub max_route_bytes: usize,
-    /// Routed messages that have taken this many hops are dropped (digest §8). Default 32.
+    /// Routed messages that have taken this many hops are dropped (docs/protocol/netgroup.md,
+    /// "Directed routing"). Default 32.
     pub max_hops: u8,
     /// Forward routed messages greedily without asking the application when this node is not
-    /// the nearest (digest §8; Flash leaves each hop to the application). Default `false`.
+    /// the nearest (docs/protocol/netgroup.md, "Directed routing"; Flash leaves each hop to the
+    /// application). Default `false`.
     pub auto_forward: bool,
-    /// Receive mode announced at group begin (`0E` EXACT / `0F` NEAREST; digest §8).
-    /// Default EXACT, as Flash.
+    /// Receive mode announced at group begin (`0E` EXACT / `0F` NEAREST; docs/protocol/netgroup.md,
+    /// "Directed routing"). Default EXACT, as Flash.
     pub receive_mode: ReceiveMode,
     /// Most undrained events; further events are dropped and counted. Default 65 536.
     pub max_events: usize,
     /// Period of the LAN announcements of groups with IP multicast member updates
-    /// (digest §10; our own format, docs/wire-netgroup.md). Default 5 s.
+    /// (docs/protocol/netgroup.md, "LAN discovery"; our own format, docs/wire-netgroup.md). Default
+    /// 5 s.
     pub lan_announce_interval: Duration,
-    /// Object replication (digest §9): most ranges decoded from one HAVE frame (a larger
-    /// frame is dropped, `oversized`); our own HAVE carries at most this many (the lowest).
-    /// Default 4096.
+    /// Object replication (docs/protocol/netgroup.md, "Object replication"): most ranges decoded
+    /// from one HAVE frame (a larger frame is dropped, `oversized`); our own HAVE carries at most
+    /// this many (the lowest). Default 4096.
     pub max_have_ranges: usize,
     /// Largest replicated object, bytes: larger OBJECT frames are dropped (`oversized`) and
     /// `write_requested_object` fails with `TooLarge`. Default 1 MiB + 1 KiB (applications
-    /// conventionally use 64 KB objects, digest §9).
+    /// conventionally use 64 KB objects, docs/protocol/netgroup.md, "Object replication").
     pub max_object_bytes: usize,
     /// Most fetches in flight per group. Default 8.
     pub max_fetches_in_flight: usize,
@@ -98,10 +109,10 @@ pub struct GroupConfig {
     pub max_pending_requests: usize,
     /// Most incoming requests waiting for the application from one neighbour. Default 16.
     pub max_pending_requests_per_neighbor: usize,
-    /// Multicast (digest §6.1): the `NetStream` parameters of the streams we publish, and the
-    /// local ones (relay margin, push limit) of the streams we relay. Defaults: window 8 s,
-    /// relay margin 2 s, fetch period 2.5 s, availability update period 100 ms, send-to-all
-    /// off, push limit 4.
+    /// Multicast (docs/protocol/netgroup.md, "Multicast stream parameters"): the `NetStream`
+    /// parameters of the streams we publish, and the local ones (relay margin, push limit) of the
+    /// streams we relay. Defaults: window 8 s, relay margin 2 s, fetch period 2.5 s, availability
+    /// update period 100 ms, send-to-all off, push limit 4.
     pub multicast: MulticastParams,
     /// Most streams known per group; further announcements are dropped and counted.
     /// Default 64.

@@ -1,5 +1,5 @@
-//! What a [`crate::node::GroupNode`] reports: events (netgroup digest §11), the `NetGroupInfo`
-//! byte counters, drop counters by reason, and command errors.
+//! What a [`crate::node::GroupNode`] reports: events (docs/protocol/netgroup.md, "NetGroup API
+//! reference"), the `NetGroupInfo` byte counters, drop counters by reason, and command errors.
 
 use std::time::Duration;
 
@@ -10,13 +10,14 @@ use rtmfp_flash::netconnection::{NetConnectionError, NetConnectionEvent};
 use crate::id::{GroupAddress, PeerId};
 use crate::node::multicast::{MediaMessage, StreamKey};
 
-/// A joined group, named by its 32-byte group ID (digest §2.3).
+/// A joined group, named by its 32-byte group ID (docs/protocol/netgroup.md, "Group ID").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct GroupHandle(pub [u8; 32]);
 
 crate::id::be32_ord!(GroupHandle);
 
-/// A `NetGroup.SendTo.Notify` (digest §8, §11).
+/// A `NetGroup.SendTo.Notify` (docs/protocol/netgroup.md, "Directed routing", "NetGroup API
+/// reference").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendToNotify {
     /// The group.
@@ -39,7 +40,7 @@ pub struct SendToNotify {
     pub at_destination: bool,
 }
 
-/// Events of a [`crate::node::GroupNode`] (netgroup digest §11).
+/// Events of a [`crate::node::GroupNode`] (docs/protocol/netgroup.md, "NetGroup API reference").
 #[derive(Debug, Clone, PartialEq)]
 pub enum GroupEvent {
     /// `NetGroup.Connect.Success`: the join was sent to the server (or, without a server, the
@@ -63,7 +64,8 @@ pub enum GroupEvent {
         /// Why.
         reason: String,
     },
-    /// `NetGroup.Neighbor.Connect`: a neighbour completed the group handshake (digest §5.4).
+    /// `NetGroup.Neighbor.Connect`: a neighbour completed the group handshake
+    /// (docs/protocol/netgroup.md, "Group handshake").
     NeighborConnect {
         /// The group.
         group: GroupHandle,
@@ -81,7 +83,8 @@ pub enum GroupEvent {
         /// Its group address.
         neighbor: GroupAddress,
     },
-    /// `NetGroup.Posting.Notify` (digest §7): delivered once per distinct message.
+    /// `NetGroup.Posting.Notify` (docs/protocol/netgroup.md, "Posting"): delivered once per
+    /// distinct message.
     PostingNotify {
         /// The group.
         group: GroupHandle,
@@ -90,15 +93,16 @@ pub enum GroupEvent {
         /// SHA-256 of the bytes.
         message_id: [u8; 32],
     },
-    /// `NetGroup.SendTo.Notify` (digest §8).
+    /// `NetGroup.SendTo.Notify` (docs/protocol/netgroup.md, "Directed routing").
     SendToNotify(SendToNotify),
     /// `NetGroup.LocalCoverage.Notify`: the coverage arc changed.
     LocalCoverageNotify {
         /// The group.
         group: GroupHandle,
     },
-    /// `NetGroup.Replication.Request` (digest §9): a neighbour asks for an object of our have
-    /// set; answer with [`crate::node::GroupNode::write_requested_object`] or
+    /// `NetGroup.Replication.Request` (docs/protocol/netgroup.md, "Object replication"): a
+    /// neighbour asks for an object of our have set; answer with
+    /// [`crate::node::GroupNode::write_requested_object`] or
     /// [`crate::node::GroupNode::deny_requested_object`], possibly later.
     ReplicationRequest {
         /// The group.
@@ -108,25 +112,26 @@ pub enum GroupEvent {
         /// The ID to answer with.
         request_id: u64,
     },
-    /// `NetGroup.Replication.Fetch.SendNotify` (digest §9): a request for `index` is being
-    /// sent to a neighbour.
+    /// `NetGroup.Replication.Fetch.SendNotify` (docs/protocol/netgroup.md, "Object replication"): a
+    /// request for `index` is being sent to a neighbour.
     ReplicationFetchSendNotify {
         /// The group.
         group: GroupHandle,
         /// The object index.
         index: u64,
     },
-    /// `NetGroup.Replication.Fetch.Failed` (digest §9): the request was denied, timed out or
-    /// its holder left; it is retried (with another holder when one has it) while wanted.
+    /// `NetGroup.Replication.Fetch.Failed` (docs/protocol/netgroup.md, "Object replication"): the
+    /// request was denied, timed out or its holder left; it is retried (with another holder when
+    /// one has it) while wanted.
     ReplicationFetchFailed {
         /// The group.
         group: GroupHandle,
         /// The object index.
         index: u64,
     },
-    /// `NetGroup.Replication.Fetch.Result` (digest §9): the object arrived; `index` left the
-    /// want set (add it back if the object is invalid). The engine does not add it to the
-    /// have set: the application does, as Flash applications do.
+    /// `NetGroup.Replication.Fetch.Result` (docs/protocol/netgroup.md, "Object replication"): the
+    /// object arrived; `index` left the want set (add it back if the object is invalid). The engine
+    /// does not add it to the have set: the application does, as Flash applications do.
     ReplicationFetchResult {
         /// The group.
         group: GroupHandle,
@@ -137,8 +142,9 @@ pub enum GroupEvent {
         /// The neighbour that sent it.
         from: PeerId,
     },
-    /// `NetGroup.MulticastStream.PublishNotify` (digest §6.2, §6.9): a stream was announced
-    /// to this member for the first time (each publication has its own key).
+    /// `NetGroup.MulticastStream.PublishNotify` (docs/protocol/netgroup.md, "Media subscription",
+    /// "Multicast stream events"): a stream was announced to this member for the first time (each
+    /// publication has its own key).
     MulticastPublishNotify {
         /// The group.
         group: GroupHandle,
@@ -147,8 +153,9 @@ pub enum GroupEvent {
         /// The publication's key.
         key: StreamKey,
     },
-    /// `NetGroup.MulticastStream.UnpublishNotify` (digest §6.9): the publisher ended the stream
-    /// (or it went silent for 300 s). Playback goes on until its last fragment.
+    /// `NetGroup.MulticastStream.UnpublishNotify` (docs/protocol/netgroup.md, "Multicast stream
+    /// events"): the publisher ended the stream (or it went silent for 300 s). Playback goes on
+    /// until its last fragment.
     MulticastUnpublishNotify {
         /// The group.
         group: GroupHandle,
@@ -158,7 +165,7 @@ pub enum GroupEvent {
         key: StreamKey,
     },
     /// A media message of a stream this member plays (`NetStream` data, audio, video), in
-    /// fragment order (digest §6.3).
+    /// fragment order (docs/protocol/netgroup.md, "Media fragments").
     MulticastMessage {
         /// The group.
         group: GroupHandle,
@@ -192,8 +199,8 @@ pub enum GroupEvent {
     Session(rtmfp::Event),
 }
 
-/// `NetGroupInfo` (digest §11) as cumulative byte counters; [`NetGroupInfo::rates`] turns two
-/// snapshots into Flash's bytes-per-second properties.
+/// `NetGroupInfo` (docs/protocol/netgroup.md, "NetGroup API reference") as cumulative byte
+/// counters; [`NetGroupInfo::rates`] turns two snapshots into Flash's bytes-per-second properties.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NetGroupInfo {
     /// Posted message frames sent, bytes.
@@ -262,7 +269,8 @@ impl NetGroupInfo {
 pub struct MembershipCounters {
     /// `GR\x1C` messages that did not decode.
     pub malformed: u64,
-    /// Handshakes with a wrong group connect key (digest §5.4): flow rejected, session closed.
+    /// Handshakes with a wrong group connect key (docs/protocol/netgroup.md, "Group handshake"):
+    /// flow rejected, session closed.
     pub wrong_key: u64,
     /// Handshakes naming another peer as recipient.
     pub wrong_recipient: u64,
@@ -278,7 +286,7 @@ pub struct MembershipCounters {
     pub report_members_stale: u64,
     /// New members not recorded because the heard list was full.
     pub heard_full: u64,
-    /// Ask-close requests accepted / refused (digest §3.8).
+    /// Ask-close requests accepted / refused (docs/protocol/netgroup.md, "Ask-close").
     pub ask_close_accepted: u64,
     /// Ask-close requests refused.
     pub ask_close_refused: u64,
@@ -305,14 +313,14 @@ pub enum GroupError {
     /// A command naming a group not joined.
     #[error("not a member of this group")]
     UnknownGroup,
-    /// `post` in a group without `postingEnabled` (digest §7).
+    /// `post` in a group without `postingEnabled` (docs/protocol/netgroup.md, "Posting").
     #[error("posting is not enabled in this group")]
     PostingDisabled,
-    /// Routing in a group without `routingEnabled` (digest §8).
+    /// Routing in a group without `routingEnabled` (docs/protocol/netgroup.md, "Directed routing").
     #[error("routing is not enabled in this group")]
     RoutingDisabled,
     /// `post` in a group with a posting password without a valid posting authorization
-    /// (digest §2.5, §7).
+    /// (docs/protocol/netgroup.md, "Group passwords", "Posting").
     #[error("posting password required: the groupspec holds no valid posting authorization")]
     NotAuthorized,
     /// The message is larger than the configured bound.
@@ -323,18 +331,20 @@ pub enum GroupError {
         /// The bound, bytes.
         limit: usize,
     },
-    /// `post` of a message identical to one seen recently: not propagated again (digest §7).
+    /// `post` of a message identical to one seen recently: not propagated again
+    /// (docs/protocol/netgroup.md, "Posting").
     #[error("identical message already posted")]
     Duplicate {
         /// Its message ID.
         message_id: [u8; 32],
     },
     /// An object replication command in a group without `objectReplicationEnabled`
-    /// (digest §9).
+    /// (docs/protocol/netgroup.md, "Object replication").
     #[error("object replication is not enabled in this group")]
     ReplicationDisabled,
     /// An object range with `start > end` or an index above
-    /// [`crate::node::replication::MAX_OBJECT_INDEX`] (digest §9).
+    /// [`crate::node::replication::MAX_OBJECT_INDEX`] (docs/protocol/netgroup.md, "Object
+    /// replication").
     #[error("invalid object range {start}..={end}")]
     InvalidRange {
         /// First index.
@@ -349,11 +359,12 @@ pub enum GroupError {
         /// The ID.
         request_id: u64,
     },
-    /// A multicast command in a group without `multicastEnabled` (digest §6).
+    /// A multicast command in a group without `multicastEnabled` (docs/protocol/netgroup.md,
+    /// "Multicast streams").
     #[error("multicast is not enabled in this group")]
     MulticastDisabled,
     /// `publish` in a group with a publish password without a valid publish authorization
-    /// (digest §2.5).
+    /// (docs/protocol/netgroup.md, "Group passwords").
     #[error("publish password required: the groupspec holds no valid publish authorization")]
     PublishNotAuthorized,
     /// `publish` of a name this member already publishes.
@@ -376,7 +387,7 @@ pub enum GroupError {
     Endpoint(#[from] EndpointError),
 }
 
-/// Result of a send (Flash `NetGroupSendResult`, digest §8).
+/// Result of a send (Flash `NetGroupSendResult`, docs/protocol/netgroup.md, "Directed routing").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendResult {
     /// Sent toward the destination (Flash `"sent"`).

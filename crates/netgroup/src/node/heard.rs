@@ -1,5 +1,6 @@
-//! The heard list (netgroup digest §3, §5.6): every member a node has learned about, with the
-//! time of its latest news and the addresses it can be reached at.
+//! The heard list (docs/protocol/netgroup.md, "Identities and the ring", "Group report"): every
+//! member a node has learned about, with the time of its latest news and the addresses it can be
+//! reached at.
 //!
 //! A member holds hundreds of these records (≈ 200 at 1,000 members,
 //! ≈ 340 at 10,000 and ≈ 490 at 100,000),
@@ -8,8 +9,9 @@
 //! [`PeerIdTable`] the process's heard lists share), the time of the news and an
 //! [`AddressList`] of 8 bytes: one IPv4 address inline and, by index, the relay address the
 //! members share (other lists sit whole in the list's [`AddressTable`]). Looking a member up
-//! by peer ID recomputes its group address (one SHA-256 block, digest §3.2) instead of keeping a second
-//! index; callers that know the address (a neighbour's) pass it.
+//! by peer ID recomputes its group address (one SHA-256 block, docs/protocol/netgroup.md, "Group
+//! address") instead of keeping a second index; callers that know the address (a neighbour's) pass
+//! it.
 
 use std::cell::Cell;
 use std::cmp::Ordering;
@@ -21,8 +23,9 @@ use crate::best_list::{Ring, RingMember};
 use crate::id::{GroupAddress, PeerId};
 use crate::peer_table::{PeerIdTable, SharedPeerId};
 
-/// A member's addresses as its record keeps them, in 8 bytes (netgroup digest §5.6: a member
-/// reports its rendezvous server as a relay address, origin 3, then its own public address).
+/// A member's addresses as its record keeps them, in 8 bytes (docs/protocol/netgroup.md, "Group
+/// report": a member reports its rendezvous server as a relay address, origin 3, then its own
+/// public address).
 ///
 /// Byte 0 is the layout (low nibble) and the origin of the inline address (high nibble);
 /// bytes 1–6 an IPv4 address and port (big-endian); byte 7 the index of a relay address in the
@@ -272,7 +275,8 @@ fn prefix_u32(address: &GroupAddress) -> u32 {
 }
 
 /// A time in whole seconds since [`Instant::ZERO`], rounded down (saturating after 136
-/// years): the resolution reports carry news ages in (digest §5.6, elapsed seconds).
+/// years): the resolution reports carry news ages in (docs/protocol/netgroup.md, "Group report",
+/// elapsed seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct NewsTime(u32);
 
@@ -334,15 +338,17 @@ pub(crate) enum Touch {
     Full,
 }
 
-/// The heard list of one group, sorted by group address (digest §3.3).
+/// The heard list of one group, sorted by group address (docs/protocol/netgroup.md, "Ring distance
+/// and coverage").
 ///
 /// A vector kept sorted, not a B-tree: a record is 24 bytes, and a B-tree's partly filled
 /// nodes cost about half as much again per record; the vector's capacity is kept exact for the
 /// same reason. A record keeps only the first 32 bits of the member's group address: the full
-/// address is a SHA-256 of the peer ID (digest §3.2), recomputed when two prefixes tie (rare
-/// but for the one member a lookup or a neighbour's best list is about, which the peer ID
-/// settles or the tie cache remembers). Lookups are binary searches; an insertion or removal
-/// moves the records after it (a few tens of kilobytes at most, and far rarer than lookups).
+/// address is a SHA-256 of the peer ID (docs/protocol/netgroup.md, "Group address"), recomputed
+/// when two prefixes tie (rare but for the one member a lookup or a neighbour's best list is about,
+/// which the peer ID settles or the tie cache remembers). Lookups are binary searches; an insertion
+/// or removal moves the records after it (a few tens of kilobytes at most, and far rarer than
+/// lookups).
 #[derive(Debug)]
 pub(crate) struct HeardList {
     ring: Vec<Heard>,
@@ -488,7 +494,8 @@ impl HeardList {
     }
 }
 
-/// The heard list as the best list and the member estimate read it (digest §3.4, §3.6).
+/// The heard list as the best list and the member estimate read it (docs/protocol/netgroup.md,
+/// "Member count estimate", "Best list").
 impl Ring for HeardList {
     fn len(&self) -> usize {
         self.ring.len()
@@ -499,7 +506,7 @@ impl Ring for HeardList {
     }
 
     /// Recomputed from the peer ID (the record keeps 32 bits; the estimate reads two
-    /// prefixes per call, digest §3.4).
+    /// prefixes per call, docs/protocol/netgroup.md, "Member count estimate").
     fn prefix(&self, i: usize) -> u64 {
         self.ring[i].peer.group_address().prefix_u64()
     }

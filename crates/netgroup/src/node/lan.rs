@@ -1,14 +1,15 @@
-//! LAN discovery for groups with IP multicast member updates (netgroup digest §10): members of
-//! a group whose spec names IP multicast addresses (`addIPMulticastAddress`) and enables
-//! `ipMulticastMemberUpdatesEnabled` announce themselves on those addresses; a member that
-//! hears an announcement records the sender as a member hint at the datagram's source address
-//! and, while it has fewer neighbours than it wants, connects at once. No server is needed.
+//! LAN discovery for groups with IP multicast member updates (docs/protocol/netgroup.md, "LAN
+//! discovery"): members of a group whose spec names IP multicast addresses
+//! (`addIPMulticastAddress`) and enables `ipMulticastMemberUpdatesEnabled` announce themselves on
+//! those addresses; a member that hears an announcement records the sender as a member hint at the
+//! datagram's source address and, while it has fewer neighbours than it wants, connects at once. No
+//! server is needed.
 //!
-//! Flash's LAN announcement format is unknown (digest §10 \[UNKNOWN\]); ours is documented in
-//! `docs/wire-netgroup.md` ("LAN announcement"). The announcement proves knowledge of the
-//! full `groupTxt` with an HMAC, so a listener on the LAN learns neither the group ID nor can
-//! forge announcements for the group; a replayed announcement only makes members try a
-//! handshake that fails without the group key.
+//! Flash's LAN announcement format is unknown (docs/protocol/netgroup.md, "LAN discovery"
+//! \[UNKNOWN\]); ours is documented in `docs/wire-netgroup.md` ("LAN announcement"). The
+//! announcement proves knowledge of the full `groupTxt` with an HMAC, so a listener on the LAN
+//! learns neither the group ID nor can forge announcements for the group; a replayed announcement
+//! only makes members try a handshake that fails without the group key.
 //!
 //! Sans-IO: announcements leave as ordinary [`rtmfp::Transmit`]s to the multicast address
 //! (the driver sends them from the node's RTMFP socket, so their source address is where the

@@ -1,6 +1,6 @@
-//! [`GroupNode`]: the sans-IO NetGroup engine (netgroup digest §3–§8, §11). One
-//! [`FlashNode`](rtmfp_flash::FlashNode) (endpoint + NetConnection to a rendezvous server) and
-//! the groups it joined.
+//! [`GroupNode`]: the sans-IO NetGroup engine (docs/protocol/netgroup.md, "Identities and the ring"
+//! to "Directed routing", "NetGroup API reference"). One [`FlashNode`](rtmfp_flash::FlashNode)
+//! (endpoint + NetConnection to a rendezvous server) and the groups it joined.
 //!
 //! The layout goes from leaves to the engine; no file imports from a file above it:
 //! - the concerns' own state machines, which know nothing of groups or nodes: `heard` (the

@@ -1,6 +1,7 @@
-//! Group passwords (netgroup digest §2.2, §2.5): whether this member holds the password a
-//! groupspec hash names, and the keys and proofs derived from it (our own scheme,
-//! docs/wire-netgroup.md). Shared by posting (`07` / `17`) and publishing (`06` / `16`).
+//! Group passwords (docs/protocol/netgroup.md, "Groupspec string format", "Group passwords"):
+//! whether this member holds the password a groupspec hash names, and the keys and proofs derived
+//! from it (our own scheme, docs/wire-netgroup.md). Shared by posting (`07` / `17`) and publishing
+//! (`06` / `16`).
 
 use sha2::{Digest, Sha256};
 
@@ -18,7 +19,8 @@ pub(crate) enum Rights<'a> {
 }
 
 /// Checks `authorization` against the groupspec's `hash` (SaltedSHA256: `salt ||
-/// SHA-256(salt || password)`, or `SHA-256(password)` without salt; digest §2.2).
+/// SHA-256(salt || password)`, or `SHA-256(password)` without salt; docs/protocol/netgroup.md,
+/// "Groupspec string format").
 pub(crate) fn rights<'a>(hash: Option<&[u8]>, authorization: Option<&'a [u8]>) -> Rights<'a> {
     let Some(hash) = hash else {
         return Rights::Open;

@@ -1,4 +1,5 @@
-//! Posting (netgroup digest §7): message IDs, flooding with dedupe, the posting password proof.
+//! Posting (docs/protocol/netgroup.md, "Posting"): message IDs, flooding with dedupe, the posting
+//! password proof.
 //!
 //! [`Posting`] is pure (no session layer): [`Posting::post`] builds the frame for a local post,
 //! [`Posting::on_post`] ingests a frame from a neighbour and says what to deliver and to whom
@@ -39,7 +40,8 @@ const KEY_LABEL: &[u8] = b"rtmfp-groups posting v1";
 /// Most neighbours with a rate-limit bucket (older buckets are dropped first).
 const MAX_BUCKETS: usize = 4096;
 
-/// What this member may do in a group, from the groupspec (digest §2.5, §7).
+/// What this member may do in a group, from the groupspec (docs/protocol/netgroup.md, "Group
+/// passwords", "Posting").
 #[derive(Clone, PartialEq, Eq)]
 pub enum PostingAuth {
     /// The group has no posting password: anyone posts, no proof.
@@ -89,7 +91,7 @@ pub fn post_proof(key: &[u8; 32], message_id: &[u8; 32]) -> [u8; 32] {
     hmac(key, &[message_id])
 }
 
-/// Flash's message ID: SHA-256 of the message bytes (digest §7).
+/// Flash's message ID: SHA-256 of the message bytes (docs/protocol/netgroup.md, "Posting").
 pub fn message_id(message: &[u8]) -> [u8; 32] {
     Sha256::digest(message).into()
 }

@@ -1,19 +1,20 @@
-//! Directed routing (netgroup digest §8): `sendToNearest`, `sendToNeighbor`,
-//! `sendToAllNeighbors`, receive modes, and the greedy next-hop rule.
+//! Directed routing (docs/protocol/netgroup.md, "Directed routing"): `sendToNearest`,
+//! `sendToNeighbor`, `sendToAllNeighbors`, receive modes, and the greedy next-hop rule.
 //!
-//! The wire format of Flash's routed messages is unknown (digest §8), so routed messages are
-//! our own frames on the extension flow (`docs/wire-netgroup.md`):
+//! The wire format of Flash's routed messages is unknown (docs/protocol/netgroup.md, "Directed
+//! routing"), so routed messages are our own frames on the extension flow
+//! (`docs/wire-netgroup.md`):
 //!
 //! ```text
 //! 51 | kind u8 (0 = toward an address, 1 = to a neighbour) | hops u8
 //!    | 32-byte group address of the origin | [32-byte destination, kind 0 only] | message
 //! ```
 //!
-//! Next hop ([`next_hop`], the digest's \[INFER\] rule): among this node and its neighbours,
-//! the one at the least ring distance from the destination; ties go to the lower address.
-//! A node is the destination when it is that nearest one and its receive mode accepts the
-//! address (NEAREST, or EXACT with an exact match). Greedy steps strictly decrease the
-//! distance, so a message never loops.
+//! Next hop ([`next_hop`], the inferred rule of docs/protocol/netgroup.md, "Directed routing"):
+//! among this node and its neighbours, the one at the least ring distance from the destination;
+//! ties go to the lower address. A node is the destination when it is that nearest one and its
+//! receive mode accepts the address (NEAREST, or EXACT with an exact match). Greedy steps strictly
+//! decrease the distance, so a message never loops.
 
 use crate::id::{GroupAddress, PeerId};
 
@@ -24,7 +25,8 @@ pub const KIND_NEAREST: u8 = 0;
 /// Frame kind: sent to one or all neighbours.
 pub const KIND_NEIGHBOR: u8 = 1;
 
-/// Flash `NetGroupReceiveMode` (digest §8): announced with group begin `0E` / `0F`.
+/// Flash `NetGroupReceiveMode` (docs/protocol/netgroup.md, "Directed routing"): announced with
+/// group begin `0E` / `0F`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReceiveMode {
     /// `"exact"`: this node is a destination only for its own exact address.
@@ -34,7 +36,8 @@ pub enum ReceiveMode {
     Nearest,
 }
 
-/// Flash `NetGroupSendMode` plus a direct neighbour address (digest §8).
+/// Flash `NetGroupSendMode` plus a direct neighbour address (docs/protocol/netgroup.md, "Directed
+/// routing").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NeighborTarget {
     /// `"nextIncreasing"`: the neighbour next on the ring in increasing direction.
@@ -201,9 +204,9 @@ pub fn adjacent(
         .map(|(_, p)| p)
 }
 
-/// `localCoverageFrom` / `localCoverageTo` (digest §3.3 \[INFER\]): the arc from the midpoint
-/// with the previous neighbour to the midpoint with the next one; the whole ring (`own`,
-/// `own`) without neighbours.
+/// `localCoverageFrom` / `localCoverageTo` (docs/protocol/netgroup.md, "Ring distance and coverage"
+/// \[INFER\]): the arc from the midpoint with the previous neighbour to the midpoint with the next
+/// one; the whole ring (`own`, `own`) without neighbours.
 pub fn coverage(
     own: &GroupAddress,
     neighbors: impl IntoIterator<Item = (GroupAddress, PeerId)> + Clone,

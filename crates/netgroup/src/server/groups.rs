@@ -1,5 +1,6 @@
 //! Group membership kept by the rendezvous server, and whom it introduces to a newcomer
-//! (netgroup digest §5.2; our policy is documented in `docs/rendezvous-server.md`).
+//! (docs/protocol/netgroup.md, "Server introductions"; our policy is documented in
+//! `docs/rendezvous-server.md`).
 
 use std::collections::BTreeMap;
 use std::ops::Bound::{Excluded, Unbounded};
@@ -14,7 +15,7 @@ use crate::id::{GroupAddress, PeerId};
 pub struct IntroductionPolicy {
     /// Members taken on each side of the newcomer's group address on the ring (MonaServer2
     /// uses 3): they give the newcomer its ring neighbours and the local density from which it
-    /// estimates the group size (netgroup digest §3.4).
+    /// estimates the group size (docs/protocol/netgroup.md, "Member count estimate").
     pub ring_each_side: usize,
     /// Further members drawn at random from the rest of the group, so that newcomers reach
     /// distant parts of the ring at once.

@@ -1,6 +1,8 @@
 //! The rendezvous server: NetConnections, peer introduction and group bootstrap, as Cirrus
-//! and MonaServer did for Flash Player (spec digest §6, §9.3, §9.5; netgroup digest §5.1–§5.2,
-//! §12). Policy and limits are described in `docs/rendezvous-server.md`.
+//! and MonaServer did for Flash Player (docs/protocol/session.md, "Rendezvous and introduction";
+//! docs/protocol/flash.md, "NetConnection sequence", "NetGroup control flow";
+//! docs/protocol/netgroup.md, "Joining via the server" to "Server introductions", "Rendezvous
+//! server duties"). Policy and limits are described in `docs/rendezvous-server.md`.
 //!
 //! [`RendezvousServer`] owns one endpoint and implements [`SansIo`]:
 //! - NetConnections are accepted by [`NetConnectionServer`] (any application path unless
@@ -431,7 +433,8 @@ impl RendezvousServer {
             return;
         };
         let target = PeerId(id);
-        // The target's session and its addresses, observed first then reported (digest §6).
+        // The target's session and its addresses, observed first then reported
+        // (docs/protocol/session.md, "Rendezvous and introduction").
         let found = self
             .peers
             .get(&target)

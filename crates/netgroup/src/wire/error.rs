@@ -2,7 +2,8 @@
 
 use rtmfp::wire::DecodeError;
 
-/// Why a group message could not be decoded (netgroup digest §4–§5).
+/// Why a group message could not be decoded (docs/protocol/netgroup.md, "Group flows and messages"
+/// to "Joining a group").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
     /// The message has no type byte.

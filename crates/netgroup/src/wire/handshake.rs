@@ -1,4 +1,5 @@
-//! The peer group handshake, message `01` on `GR\x1C` (netgroup digest §5.4):
+//! The peer group handshake, message `01` on `GR\x1C` (docs/protocol/netgroup.md, "Group
+//! handshake"):
 //!
 //! ```text
 //! 01
@@ -19,7 +20,7 @@ mod opt {
     pub const RECIPIENT: u64 = 0x03;
 }
 
-/// The body of a GR1C `01` message (netgroup digest §5.4).
+/// The body of a GR1C `01` message (docs/protocol/netgroup.md, "Group handshake").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupConnect {
     /// The group ID; sent as 64 hex characters (lowercase when we encode; either case is

@@ -1,11 +1,11 @@
-//! Codecs for the group messages whose layout is known on the wire (netgroup digest §4–§5):
-//! flow signatures ([`signature`]) and the peer
+//! Codecs for the group messages whose layout is known on the wire (docs/protocol/netgroup.md,
+//! "Group flows and messages" to "Joining a group"): flow signatures ([`signature`]) and the peer
 //! `GR\x1C` control messages ([`GroupMessage`]: handshake `01` in [`handshake`], `02`, group
 //! begin `0E`/`0F`, report `0A` in [`report`], ask-close `0C`).
 //!
-//! Group messages have no timestamp: byte 0 of each RTMFP message is the type (digest §4.1).
-//! Every decoder takes untrusted bytes, returns [`WireError`] instead of panicking, and bounds
-//! what it keeps (see [`ReportLimits`]).
+//! Group messages have no timestamp: byte 0 of each RTMFP message is the type
+//! (docs/protocol/netgroup.md, "Group flow signatures"). Every decoder takes untrusted bytes,
+//! returns [`WireError`] instead of panicking, and bounds what it keeps (see [`ReportLimits`]).
 
 mod error;
 pub mod handshake;
@@ -17,7 +17,8 @@ pub use handshake::GroupConnect;
 pub use report::{GroupReport, ReportLimits, ReportMember};
 pub use signature::GroupFlowKind;
 
-/// Message type bytes on the `GR\x1C` group-control flow (netgroup digest §4.2).
+/// Message type bytes on the `GR\x1C` group-control flow (docs/protocol/netgroup.md, "Group message
+/// types").
 pub mod kind {
     /// Peer group handshake (`GROUP_INIT`).
     pub const CONNECT: u8 = 0x01;
@@ -33,20 +34,24 @@ pub mod kind {
     pub const BEGIN_NEAREST: u8 = 0x0f;
 }
 
-/// One message on the `GR\x1C` group-control flow (netgroup digest §4.2, §5.4–§5.6, §3.8).
+/// One message on the `GR\x1C` group-control flow (docs/protocol/netgroup.md, "Group message
+/// types", "Group handshake" to "Group report", "Ask-close").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupMessage {
-    /// `01`: the peer group handshake (digest §5.4).
+    /// `01`: the peer group handshake (docs/protocol/netgroup.md, "Group handshake").
     Connect(GroupConnect),
-    /// `02`: sent before group begin; payload kept verbatim (librtmfp: empty; digest §4.2).
+    /// `02`: sent before group begin; payload kept verbatim (librtmfp: empty;
+    /// docs/protocol/netgroup.md, "Group message types").
     Data(Vec<u8>),
-    /// `0E`: group begin; the sender's receive mode is EXACT (digest §5.4, §8).
+    /// `0E`: group begin; the sender's receive mode is EXACT (docs/protocol/netgroup.md, "Group
+    /// handshake", "Directed routing").
     Begin,
-    /// `0F`: group begin with receive mode NEAREST (digest §4.2, §8).
+    /// `0F`: group begin with receive mode NEAREST (docs/protocol/netgroup.md, "Group message
+    /// types", "Directed routing").
     BeginNearest,
-    /// `0A`: group report (digest §5.6).
+    /// `0A`: group report (docs/protocol/netgroup.md, "Group report").
     Report(GroupReport),
-    /// `0C`: ask the receiver to drop the connection (digest §3.8).
+    /// `0C`: ask the receiver to drop the connection (docs/protocol/netgroup.md, "Ask-close").
     AskClose,
     /// Any other type byte, with its body (kept so it can be counted and ignored).
     Unknown {

@@ -1,4 +1,4 @@
-//! The group report, message `0A` on `GR\x1C` (netgroup digest §5.6):
+//! The group report, message `0A` on `GR\x1C` (docs/protocol/netgroup.md, "Group report"):
 //!
 //! ```text
 //! 0A
@@ -16,9 +16,10 @@
 //! IPv6, low bits = origin: 2 public/observed, 3 host/server).
 //!
 //! Lengths are VLUs, but librtmfp writes them as one raw byte, so a byte above `0x81` is taken
-//! as a plain length (130–255) rather than as the start of a multi-byte VLU (digest §5.6);
-//! encoders therefore never write an address list longer than 255 bytes. Unknown header options
-//! (librtmfp skips leading `01 xx` pairs) are skipped.
+//! as a plain length (130–255) rather than as the start of a multi-byte VLU
+//! (docs/protocol/netgroup.md, "Group report"); encoders therefore never write an address list
+//! longer than 255 bytes. Unknown header options (librtmfp skips leading `01 xx` pairs) are
+//! skipped.
 
 use rtmfp::wire::{vlu, PeerAddress, Reader};
 
@@ -32,8 +33,8 @@ const OPT_ADDRESSES: u8 = 0x0a;
 /// Longest address list (type byte included) an encoder writes.
 pub const MAX_ADDRESS_LIST_BYTES: usize = 255;
 
-/// Bounds applied while decoding a report (netgroup digest §5.6; a report lists a best list,
-/// normally `log2(N) + 13` members, each with ≤ 8 addresses).
+/// Bounds applied while decoding a report (docs/protocol/netgroup.md, "Group report"; a report
+/// lists a best list, normally `log2(N) + 13` members, each with ≤ 8 addresses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReportLimits {
     /// Member records kept; further records are parsed, counted and dropped.
@@ -52,7 +53,7 @@ impl Default for ReportLimits {
     }
 }
 
-/// One member record of a report (netgroup digest §5.6).
+/// One member record of a report (docs/protocol/netgroup.md, "Group report").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportMember {
     /// The member (sent as its raw ID `21 0F <id>`).
@@ -63,7 +64,7 @@ pub struct ReportMember {
     pub addresses: Vec<PeerAddress>,
 }
 
-/// A decoded group report (netgroup digest §5.6).
+/// A decoded group report (docs/protocol/netgroup.md, "Group report").
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GroupReport {
     /// The recipient's address as the sender sees it (the recipient's reflexive address).

@@ -1,8 +1,9 @@
 //! Flow signatures: the per-flow metadata (RTMFP user-data option type 0x00) that tells group
-//! flows apart (netgroup digest §4.1). Group flows start with `G` where NetConnection and
-//! NetStream flows start with `TC`.
+//! flows apart (docs/protocol/netgroup.md, "Group flow signatures"). Group flows start with `G`
+//! where NetConnection and NetStream flows start with `TC`.
 
-/// The kind of a group flow, from its metadata bytes (netgroup digest §4.1).
+/// The kind of a group flow, from its metadata bytes (docs/protocol/netgroup.md, "Group flow
+/// signatures").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum GroupFlowKind {
     /// `GC` (`47 43`): client ↔ server group join (`01`) and introductions (`0B`).

@@ -1,5 +1,5 @@
 //! Certificates, fingerprints and endpoint discriminators (EPDs), shared by both profiles
-//! (RFC 7425 §4.3 and §4.4; spec `rtmfp-session.md` §5.1 and §5.4).
+//! (RFC 7425 §4.3 and §4.4; docs/protocol/session.md, "Endpoint discriminators", "Certificates").
 //!
 //! A certificate is an option list (RFC 7016 §2.1.3). The options before the first marker are its
 //! *canonical* part, which alone carries meaning and is hashed into the fingerprint (peer ID);
@@ -31,7 +31,8 @@ pub const EPD_ANCILLARY_DATA: u64 = 0x0a;
 pub const EPD_FINGERPRINT: u64 = 0x0f;
 
 /// The canonical part of `cert`: its options up to and including the first marker, or the whole
-/// certificate if it has no marker (or is malformed before one). RFC 7425 §4.3, spec §5.4.
+/// certificate if it has no marker (or is malformed before one). RFC 7425 §4.3,
+/// docs/protocol/session.md, "Certificates".
 pub fn canonical_part(cert: &[u8]) -> &[u8] {
     let mut iter = OptionIter::new(cert);
     while let Some(item) = iter.next() {
@@ -53,8 +54,8 @@ pub fn fingerprint(cert: &[u8]) -> [u8; 32] {
     Sha256::digest(canonical_part(cert)).into()
 }
 
-/// The meaningful (canonical) options of a certificate (RFC 7425 §4.3.2, spec §5.4). Borrowed
-/// from the certificate bytes; unknown options are skipped.
+/// The meaningful (canonical) options of a certificate (RFC 7425 §4.3.2, docs/protocol/session.md,
+/// "Certificates"). Borrowed from the certificate bytes; unknown options are skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Certificate<'a> {
     /// Value of the hostname option (0x00), if any.
@@ -126,13 +127,15 @@ pub(crate) fn group_and_rest(value: &[u8]) -> Result<(u64, &[u8]), CryptoError> 
     Ok((group, r.rest()))
 }
 
-/// A parsed endpoint discriminator (RFC 7425 §4.4.2, spec §5.1). When an option repeats, the last
-/// one counts (as in zenomt); markers are skipped.
+/// A parsed endpoint discriminator (RFC 7425 §4.4.2, docs/protocol/session.md, "Endpoint
+/// discriminators"). When an option repeats, the last one counts (as in zenomt); markers are
+/// skipped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Epd<'a> {
     /// Required hostname (option 0x00): the responder's certificate must carry the same hostname.
     pub hostname: Option<&'a [u8]>,
-    /// Ancillary data (option 0x0a), e.g. `rtmfp://host/app`; may be empty (librtmfp sends `01 0a`).
+    /// Ancillary data (option 0x0a), e.g. `rtmfp://host/app`; may be empty (librtmfp sends `01
+    /// 0a`).
     pub ancillary_data: Option<&'a [u8]>,
     /// Fingerprint option (0x0f) as received (selection requires exactly 32 bytes).
     pub fingerprint: Option<&'a [u8]>,
@@ -160,7 +163,7 @@ impl<'a> Epd<'a> {
     }
 
     /// Whether this EPD selects the owner of a certificate with `fingerprint` and parsed options
-    /// `cert` (RFC 7425 §4.4.3 per zenomt, spec §5.1):
+    /// `cert` (RFC 7425 §4.4.3 per zenomt, docs/protocol/session.md, "Endpoint discriminators"):
     /// - a fingerprint option alone decides: it must be 32 bytes equal to `fingerprint`;
     /// - otherwise a required hostname must equal the certificate's hostname option;
     /// - and ancillary data selects only a certificate that accepts ancillary data;
@@ -194,7 +197,8 @@ pub fn certificate_selected_by_epd(certificate: &[u8], epd: &[u8]) -> bool {
 }
 
 /// EPD naming a server by URL: one ancillary-data option (0x0a) holding `url`, e.g.
-/// `15 0a "rtmfp://cc.rtmfp.net"` (IHello then carries `16 15 0a …`). Spec §5.1.
+/// `15 0a "rtmfp://cc.rtmfp.net"` (IHello then carries `16 15 0a …`). docs/protocol/session.md,
+/// "Endpoint discriminators".
 pub fn epd_for_url(url: &str) -> Vec<u8> {
     let mut out = Vec::with_capacity(url.len() + 4);
     option::write(&mut out, EPD_ANCILLARY_DATA, url.as_bytes());
@@ -202,7 +206,8 @@ pub fn epd_for_url(url: &str) -> Vec<u8> {
 }
 
 /// EPD naming an endpoint by its 32-byte peer ID: `21 0f <peer ID>`. This is also the
-/// canonical EPD of any Flash endpoint (RFC 7425 §4.4.4 per zenomt, spec §5.1).
+/// canonical EPD of any Flash endpoint (RFC 7425 §4.4.4 per zenomt, docs/protocol/session.md,
+/// "Endpoint discriminators").
 pub fn epd_for_peer_id(peer_id: &[u8; 32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(34);
     option::write(&mut out, EPD_FINGERPRINT, peer_id);

@@ -1,5 +1,6 @@
-//! The RTMFP packet checksum of the Flash profile's default "checksum" mode (spec §3.2,
-//! RFC 7425 §4.6.x; zenomt `in_cksum`, MonaServer2 `ComputeChecksum`, Cumulus).
+//! The RTMFP packet checksum of the Flash profile's default "checksum" mode
+//! (docs/protocol/session.md, "Flash packet encryption", RFC 7425 §4.6.x; zenomt `in_cksum`,
+//! MonaServer2 `ComputeChecksum`, Cumulus).
 //!
 //! A 16-bit ones'-complement sum: big-endian 16-bit words summed into a wide accumulator, an odd
 //! final byte added as a *low-order* byte (not shifted left, a quirk shared by every
@@ -8,7 +9,8 @@
 
 /// Checksum of `data` (any length, empty gives `0xffff`).
 ///
-/// Source: spec `rtmfp-session.md` §3.2; verified on every default-key packet of the vectors.
+/// Source: docs/protocol/session.md, "Flash packet encryption"; verified on every default-key
+/// packet of the vectors.
 pub fn checksum(data: &[u8]) -> u16 {
     // Ones'-complement sums are congruent mod 0xffff and 2^16 ≡ 1 (mod 0xffff), so summing
     // big-endian 64-bit words gives the same folded result as summing 16-bit words, with a
@@ -39,7 +41,8 @@ pub fn checksum(data: &[u8]) -> u16 {
 /// Whether `cleartext` = `checksum:u16 (big-endian) | covered bytes` carries a valid checksum.
 /// Returns `false` for inputs shorter than two bytes.
 ///
-/// Source: spec `rtmfp-session.md` §3.2 (receive order: decrypt, verify, parse).
+/// Source: docs/protocol/session.md, "Flash packet encryption" (receive order: decrypt, verify,
+/// parse).
 pub fn verify(cleartext: &[u8]) -> bool {
     match cleartext {
         [hi, lo, rest @ ..] => u16::from_be_bytes([*hi, *lo]) == checksum(rest),

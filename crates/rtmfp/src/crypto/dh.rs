@@ -1,13 +1,13 @@
 //! Finite-field Diffie-Hellman over the MODP groups RTMFP's Flash profile uses, generator 2
-//! (RFC 7425 §4.2 and §4.6.x; spec `rtmfp-session.md` §5.6).
+//! (RFC 7425 §4.2 and §4.6.x; docs/protocol/session.md, "Key derivation").
 //!
 //! - group 2: 1024-bit prime of RFC 2409 §6.2 (required; the only group Flash-era peers handle);
 //! - group 5: 1536-bit prime of RFC 3526 §2;
 //! - group 14: 2048-bit prime of RFC 3526 §3.
 //!
 //! Integers on the wire are big-endian. Shared secrets are *minimal* big-endian (no leading zero
-//! bytes), as zenomt, MonaServer2, librtmfp and go-rtmfp encode them; public keys are sent padded to
-//! the group's size (see [`DhKeyPair::public_key_padded`]) because legacy parsers read a fixed
+//! bytes), as zenomt, MonaServer2, librtmfp and go-rtmfp encode them; public keys are sent padded
+//! to the group's size (see [`DhKeyPair::public_key_padded`]) because legacy parsers read a fixed
 //! 128 bytes for group 2.
 
 use std::sync::OnceLock;
@@ -45,7 +45,8 @@ const MODP_2048_HEX: &str = concat!(
     "3995497cea956ae515d2261898fa051015728e5a8aacaa68ffffffffffffffff",
 );
 
-/// A MODP Diffie-Hellman group with generator 2 (RFC 7425 §4.2, spec §5.6).
+/// A MODP Diffie-Hellman group with generator 2 (RFC 7425 §4.2, docs/protocol/session.md, "Key
+/// derivation").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DhGroup {
     /// Group 2: 1024-bit prime (RFC 2409 §6.2). Required by RFC 7425 and used by Flash Player.
@@ -173,8 +174,9 @@ fn pow2(group: DhGroup, x: &BigUint) -> BigUint {
     acc
 }
 
-/// Checks a received public key `y` (RFC 7425 §4.6.2 per zenomt, spec §5.6):
-/// `2^24 <= y <= p - 2^24`, and at least 16 one-bits and 16 zero-bits, not counting leading zeros.
+/// Checks a received public key `y` (RFC 7425 §4.6.2 per zenomt, docs/protocol/session.md, "Key
+/// derivation"): `2^24 <= y <= p - 2^24`, and at least 16 one-bits and 16 zero-bits, not counting
+/// leading zeros.
 ///
 /// Errors: [`CryptoError::BadKeying`] when a check fails.
 pub fn validate_public_key(group: DhGroup, y: &BigUint) -> Result<(), CryptoError> {
@@ -210,7 +212,8 @@ pub fn pad_left(bytes: &[u8], len: usize) -> Vec<u8> {
 /// A Diffie-Hellman private exponent and its public key `2^x mod p` in one group.
 ///
 /// Used both for static keys (certificate option 0x1d, the endpoint's long-term identity) and
-/// ephemeral keys (keying option 0x0d, one per session) (RFC 7425 §4.3, §4.6; spec §5.4-§5.6).
+/// ephemeral keys (keying option 0x0d, one per session) (RFC 7425 §4.3, §4.6;
+/// docs/protocol/session.md, "Certificates" to "Key derivation").
 #[derive(Clone)]
 pub struct DhKeyPair {
     group: DhGroup,
@@ -287,13 +290,14 @@ impl DhKeyPair {
     }
 
     /// The public key left-padded with zeros to the group's size ([`DhGroup::byte_len`], 128 bytes
-    /// for group 2), as Flash-era peers require (spec §5.6).
+    /// for group 2), as Flash-era peers require (docs/protocol/session.md, "Key derivation").
     pub fn public_key_padded(&self) -> Vec<u8> {
         pad_left(&self.public.to_bytes_be(), self.group.byte_len())
     }
 
     /// The shared secret `far_public^x mod p`, minimal big-endian (no leading zero bytes;
-    /// spec §5.6). `far_public` is big-endian of any length (leading zeros allowed).
+    /// docs/protocol/session.md, "Key derivation"). `far_public` is big-endian of any length
+    /// (leading zeros allowed).
     ///
     /// Errors: [`CryptoError::BadKeying`] if `far_public` fails [`validate_public_key`].
     pub fn shared_secret(&self, far_public: &[u8]) -> Result<Vec<u8>, CryptoError> {

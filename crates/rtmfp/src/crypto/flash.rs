@@ -1,5 +1,6 @@
-//! The Flash cryptography profile (RFC 7425 §4; spec `rtmfp-session.md` §3.2, §5.4-§5.6;
-//! byte layouts per `interop-notes.md` §1).
+//! The Flash cryptography profile (RFC 7425 §4; docs/protocol/session.md, "Flash packet
+//! encryption", "Certificates" to "Key derivation"; byte layouts per docs/protocol/interop.md,
+//! "Compatibility checklist").
 //!
 //! - [`FlashCipher`]: AES-128-CBC packet cipher with the checksum framing.
 //! - [`FlashProfile`]: certificate, EPD selection and Diffie-Hellman keying. A profile is either
@@ -7,8 +8,9 @@
 //!   which makes the peer ID stable) or *ephemeral* (server: the certificate lists supported groups
 //!   and a fresh key is generated per session).
 //!
-//! HMAC and session-sequence-number modes are parsed but always declined (spec §5.5): this end
-//! answers "never", and fails with [`CryptoError::Unsupported`] if the far end insists.
+//! HMAC and session-sequence-number modes are parsed but always declined (docs/protocol/session.md,
+//! "Session key components"): this end answers "never", and fails with [`CryptoError::Unsupported`]
+//! if the far end insists.
 
 mod cipher;
 mod keying;
@@ -35,7 +37,7 @@ use crate::wire::{option, vlu};
 /// zenomt: the SHA-256 block size).
 const EXTRA_RANDOMNESS_LEN: usize = 64;
 
-/// How a [`FlashProfile`] is set up (RFC 7425 §4.3; spec §5.4).
+/// How a [`FlashProfile`] is set up (RFC 7425 §4.3; docs/protocol/session.md, "Certificates").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FlashConfig {
     /// DH groups this end supports, most preferred first. As initiator, the first one the
@@ -96,13 +98,14 @@ impl std::fmt::Debug for FlashProfile {
 
 impl FlashProfile {
     /// A Flash Player-style client/peer identity with a fresh static group-2 key from `rng`
-    /// (certificate `81 02 1d 02 <128-byte key>`, 132 bytes; interop-notes §1 item 3).
+    /// (certificate `81 02 1d 02 <128-byte key>`, 132 bytes; docs/protocol/interop.md,
+    /// "Compatibility checklist" item 3).
     pub fn client(rng: &mut dyn RngCore) -> Self {
         Self::build(rng, FlashConfig::client(), Vec::new())
     }
 
     /// A Cirrus/MonaServer2-style server identity (77-byte ephemeral certificate with 64 random
-    /// bytes from `rng`; interop-notes §1 item 9).
+    /// bytes from `rng`; docs/protocol/interop.md, "Compatibility checklist" item 9).
     pub fn server(rng: &mut dyn RngCore) -> Self {
         Self::build(rng, FlashConfig::server(), Vec::new())
     }

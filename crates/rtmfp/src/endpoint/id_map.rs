@@ -5,9 +5,9 @@
 //! free and grows by doubling, so a member's 31 sessions sit in 64 slots; a sorted vector of
 //! exact capacity costs the entries alone but moves the entries after an insertion or removal.
 //! This map is a [`SortedMap`] up to [`PROMOTE_ABOVE`] entries and an [`IdHashMap`] beyond, and
-//! goes back to a sorted vector when it falls to [`DEMOTE_AT`] (memory only; docs/PERFORMANCE.md,
-//! stop 18). Nothing reads these maps in an order that matters, so the representation never
-//! changes what a node does.
+//! goes back to a sorted vector when it falls to [`DEMOTE_AT`] (memory only;
+//! docs/performance-history.md, stop 18). Nothing reads these maps in an order that matters, so the
+//! representation never changes what a node does.
 
 use rtmfp_collections::IdHashMap;
 use rtmfp_collections::SortedMap;

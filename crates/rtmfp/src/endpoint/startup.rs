@@ -287,8 +287,9 @@ impl Endpoint {
             self.send_ihellos(now, id, Some(from));
             return Ok(());
         }
-        // `0.0.0.0:0` (origin 0) is MonaServer2's "peer is gone" (spec digest §6): never a
-        // candidate. The opening then ends at its timeout unless another address answers.
+        // `0.0.0.0:0` (origin 0) is MonaServer2's "peer is gone" (docs/protocol/session.md,
+        // "Rendezvous and introduction"): never a candidate. The opening then ends at its timeout
+        // unless another address answers.
         let fresh: Vec<SocketAddr> = addrs
             .iter()
             .filter(|a| !a.addr.ip().is_unspecified() && a.addr.port() != 0)
@@ -328,7 +329,8 @@ impl Endpoint {
             }
             CookieCheck::Valid => {}
         }
-        // Duplicate IIKeying: answer with the stored RIKeying (digest §5.8).
+        // Duplicate IIKeying: answer with the stored RIKeying (docs/protocol/session.md, "Handshake
+        // retransmission and glare").
         if let Some(&k) = self.by_far.get(&(from, isid)) {
             if let Some(sess) = self.sessions.get(&k.session) {
                 if k.skic_digest == crate::session::skic_digest(skic) {

@@ -10,9 +10,10 @@
 //!
 //! A session's record sits beside it in the endpoint's session map ([`Filed`]), so refreshing
 //! its deadline after a packet touches the map entry at hand and the heap, not a side map of
-//! its own (the simulator's hottest path: docs/PERFORMANCE.md, stop 21). Every other ID's record (an opening's) sits in the
-//! queue's own map. A record moves between the two with its session ([`TimerQueue::take`],
-//! [`TimerQueue::put`]), so the queue holds the same deadlines whichever keeps them.
+//! its own (the simulator's hottest path: docs/performance-history.md, stop 21). Every other
+//! ID's record (an opening's) sits in the queue's own map. A record moves between the two with its
+//! session ([`TimerQueue::take`], [`TimerQueue::put`]), so the queue holds the same deadlines
+//! whichever keeps them.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

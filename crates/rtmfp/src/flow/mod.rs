@@ -30,7 +30,8 @@ pub mod option_type {
 }
 
 /// Sending priority, 0 (lowest) to 7 (highest); levels ≥ 4 are time critical and set the TC
-/// flag on packets that carry them (RFC 7016 §2.2.4; digest §7.7).
+/// flag on packets that carry them (RFC 7016 §2.2.4; docs/protocol/session.md, "Priority and
+/// time-critical data").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Priority(u8);
 

@@ -1,4 +1,5 @@
-//! The receiving side of one flow (RFC 7016 §3.6.3; digest rtmfp-session.md §7.1–§7.4, §7.8).
+//! The receiving side of one flow (RFC 7016 §3.6.3; docs/protocol/session.md, "User Data chunks" to
+//! "Acknowledgements", "Flow rejection").
 //!
 //! A [`RecvFlow`] takes User Data fragments from the session, tracks which sequence numbers
 //! were received or abandoned, reassembles messages, hands complete messages to the
@@ -28,19 +29,22 @@ use crate::wire::{FragmentControl, UserData};
 use crate::Instant;
 
 /// Delayed-ack timer: an ack not due immediately is sent within 200 ms (RFC 7016 §3.6.3.2,
-/// digest §7.4).
+/// docs/protocol/session.md, "Acknowledgements").
 pub const DELAYED_ACK: Duration = Duration::from_millis(200);
-/// Packets carrying user data for the flow after which an ack is obligatory (digest §7.4).
+/// Packets carrying user data for the flow after which an ack is obligatory
+/// (docs/protocol/session.md, "Acknowledgements").
 pub const OBLIGATORY_ACK_PACKETS: u32 = 2;
 /// Sequence numbers more than this far above the cumulative ack are dropped (not acked).
 pub const SEQUENCE_WINDOW: u64 = 65_536;
-/// Size of one advertised buffer block, in bytes (RFC 7016 §2.3.13, digest §7.4).
+/// Size of one advertised buffer block, in bytes (RFC 7016 §2.3.13, docs/protocol/session.md,
+/// "Acknowledgements").
 pub const BLOCK_SIZE: usize = 1024;
 
 /// Highest sequence number accepted; keeps `cumulative + 1` from overflowing.
 const MAX_SEQ: u64 = u64::MAX - 1;
 
-/// Order in which complete messages are handed to the application (digest §7.2).
+/// Order in which complete messages are handed to the application (docs/protocol/session.md,
+/// "Fragmentation").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryOrder {
     /// In sequence-number order; abandoned or incomplete messages are skipped.
@@ -91,7 +95,7 @@ struct Fragment {
 
 /// What a receiving flow holds between messages: out-of-order ranges, fragments and complete
 /// messages. Boxed in [`RecvFlow`] and freed when empty: a group member has dozens of flows
-/// that are idle nearly all the time (memory only; docs/PERFORMANCE.md, stop 16).
+/// that are idle nearly all the time (memory only; docs/performance-history.md, stop 16).
 #[derive(Debug, Default)]
 struct Held {
     /// Received ranges above `cumulative + 1`: start → end (inclusive), disjoint and not
@@ -195,10 +199,10 @@ const HAS_REJECTED: u8 = 4;
 
 impl RecvFlow {
     /// A new receiving flow with the flow it returns to (option 0x0a), a buffer
-    /// of `buffer_capacity` bytes and the delivery order (digest §7.2, §9.1 RXI bit). The
-    /// flow's metadata (RFC 7016 §2.3.11 option 0x00) is not kept: the session hands it to the
-    /// application once, with the flow's opening event (memory only: a member has dozens of
-    /// receiving flows).
+    /// of `buffer_capacity` bytes and the delivery order (docs/protocol/session.md,
+    /// "Fragmentation"; docs/protocol/flash.md, "Flow metadata signatures" RXI bit). The flow's
+    /// metadata (RFC 7016 §2.3.11 option 0x00) is not kept: the session hands it to the application
+    /// once, with the flow's opening event (memory only: a member has dozens of receiving flows).
     pub fn new(
         return_association: Option<u64>,
         buffer_capacity: usize,
@@ -283,7 +287,7 @@ impl RecvFlow {
 
     #[cfg(test)]
     /// Highest sequence number S such that every sequence number ≤ S was received or
-    /// abandoned (RFC 7016 §3.6.3, digest §7.4).
+    /// abandoned (RFC 7016 §3.6.3, docs/protocol/session.md, "Acknowledgements").
     pub fn cumulative_ack(&self) -> u64 {
         self.cumulative
     }
@@ -307,9 +311,9 @@ impl RecvFlow {
 
     /// Buffer to advertise now, in 1024-byte blocks: `(capacity - buffered) / 1024`, but at
     /// least 1 while in-order data can still be accepted, so a buffer filled with
-    /// out-of-order data never stops the sender from filling the hole (digest §7.4 "a receiver
-    /// with capacity should advertise at least 1 block"). 0 means "stop sending" (the sender
-    /// probes, RFC 7016 §3.6.3.5).
+    /// out-of-order data never stops the sender from filling the hole (docs/protocol/session.md,
+    /// "Acknowledgements" "a receiver with capacity should advertise at least 1 block"). 0 means
+    /// "stop sending" (the sender probes, RFC 7016 §3.6.3.5).
     pub fn window_blocks(&self) -> u64 {
         let free = self.cap().saturating_sub(self.buffered_bytes());
         let blocks = (free / BLOCK_SIZE) as u64;
@@ -320,10 +324,10 @@ impl RecvFlow {
         }
     }
 
-    /// Handles one received User Data fragment (RFC 7016 §3.6.3.1, digest §7.1–§7.3); the
-    /// payload is copied. Applies the forward sequence number (everything ≤ FSN is received or
-    /// abandoned; incomplete messages there are discarded), ABN, FIN and reassembly, then
-    /// schedules an ack per RFC 7016 §3.6.3.2.
+    /// Handles one received User Data fragment (RFC 7016 §3.6.3.1, docs/protocol/session.md, "User
+    /// Data chunks" to "Abandonment and flow close"); the payload is copied. Applies the forward
+    /// sequence number (everything ≤ FSN is received or abandoned; incomplete messages there are
+    /// discarded), ABN, FIN and reassembly, then schedules an ack per RFC 7016 §3.6.3.2.
     pub fn on_data(&mut self, now: Instant, ud: &UserData<'_>) -> RecvOutcome {
         self.last_now = self.last_now.max(now);
         let seq = ud.sequence_number;
@@ -391,10 +395,10 @@ impl RecvFlow {
         outcome
     }
 
-    /// Next complete message for the application, if any (digest §7.2): in sequence order
-    /// for [`DeliveryOrder::Sequence`], in completion order for [`DeliveryOrder::Network`].
-    /// The bytes leave the buffer; if the last advertised window was under 2 blocks and it
-    /// grew, an immediate ack (window update) is scheduled.
+    /// Next complete message for the application, if any (docs/protocol/session.md,
+    /// "Fragmentation"): in sequence order for [`DeliveryOrder::Sequence`], in completion order for
+    /// [`DeliveryOrder::Network`]. The bytes leave the buffer; if the last advertised window was
+    /// under 2 blocks and it grew, an immediate ack (window update) is scheduled.
     pub fn poll_message(&mut self) -> Option<Vec<u8>> {
         let held = self.held.as_deref_mut()?;
         let msg = held.ready.pop_front()?;
@@ -411,14 +415,15 @@ impl RecvFlow {
     }
 
     /// When the next ack for this flow is due: `None` if none is needed; a deadline at or
-    /// before the current time means "immediately" (RFC 7016 §3.6.3.2, digest §7.4).
+    /// before the current time means "immediately" (RFC 7016 §3.6.3.2, docs/protocol/session.md,
+    /// "Acknowledgements").
     pub fn ack_deadline(&self) -> Option<Instant> {
         self.ack_deadline.get()
     }
 
     /// Called by the session once after all chunks of a received packet were processed:
     /// counts packets that carried user data for this flow; the second one since the last
-    /// ack makes the ack obligatory (digest §7.4).
+    /// ack makes the ack obligatory (docs/protocol/session.md, "Acknowledgements").
     pub fn on_packet_end(&mut self, now: Instant) {
         self.last_now = self.last_now.max(now);
         if !self.data_this_packet {
@@ -457,17 +462,17 @@ impl RecvFlow {
     }
 
     /// A Buffer Probe arrived for this flow: answer with an ack immediately (RFC 7016
-    /// §2.3.15, digest §7.4).
+    /// §2.3.15, docs/protocol/session.md, "Acknowledgements").
     pub fn on_buffer_probe(&mut self, now: Instant) {
         self.last_now = self.last_now.max(now);
         self.schedule_ack(now, true);
     }
 
-    /// Rejects the flow with an application `code` (RFC 7016 §3.6.3.7, digest §7.8): buffered
-    /// data and unread messages are discarded, and from now on every received sequence number
-    /// is acknowledged and discarded. The session sends a Flow Exception Report (0x5e) with
-    /// [`RecvFlow::rejected`]'s code alongside each ack. An immediate ack is scheduled. The
-    /// first code given is kept.
+    /// Rejects the flow with an application `code` (RFC 7016 §3.6.3.7, docs/protocol/session.md,
+    /// "Flow rejection"): buffered data and unread messages are discarded, and from now on every
+    /// received sequence number is acknowledged and discarded. The session sends a Flow Exception
+    /// Report (0x5e) with [`RecvFlow::rejected`]'s code alongside each ack. An immediate ack is
+    /// scheduled. The first code given is kept.
     pub fn reject(&mut self, code: u64) {
         if self.present & HAS_REJECTED == 0 {
             self.cold.get_or_insert_with(Box::default).rejected = code;
@@ -494,7 +499,8 @@ impl RecvFlow {
     }
 
     /// FIN received, every sequence number up to it received or abandoned, and every message
-    /// read (the flow may then linger and be forgotten, digest §7.3).
+    /// read (the flow may then linger and be forgotten, docs/protocol/session.md, "Abandonment and
+    /// flow close").
     pub fn is_complete(&self) -> bool {
         let Some(f) = self.final_sn() else {
             return false;
@@ -746,9 +752,10 @@ impl RecvFlow {
     }
 
     /// Delivers or discards what sits at the head of the buffer at or below the cumulative
-    /// ack (digest §7.2): whole messages and complete runs are delivered, fragments without a
-    /// beginning and runs that can no longer complete (their next sequence number was received
-    /// as something else or abandoned, or FIN ends the flow inside them) are discarded.
+    /// ack (docs/protocol/session.md, "Fragmentation"): whole messages and complete runs are
+    /// delivered, fragments without a beginning and runs that can no longer complete (their next
+    /// sequence number was received as something else or abandoned, or FIN ends the flow inside
+    /// them) are discarded.
     fn try_deliver(&mut self) {
         if self.rejected().is_some() {
             return;

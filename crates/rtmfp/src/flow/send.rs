@@ -28,7 +28,7 @@ pub fn max_fragment_len(options_len: usize) -> usize {
 const MIN_TAIL_FRAGMENT: usize = 128;
 
 /// Missing-acknowledgement count at which an outstanding fragment is declared lost
-/// (digest §7.5, zenomt: 3 NAKs).
+/// (docs/protocol/session.md, "Loss detection and timeouts", zenomt: 3 NAKs).
 const NAKS_FOR_LOSS: u8 = 3;
 
 /// Initial assumption about the receiver's window before its first ack, in bytes.
@@ -123,9 +123,9 @@ pub struct SendFlow {
     /// rejects the flow; `None` otherwise (nearly always, after the first round trip).
     cold: Option<Box<SendCold>>,
     /// The receiver's advertised window, bytes: its last ack's buffer blocks × 1024,
-    /// saturating (RFC 7016 §2.3.13–§2.3.14, digest §7.4); [`INITIAL_RX_WINDOW`] before the
-    /// first ack. Kept at 64 bits so the comparison with the bytes in flight is exact for
-    /// any window a peer advertises.
+    /// saturating (RFC 7016 §2.3.13–§2.3.14, docs/protocol/session.md, "Acknowledgements");
+    /// [`INITIAL_RX_WINDOW`] before the first ack. Kept at 64 bits so the comparison with the bytes
+    /// in flight is exact for any window a peer advertises.
     rx_window: u64,
     /// Encoded length of the options, bytes: fragments keep the size they had while the
     /// options were sent (so the bytes on the wire do not depend on when they were freed).
@@ -183,7 +183,7 @@ const INITIAL_PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What a sending flow has outstanding: queued messages, fragments awaiting acknowledgement
 /// and the zero-window probe state. Boxed in [`SendFlow`] and freed when idle: a group member
-/// has dozens of flows that are idle nearly all the time (memory only; docs/PERFORMANCE.md,
+/// has dozens of flows that are idle nearly all the time (memory only; docs/performance-history.md,
 /// stop 16).
 #[derive(Debug)]
 struct Outgoing {
@@ -199,7 +199,7 @@ struct Outgoing {
 /// [`INITIAL_PROBE_INTERVAL`] in microseconds.
 const INITIAL_PROBE_INTERVAL_US: u32 = 1_000_000;
 
-/// Longest Buffer Probe interval (RFC 7016 §3.6.2.5, digest §7.4).
+/// Longest Buffer Probe interval (RFC 7016 §3.6.2.5, docs/protocol/session.md, "Acknowledgements").
 const MAX_PROBE_INTERVAL: Duration = Duration::from_secs(60);
 
 impl Outgoing {
@@ -373,7 +373,8 @@ impl SendFlow {
     }
 
     /// Ends the flow after the queued messages: the last sequence number carries FIN
-    /// (sent as an empty `ABN|FIN` fragment, which every Flash-era peer accepts; digest §7.3).
+    /// (sent as an empty `ABN|FIN` fragment, which every Flash-era peer accepts;
+    /// docs/protocol/session.md, "Abandonment and flow close").
     pub fn close(&mut self) {
         self.flags |= CLOSE_REQUESTED;
     }
@@ -501,7 +502,8 @@ impl SendFlow {
         released
     }
 
-    /// Processes an acknowledgement for this flow (RFC 7016 §3.6.2.4; digest §7.5 NAK rule).
+    /// Processes an acknowledgement for this flow (RFC 7016 §3.6.2.4; docs/protocol/session.md,
+    /// "Loss detection and timeouts" NAK rule).
     pub fn on_ack(&mut self, now: Instant, ack: &Ack) -> AckOutcome {
         let _ = now;
         let mut out = AckOutcome::default();
@@ -675,7 +677,8 @@ impl SendFlow {
                 break;
             }
             if f.abandoned && !f.data.is_empty() {
-                // Resend an abandoned fragment as an empty ABN chunk (digest §7.3).
+                // Resend an abandoned fragment as an empty ABN chunk (docs/protocol/session.md,
+                // "Abandonment and flow close").
                 o.buffered = o.buffered.saturating_sub(f.data.len());
                 f.data = Bytes::new();
             }

@@ -23,14 +23,18 @@ use crate::wire::PeerAddress;
 use crate::Instant;
 use rtmfp_collections::SortedMap;
 
-/// How long to keep answering Close Requests after the far end closed (digest §8: 19 s).
+/// How long to keep answering Close Requests after the far end closed (docs/protocol/session.md,
+/// "Keepalive, close and mobility": 19 s).
 const FAR_CLOSE_LINGER: Duration = Duration::from_secs(19);
-/// Close Request retransmission interval and limit (digest §8: every 5 s for 90 s).
+/// Close Request retransmission interval and limit (docs/protocol/session.md, "Keepalive, close and
+/// mobility": every 5 s for 90 s).
 const CLOSE_REQUEST_INTERVAL: Duration = Duration::from_secs(5);
 const NEAR_CLOSE_LIMIT: Duration = Duration::from_secs(90);
-/// Stop echoing a timestamp this long after it arrived (digest §3.3).
+/// Stop echoing a timestamp this long after it arrived (docs/protocol/session.md, "Packet header
+/// and timestamps").
 const TIMESTAMP_ECHO_LIMIT: Duration = Duration::from_secs(128);
-/// Window during which time-critical traffic damps congestion-window growth (digest §7.7).
+/// Window during which time-critical traffic damps congestion-window growth
+/// (docs/protocol/session.md, "Priority and time-critical data").
 pub(crate) const TIME_CRITICAL_WINDOW: Duration = Duration::from_millis(800);
 /// Most queued control chunks (ping replies, forwards) per session; more are dropped.
 const MAX_CONTROL_QUEUE: usize = 64;
@@ -144,7 +148,7 @@ pub struct Session {
 
 /// What a session holds only for a while, boxed together: a thin pointer in every session,
 /// which keeps a session within 448 bytes (mimalloc's 448-byte size class, not its 512-byte
-/// one: memory only; docs/PERFORMANCE.md, stop 21).
+/// one: memory only; docs/performance-history.md, stop 21).
 #[derive(Debug, Default)]
 struct Transient {
     /// A responder's sealed RIKeying datagram, resent on a duplicate IIKeying (RFC 7016
@@ -157,9 +161,9 @@ struct Transient {
 }
 
 /// The endpoint's duplicate-IIKeying index entry of a responder's session, keyed by the
-/// address the IIKeying came from and the initiator's session ID (RFC 7016 §3.5.1.2; session
-/// digest §5.8): a duplicate (same key, same SKIC) is answered with the session's stored
-/// RIKeying, while it has one.
+/// address the IIKeying came from and the initiator's session ID (RFC 7016 §3.5.1.2;
+/// docs/protocol/session.md, "Handshake retransmission and glare"): a duplicate (same key, same
+/// SKIC) is answered with the session's stored RIKeying, while it has one.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct KeyingRecord {
     /// The responder's session ID.
@@ -229,7 +233,8 @@ impl std::fmt::Debug for Session {
 }
 
 /// SHA-256 of an initiator's session key component (IIKeying, RFC 7016 §2.3.7), by which a
-/// responder recognises a retransmitted IIKeying (session digest §5.8).
+/// responder recognises a retransmitted IIKeying (docs/protocol/session.md, "Handshake
+/// retransmission and glare").
 pub(crate) fn skic_digest(skic: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(skic).into()
@@ -372,8 +377,9 @@ impl Session {
         if !self.is_open() || self.send_flows.len() >= MAX_SEND_FLOWS {
             return Err(SendError::Closed);
         }
-        // Flash numbers its NetConnection flow 2 (interop-notes §1 item 7), so start there for
-        // an initiator and at 1 for a responder, as Flash, librtmfp and MonaServer2 do.
+        // Flash numbers its NetConnection flow 2 (docs/protocol/interop.md, "Compatibility
+        // checklist" item 7), so start there for an initiator and at 1 for a responder, as Flash,
+        // librtmfp and MonaServer2 do.
         if self.next_flow_id == 1 && self.role == Role::Initiator {
             self.next_flow_id = 2;
         }

@@ -27,7 +27,7 @@ pub(crate) enum Action {
     Readable { flow_id: u64 },
 }
 
-/// Why a received flow is refused (RFC 7016 §3.6.3.7; digest §7.8).
+/// Why a received flow is refused (RFC 7016 §3.6.3.7; docs/protocol/session.md, "Flow rejection").
 fn check_new_flow(
     options: Option<&[u8]>,
     send_flows: &super::SendFlows,

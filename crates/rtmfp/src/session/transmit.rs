@@ -64,7 +64,7 @@ impl Session {
                 Role::Responder => Mode::Responder,
             },
             // Always present: MonaServer2 and librtmfp misparse packets without it
-            // (interop-notes §1 item 1).
+            // (docs/protocol/interop.md, "Compatibility checklist" item 1).
             timestamp: Some(ctx.ticks),
             timestamp_echo: self.timestamp_echo(ctx.now),
         }
@@ -210,7 +210,8 @@ impl Session {
     }
 
     /// Time to wait after a burst before sending more: the burst's share of one RTT at the
-    /// current window (`SRTT · burst · MSS / cwnd`; digest §7.6).
+    /// current window (`SRTT · burst · MSS / cwnd`; docs/protocol/session.md, "Congestion
+    /// control").
     fn pace_interval(&self) -> Duration {
         if !self.rtt.has_sample() {
             return Duration::ZERO;

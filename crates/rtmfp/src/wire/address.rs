@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn mona_fihello_reply_address() {
-        // rtmfp-session.md §4: `02 7f000001 d980` = 127.0.0.1:55680, observed.
+        // docs/protocol/session.md, "Chunk types": `02 7f000001 d980` = 127.0.0.1:55680, observed.
         let bytes = [0x02, 0x7f, 0, 0, 1, 0xd9, 0x80];
         let a = PeerAddress::read(&mut Reader::new(&bytes)).unwrap();
         assert_eq!(a.addr, "127.0.0.1:55680".parse().unwrap());

@@ -4,7 +4,7 @@
 use super::option::{self, write_field};
 use super::{vlu, DecodeError, PeerAddress, Reader};
 
-/// Chunk type codes (RFC 7016 §2.3, digest rtmfp-session.md §4).
+/// Chunk type codes (RFC 7016 §2.3, docs/protocol/session.md, "Chunk types").
 pub mod kind {
     /// Packet Fragment (startup only; RFC 7016 §2.3.1).
     pub const PACKET_FRAGMENT: u8 = 0x7f;
@@ -348,7 +348,8 @@ fn decode_ack_ranges(r: &mut Reader<'_>, cumulative: u64) -> Vec<AckRange> {
 }
 
 fn decode_ack_bitmap(bitmap: &[u8], cumulative: u64) -> Vec<AckRange> {
-    // Bit 0 of the first byte stands for cumulative + 2, LSB first (digest §7.4).
+    // Bit 0 of the first byte stands for cumulative + 2, LSB first (docs/protocol/session.md,
+    // "Acknowledgements").
     let mut ranges: Vec<AckRange> = Vec::new();
     for (i, byte) in bitmap.iter().enumerate() {
         for bit in 0..8u64 {

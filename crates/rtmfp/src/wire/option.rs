@@ -118,7 +118,7 @@ mod tests {
 
     #[test]
     fn metadata_example() {
-        // rtmfp-session.md §2.2: `05 00 54 43 04 00` = type 0, value "TC" 04 00.
+        // docs/protocol/session.md, "Option lists": `05 00 54 43 04 00` = type 0, value "TC" 04 00.
         let buf = [
             0x05, 0x00, 0x54, 0x43, 0x04, 0x00, 0x02, 0x0a, 0x02, 0x00, 0xaa,
         ];

@@ -48,7 +48,7 @@ pub struct PacketHeader {
 
 impl PacketHeader {
     /// The header of a startup packet: flags exactly `0x0b` (TS + startup), as MonaServer2 and
-    /// librtmfp require (interop-notes §1).
+    /// librtmfp require (docs/protocol/interop.md, "Compatibility checklist").
     pub fn startup(timestamp: u16) -> Self {
         PacketHeader {
             time_critical: false,
@@ -308,8 +308,9 @@ mod tests {
     }
 
     #[test]
-    fn scrambling_matches_digest_example() {
-        // rtmfp-session.md §3.1: SSID 7ec60dab = 48a2a66b ^ 3664abc0 for session 0.
+    fn scrambling_matches_the_documented_example() {
+        // docs/protocol/session.md, "Session ID scrambling": SSID 7ec60dab = 48a2a66b ^
+        // 3664abc0 for session 0.
         let mut d = vec![
             0x7e, 0xc6, 0x0d, 0xab, 0x48, 0xa2, 0xa6, 0x6b, 0x36, 0x64, 0xab, 0xc0,
         ];

@@ -48,7 +48,7 @@ mod tests {
 
     #[test]
     fn digest_examples() {
-        // rtmfp-session.md §2.1
+        // docs/protocol/session.md, "Variable-length integers"
         assert_eq!(enc(0), [0x00]);
         assert_eq!(enc(127), [0x7f]);
         assert_eq!(enc(128), [0x81, 0x00]);

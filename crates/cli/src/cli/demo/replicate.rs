@@ -1,7 +1,7 @@
 //! Demo phase: one member holds a generated file cut into 64 KiB objects, every other member
-//! wants them all (object replication, netgroup digest §9). Members serve what they hold and
-//! add what they fetch to their have set, as Flash applications do. Reports the time until
-//! every member holds the whole file intact and who served it.
+//! wants them all (object replication, docs/protocol/netgroup.md, "Object replication"). Members
+//! serve what they hold and add what they fetch to their have set, as Flash applications do.
+//! Reports the time until every member holds the whole file intact and who served it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use rtmfp_netgroup::{GroupEvent, GroupHandle};
 
 use super::{drain_all, Handle, Rx};
 
-/// Object size, bytes (the Flash convention, digest §9).
+/// Object size, bytes (the Flash convention, docs/protocol/netgroup.md, "Object replication").
 const OBJECT: usize = 64 * 1024;
 
 /// The file: `mb` × 10^6 pseudo-random bytes, as objects.

@@ -1,7 +1,7 @@
-//! Demo phase: member 0 publishes a multicast stream (netgroup digest §6) of audio, video and
-//! data messages at a given bit rate; every other member plays it. Reports continuity, every
-//! data message delivered (the last included), start-up delay, playback lag, control
-//! overhead and how much of the upload the publisher carried.
+//! Demo phase: member 0 publishes a multicast stream (docs/protocol/netgroup.md, "Multicast
+//! streams") of audio, video and data messages at a given bit rate; every other member plays it.
+//! Reports continuity, every data message delivered (the last included), start-up delay, playback
+//! lag, control overhead and how much of the upload the publisher carried.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

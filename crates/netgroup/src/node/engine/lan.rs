@@ -1,4 +1,5 @@
-//! LAN discovery on [`GroupNode`] (netgroup digest §10): announcements due and received.
+//! LAN discovery on [`GroupNode`] (docs/protocol/netgroup.md, "LAN discovery"): announcements due
+//! and received.
 
 use std::net::SocketAddr;
 
@@ -11,7 +12,8 @@ use crate::node::lan::{LanAnnouncement, LanCounters};
 use super::{GroupNode, MAX_LAN_QUEUE};
 
 impl GroupNode {
-    /// Queues the LAN announcements that are due (digest §10, `lan` module).
+    /// Queues the LAN announcements that are due (docs/protocol/netgroup.md, "LAN discovery", `lan`
+    /// module).
     pub(super) fn announce_due(&mut self, now: Instant) {
         let period = self.config.lan_announce_interval;
         for a in self.lan.values_mut() {
@@ -33,9 +35,10 @@ impl GroupNode {
     }
 
     /// The IP multicast group addresses (with ports) on which this node's LAN groups announce
-    /// and listen (digest §10): the driver joins these and feeds what it receives on them to
-    /// [`Self::handle_lan_datagram`]. Sorted, without duplicates; empty when no joined group
-    /// enables `ipMulticastMemberUpdatesEnabled` with an `addIPMulticastAddress`.
+    /// and listen (docs/protocol/netgroup.md, "LAN discovery"): the driver joins these and feeds
+    /// what it receives on them to [`Self::handle_lan_datagram`]. Sorted, without duplicates; empty
+    /// when no joined group enables `ipMulticastMemberUpdatesEnabled` with an
+    /// `addIPMulticastAddress`.
     pub fn lan_multicast_addresses(&self) -> Vec<SocketAddr> {
         let mut v: Vec<SocketAddr> = self
             .lan

@@ -20,12 +20,12 @@ use crate::node::lan::LanAnnouncer;
 use crate::wire::GroupFlowKind;
 
 impl GroupNode {
-    /// Flash `new NetGroup(nc, groupspec)`: joins the group `spec` names (digest §5). With a
-    /// NetConnection up, the join (`GC 01`) goes out at once; while it connects, when it
-    /// succeeds; without any NetConnection the group is active at once and only bootstrap
-    /// peers / [`Self::add_neighbor`] find members. `NetGroup.Connect.Success` (or
-    /// `.Rejected` for a `peerToPeerDisabled` spec, `.Failed` if the NetConnection fails)
-    /// follows as an event.
+    /// Flash `new NetGroup(nc, groupspec)`: joins the group `spec` names
+    /// (docs/protocol/netgroup.md, "Joining a group"). With a NetConnection up, the join (`GC 01`)
+    /// goes out at once; while it connects, when it succeeds; without any NetConnection the group
+    /// is active at once and only bootstrap peers / [`Self::add_neighbor`] find members.
+    /// `NetGroup.Connect.Success` (or `.Rejected` for a `peerToPeerDisabled` spec, `.Failed` if the
+    /// NetConnection fails) follows as an event.
     ///
     /// Errors: [`GroupError::AlreadyJoined`].
     pub fn join(&mut self, now: Instant, spec: &GroupSpecifier) -> Result<GroupHandle, GroupError> {
@@ -189,12 +189,14 @@ impl GroupNode {
         Some(v)
     }
 
-    /// Flash `estimatedMemberCount` (digest §3.4), this node included.
+    /// Flash `estimatedMemberCount` (docs/protocol/netgroup.md, "Member count estimate"), this node
+    /// included.
     pub fn estimated_member_count(&self, g: GroupHandle) -> Option<f64> {
         Some(self.groups.get(&g)?.estimated_member_count())
     }
 
-    /// Flash `localCoverageFrom` / `localCoverageTo` (digest §3.3 \[INFER\]).
+    /// Flash `localCoverageFrom` / `localCoverageTo` (docs/protocol/netgroup.md, "Ring distance and
+    /// coverage" \[INFER\]).
     pub fn local_coverage(&self, g: GroupHandle) -> Option<(GroupAddress, GroupAddress)> {
         Some(self.groups.get(&g)?.coverage())
     }
@@ -209,7 +211,7 @@ impl GroupNode {
         Some(self.groups.get(&g)?.info)
     }
 
-    /// The last computed best list (digest §3.6).
+    /// The last computed best list (docs/protocol/netgroup.md, "Best list").
     pub fn best_list(&self, g: GroupHandle) -> Option<BTreeSet<PeerId>> {
         Some(self.groups.get(&g)?.best().copied().collect())
     }

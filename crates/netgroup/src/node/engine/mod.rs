@@ -161,7 +161,7 @@ impl GroupNode {
         self.own
     }
 
-    /// Our group address (digest §3.2).
+    /// Our group address (docs/protocol/netgroup.md, "Group address").
     pub fn group_address(&self) -> GroupAddress {
         self.own.group_address()
     }
@@ -246,7 +246,7 @@ impl GroupNode {
         self.groups.keys().copied().collect()
     }
 
-    // ----- object replication (digest §9) -----
+    // ----- object replication (docs/protocol/netgroup.md, "Object replication") -----
 
     /// Runs a command on group `g`, then sends the replication and multicast frames it queued.
     fn group_op<R>(

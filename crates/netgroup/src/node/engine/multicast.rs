@@ -1,5 +1,5 @@
-//! The multicast calls of [`GroupNode`] (netgroup digest §6, §11): Flash's `NetStream`
-//! publish / play in a group.
+//! The multicast calls of [`GroupNode`] (docs/protocol/netgroup.md, "Multicast streams", "NetGroup
+//! API reference"): Flash's `NetStream` publish / play in a group.
 
 use bytes::Bytes;
 use rtmfp::Instant;
@@ -11,9 +11,9 @@ use crate::node::multicast::{
 };
 
 impl GroupNode {
-    /// Flash `NetStream.publish(name)` on a group NetStream (digest §6.2): announces a new
-    /// stream (random key) to every neighbour, with the default [`MulticastParams`] of
-    /// `GroupConfig::multicast`. Returns its key.
+    /// Flash `NetStream.publish(name)` on a group NetStream (docs/protocol/netgroup.md, "Media
+    /// subscription"): announces a new stream (random key) to every neighbour, with the default
+    /// [`MulticastParams`] of `GroupConfig::multicast`. Returns its key.
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::MulticastDisabled`],
     /// [`GroupError::PublishNotAuthorized`] (publish password without a valid authorization),
@@ -44,8 +44,8 @@ impl GroupNode {
 
     /// Publishes one media message (audio `0x08`, video `0x09`, data `0x0F`... see
     /// `multicast::media_type`) with timestamp `time` (ms) on our stream `key`: cut into
-    /// fragments of at most 959 bytes (digest §6.3), pushed to the neighbours that asked.
-    /// Returns the message's last fragment ID.
+    /// fragments of at most 959 bytes (docs/protocol/netgroup.md, "Media fragments"), pushed to the
+    /// neighbours that asked. Returns the message's last fragment ID.
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::UnknownStream`] (not ours, or
     /// unpublished), [`GroupError::TooLarge`] (over `multicast::MAX_MESSAGE_BYTES`).
@@ -120,8 +120,8 @@ impl GroupNode {
         )
     }
 
-    /// Flash `NetStream.multicastInfo` of stream `key` (digest §6.8); still readable for the
-    /// last 256 streams after they ended and were forgotten.
+    /// Flash `NetStream.multicastInfo` of stream `key` (docs/protocol/netgroup.md, "Multicast
+    /// statistics"); still readable for the last 256 streams after they ended and were forgotten.
     pub fn multicast_info(
         &self,
         g: GroupHandle,

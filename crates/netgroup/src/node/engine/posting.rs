@@ -8,8 +8,8 @@ use crate::node::posting::{self};
 use super::GroupNode;
 
 impl GroupNode {
-    /// Flash `post(message)` (digest §7): floods `message` to the group; returns its message
-    /// ID (SHA-256 of the bytes). The node itself gets no Posting.Notify.
+    /// Flash `post(message)` (docs/protocol/netgroup.md, "Posting"): floods `message` to the group;
+    /// returns its message ID (SHA-256 of the bytes). The node itself gets no Posting.Notify.
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::PostingDisabled`],
     /// [`GroupError::NotAuthorized`] (posting password without a valid authorization),

@@ -1,4 +1,4 @@
-//! The object replication calls of [`GroupNode`] (netgroup digest §9).
+//! The object replication calls of [`GroupNode`] (docs/protocol/netgroup.md, "Object replication").
 
 use bytes::Bytes;
 use rtmfp::Instant;
@@ -10,12 +10,14 @@ use super::GroupNode;
 use crate::id::PeerId;
 
 impl GroupNode {
-    /// Flash `addHaveObjects(startIndex, endIndex)` (digest §9): advertises the inclusive
-    /// range `start..=end` as held and served. Neighbours learn the new have set once per
-    /// `GroupConfig::have_update_delay`, however many calls happen meanwhile.
+    /// Flash `addHaveObjects(startIndex, endIndex)` (docs/protocol/netgroup.md, "Object
+    /// replication"): advertises the inclusive range `start..=end` as held and served. Neighbours
+    /// learn the new have set once per `GroupConfig::have_update_delay`, however many calls happen
+    /// meanwhile.
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::ReplicationDisabled`],
-    /// [`GroupError::InvalidRange`] (`start > end`, or `end >` [`MAX_OBJECT_INDEX`](crate::MAX_OBJECT_INDEX)).
+    /// [`GroupError::InvalidRange`] (`start > end`, or `end >`
+    /// [`MAX_OBJECT_INDEX`](crate::MAX_OBJECT_INDEX)).
     pub fn add_have_objects(
         &mut self,
         now: Instant,
@@ -28,8 +30,9 @@ impl GroupNode {
         })
     }
 
-    /// Flash `removeHaveObjects(startIndex, endIndex)` (digest §9). Requests already
-    /// announced with [`GroupEvent::ReplicationRequest`](crate::GroupEvent::ReplicationRequest) stay pending.
+    /// Flash `removeHaveObjects(startIndex, endIndex)` (docs/protocol/netgroup.md, "Object
+    /// replication"). Requests already announced with
+    /// [`GroupEvent::ReplicationRequest`](crate::GroupEvent::ReplicationRequest) stay pending.
     ///
     /// Errors: as [`Self::add_have_objects`].
     pub fn remove_have_objects(
@@ -44,8 +47,9 @@ impl GroupNode {
         })
     }
 
-    /// Flash `addWantObjects(startIndex, endIndex)` (digest §9): the engine fetches these
-    /// indices from neighbours that hold them ([`GroupEvent::ReplicationFetchSendNotify`](crate::GroupEvent::ReplicationFetchSendNotify),
+    /// Flash `addWantObjects(startIndex, endIndex)` (docs/protocol/netgroup.md, "Object
+    /// replication"): the engine fetches these indices from neighbours that hold them
+    /// ([`GroupEvent::ReplicationFetchSendNotify`](crate::GroupEvent::ReplicationFetchSendNotify),
     /// then `...FetchResult` or `...FetchFailed`), in [`ReplicationStrategy`] order, at most
     /// `GroupConfig::max_fetches_in_flight` at a time.
     ///
@@ -64,8 +68,9 @@ impl GroupNode {
         })
     }
 
-    /// Flash `removeWantObjects(startIndex, endIndex)` (digest §9): also abandons fetches in
-    /// flight for these indices (an object arriving later is dropped as unsolicited).
+    /// Flash `removeWantObjects(startIndex, endIndex)` (docs/protocol/netgroup.md, "Object
+    /// replication"): also abandons fetches in flight for these indices (an object arriving later
+    /// is dropped as unsolicited).
     ///
     /// Errors: as [`Self::add_have_objects`].
     pub fn remove_want_objects(
@@ -82,9 +87,10 @@ impl GroupNode {
         })
     }
 
-    /// Flash `writeRequestedObject(requestID, object)` (digest §9): answers a
-    /// [`GroupEvent::ReplicationRequest`](crate::GroupEvent::ReplicationRequest) with the object's bytes (the application's
-    /// serialization; 64 KB objects are the convention).
+    /// Flash `writeRequestedObject(requestID, object)` (docs/protocol/netgroup.md, "Object
+    /// replication"): answers a
+    /// [`GroupEvent::ReplicationRequest`](crate::GroupEvent::ReplicationRequest) with the object's
+    /// bytes (the application's serialization; 64 KB objects are the convention).
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::ReplicationDisabled`],
     /// [`GroupError::TooLarge`] (over `GroupConfig::max_object_bytes`; the request stays
@@ -101,8 +107,8 @@ impl GroupNode {
         })
     }
 
-    /// Flash `denyRequestedObject(requestID)` (digest §9): the requester may ask again, and
-    /// asks other holders first.
+    /// Flash `denyRequestedObject(requestID)` (docs/protocol/netgroup.md, "Object replication"):
+    /// the requester may ask again, and asks other holders first.
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::ReplicationDisabled`],
     /// [`GroupError::UnknownRequest`].
@@ -115,8 +121,8 @@ impl GroupNode {
         self.group_op(now, g, |group, _| group.replication.deny(request_id))
     }
 
-    /// Flash `replicationStrategy` setter (digest §9); the default is
-    /// [`ReplicationStrategy::LowestFirst`]. Applies from the next request sent.
+    /// Flash `replicationStrategy` setter (docs/protocol/netgroup.md, "Object replication"); the
+    /// default is [`ReplicationStrategy::LowestFirst`]. Applies from the next request sent.
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::ReplicationDisabled`].
     pub fn set_replication_strategy(
@@ -187,8 +193,8 @@ impl GroupNode {
         Some(r.faults().iter().map(|(p, n)| (*p, *n)).collect())
     }
 
-    /// Every connected neighbour's last advertised have set (digest §9 HAVE frames), by peer
-    /// ID: who could serve what. `None` for a group not joined.
+    /// Every connected neighbour's last advertised have set (docs/protocol/netgroup.md, "Object
+    /// replication" HAVE frames), by peer ID: who could serve what. `None` for a group not joined.
     pub fn neighbor_have_objects(&self, g: GroupHandle) -> Option<Vec<(PeerId, RangeSet)>> {
         let r = &self.groups.get(&g)?.replication;
         Some(r.neighbor_haves().map(|(p, h)| (p, h.clone())).collect())

@@ -24,9 +24,10 @@ impl GroupNode {
         Ok(())
     }
 
-    /// Flash `sendToNearest(message, groupAddress)` (digest §8): to the neighbour nearest to
-    /// `address`, or locally ([`SendResult::Local`], a `SendTo.Notify` with `from_local`) when
-    /// this node is the nearest and its receive mode accepts the address.
+    /// Flash `sendToNearest(message, groupAddress)` (docs/protocol/netgroup.md, "Directed
+    /// routing"): to the neighbour nearest to `address`, or locally ([`SendResult::Local`], a
+    /// `SendTo.Notify` with `from_local`) when this node is the nearest and its receive mode
+    /// accepts the address.
     ///
     /// Errors: [`GroupError::UnknownGroup`], [`GroupError::RoutingDisabled`],
     /// [`GroupError::TooLarge`].
@@ -50,8 +51,9 @@ impl GroupNode {
 
     /// The key-routing helper: re-sends a received [`SendToNotify`] one hop closer to its
     /// destination, keeping its origin and hop count (Flash's application-driven recursion,
-    /// digest §8). Returns [`SendResult::Local`] (and a `from_local` notify) when this node is
-    /// the destination. A neighbour message (no destination) is `NoRoute`.
+    /// docs/protocol/netgroup.md, "Directed routing"). Returns [`SendResult::Local`] (and a
+    /// `from_local` notify) when this node is the destination. A neighbour message (no destination)
+    /// is `NoRoute`.
     ///
     /// Errors: as [`Self::send_to_nearest`].
     pub fn forward_to_nearest(
@@ -73,8 +75,8 @@ impl GroupNode {
         Ok(r)
     }
 
-    /// Flash `sendToNeighbor(message, sendMode)` (digest §8): to the next neighbour up or
-    /// down the ring, or to the neighbour at an address.
+    /// Flash `sendToNeighbor(message, sendMode)` (docs/protocol/netgroup.md, "Directed routing"):
+    /// to the next neighbour up or down the ring, or to the neighbour at an address.
     ///
     /// Errors: as [`Self::send_to_nearest`].
     pub fn send_to_neighbor(
@@ -95,7 +97,8 @@ impl GroupNode {
         Ok(r)
     }
 
-    /// Flash `sendToAllNeighbors(message)` (digest §8): `Sent` if at least one neighbour.
+    /// Flash `sendToAllNeighbors(message)` (docs/protocol/netgroup.md, "Directed routing"): `Sent`
+    /// if at least one neighbour.
     ///
     /// Errors: as [`Self::send_to_nearest`].
     pub fn send_to_all_neighbors(

@@ -1,5 +1,5 @@
-//! The `GR\x1C` messages of one group (netgroup digest §3, §5): the handshake, group begin,
-//! reports and ask-close.
+//! The `GR\x1C` messages of one group (docs/protocol/netgroup.md, "Identities and the ring",
+//! "Joining a group"): the handshake, group begin, reports and ask-close.
 
 use std::time::Duration;
 
@@ -118,8 +118,8 @@ impl Group {
         self.maybe_connected(io, peer);
     }
 
-    /// Sends a report about `bestList(peer)` (digest §5.6); `initiate` marks it as awaiting
-    /// the peer's answer.
+    /// Sends a report about `bestList(peer)` (docs/protocol/netgroup.md, "Group report");
+    /// `initiate` marks it as awaiting the peer's answer.
     pub(super) fn send_report(&mut self, io: &mut Io<'_>, peer: PeerId, initiate: bool) {
         let Some(n) = self.neighbors.get(&peer) else {
             return;
@@ -242,8 +242,8 @@ impl Group {
         }
     }
 
-    /// `0C` (digest §3.8): accept only if our best list is non-empty, we have more neighbours
-    /// than best-list entries, and the asker is not in it.
+    /// `0C` (docs/protocol/netgroup.md, "Ask-close"): accept only if our best list is non-empty, we
+    /// have more neighbours than best-list entries, and the asker is not in it.
     pub(super) fn on_ask_close(&mut self, io: &mut Io<'_>, peer: PeerId) {
         let accept = !self.best.is_empty()
             && self.neighbor_count() > self.best.len()

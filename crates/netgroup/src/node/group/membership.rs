@@ -1,5 +1,6 @@
-//! Membership of one group (netgroup digest §3, §5): connecting to members, neighbours up and
-//! down, the heard list's cleaning, the best list and its maintenance timers.
+//! Membership of one group (docs/protocol/netgroup.md, "Identities and the ring", "Joining a
+//! group"): connecting to members, neighbours up and down, the heard list's cleaning, the best list
+//! and its maintenance timers.
 
 use std::net::SocketAddr;
 
@@ -79,7 +80,8 @@ impl Group {
         }
     }
 
-    /// Sends our `01`, `02`, `0E`/`0F` to `peer` on a new `GR\x1C` flow (digest §5.4).
+    /// Sends our `01`, `02`, `0E`/`0F` to `peer` on a new `GR\x1C` flow (docs/protocol/netgroup.md,
+    /// "Group handshake").
     pub(super) fn start_handshake(
         &mut self,
         io: &mut Io<'_>,
@@ -300,7 +302,8 @@ impl Group {
     }
 
     /// Recomputes the best list, connects to its missing members and asks surplus neighbours
-    /// to disconnect (librtmfp `manageBestConnections`, digest §3.6–§3.8).
+    /// to disconnect (librtmfp `manageBestConnections`, docs/protocol/netgroup.md, "Best list" to
+    /// "Ask-close").
     pub fn manage_best_list(&mut self, io: &mut Io<'_>) {
         let latencies = self.latencies(io);
         let target_count = target_neighbor_count(self.estimated_member_count());
@@ -324,10 +327,10 @@ impl Group {
         self.random_pick = list.random;
         // Connect to missing members of the best list only while we have fewer neighbours
         // (connected or connecting) than the list has members (librtmfp `manageBestConnections`,
-        // digest §3.7): members whose own lists name us connect to us anyway, so a node that
-        // connected to all of its list would end with about twice the target. The ring
-        // neighbours are the exception, always connected, since `sendToNearest` ends at the
-        // nearest member only if ring-adjacent members are neighbours (`routing.rs`).
+        // docs/protocol/netgroup.md, "Maintenance timers"): members whose own lists name us connect
+        // to us anyway, so a node that connected to all of its list would end with about twice the
+        // target. The ring neighbours are the exception, always connected, since `sendToNearest`
+        // ends at the nearest member only if ring-adjacent members are neighbours (`routing.rs`).
         let budget = self.best.len().saturating_sub(self.neighbors.len());
         let ring = list.ring;
         let missing: Vec<PeerId> = ring

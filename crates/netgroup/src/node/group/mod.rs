@@ -63,7 +63,7 @@ pub(crate) struct Group {
     pub neighbors: SortedMap<SharedPeerId, Neighbor>,
     /// Members being connected to because the best list names them.
     wanted: SortedMap<SharedPeerId, ()>,
-    /// The last computed best list (digest §3.6).
+    /// The last computed best list (docs/protocol/netgroup.md, "Best list").
     best: SortedMap<SharedPeerId, ()>,
     /// The random member of the current best list (kept while eligible).
     random_pick: Option<PeerId>,
@@ -152,7 +152,8 @@ impl Group {
         self.neighbors.values().filter(|n| n.connected).count()
     }
 
-    /// `estimatedMemberCount` (digest §3.4), ourselves included for tiny heard lists.
+    /// `estimatedMemberCount` (docs/protocol/netgroup.md, "Member count estimate"), ourselves
+    /// included for tiny heard lists.
     pub fn estimated_member_count(&self) -> f64 {
         if self.heard.len() < 4 {
             return (self.heard.len() + 1) as f64;

@@ -1,6 +1,7 @@
-//! The group side of multicast (netgroup digest §4.1, §6): per neighbour and stream, our
-//! `GR\x11` flow (the return flow of its `GR\x1C` flow) carries control messages and our
-//! `GR\x12` flow (the return flow of its `GR\x11` flow for the stream) carries fragments.
+//! The group side of multicast (docs/protocol/netgroup.md, "Group flow signatures", "Multicast
+//! streams"): per neighbour and stream, our `GR\x11` flow (the return flow of its `GR\x1C` flow)
+//! carries control messages and our `GR\x12` flow (the return flow of its `GR\x11` flow for the
+//! stream) carries fragments.
 
 use bytes::Bytes;
 use rtmfp::Priority;

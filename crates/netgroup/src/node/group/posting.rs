@@ -1,11 +1,12 @@
-//! Posting in one group (netgroup digest §7): a new post floods to every connected neighbour.
+//! Posting in one group (docs/protocol/netgroup.md, "Posting"): a new post floods to every
+//! connected neighbour.
 
 use super::Group;
 use crate::id::PeerId;
 use crate::node::io::Io;
 
 impl Group {
-    /// `post` (digest §7): returns the message ID.
+    /// `post` (docs/protocol/netgroup.md, "Posting"): returns the message ID.
     pub fn post(
         &mut self,
         io: &mut Io<'_>,

@@ -1,5 +1,5 @@
-//! Directed routing in one group (netgroup digest §8): `sendToNearest`, `sendToNeighbor`
-//! and the forwarding of routed messages.
+//! Directed routing in one group (docs/protocol/netgroup.md, "Directed routing"): `sendToNearest`,
+//! `sendToNeighbor` and the forwarding of routed messages.
 
 use bytes::Bytes;
 
@@ -84,7 +84,7 @@ impl Group {
         self.connected()
     }
 
-    /// `sendToNearest` / `forward_to_nearest` (digest §8).
+    /// `sendToNearest` / `forward_to_nearest` (docs/protocol/netgroup.md, "Directed routing").
     pub fn route(
         &mut self,
         io: &mut Io<'_>,
@@ -132,7 +132,8 @@ impl Group {
         }
     }
 
-    /// `sendToNeighbor` / `sendToAllNeighbors` (digest §8); `target = None` is all neighbours.
+    /// `sendToNeighbor` / `sendToAllNeighbors` (docs/protocol/netgroup.md, "Directed routing");
+    /// `target = None` is all neighbours.
     pub fn send_to_neighbors(
         &mut self,
         io: &mut Io<'_>,

@@ -1,5 +1,5 @@
-//! Media messages of group multicast streams (netgroup digest §6.2–§6.6), the librtmfp /
-//! Flash wire:
+//! Media messages of group multicast streams (docs/protocol/netgroup.md, "Media subscription" to
+//! "Pull requests"), the librtmfp / Flash wire:
 //!
 //! ```text
 //! GR\x11 media control, one flow per stream and direction
@@ -32,7 +32,7 @@ pub const PUSH: u8 = 0x23;
 /// Type byte of a pull request (`GR\x11`).
 pub const PULL: u8 = 0x2B;
 
-/// Fragment type bytes (`GR\x12`, digest §6.3).
+/// Fragment type bytes (`GR\x12`, docs/protocol/netgroup.md, "Media fragments").
 pub mod fragment_kind {
     /// A whole media message in one fragment.
     pub const WHOLE: u8 = 0x20;
@@ -44,22 +44,26 @@ pub mod fragment_kind {
     pub const END: u8 = 0x00;
 }
 
-/// Largest payload of one fragment, bytes (digest §6.3).
+/// Largest payload of one fragment, bytes (docs/protocol/netgroup.md, "Media fragments").
 pub const FRAGMENT_PAYLOAD: usize = 959;
 /// Largest media message: a `remaining` byte counts at most 255 further pieces.
 pub const MAX_MESSAGE_BYTES: usize = FRAGMENT_PAYLOAD * 256;
 /// Longest stream name kept, bytes.
 pub const MAX_NAME_BYTES: usize = 1024;
-/// Longest fragments-map bitmap kept, bytes (librtmfp's cap: 8192 fragments, digest §6.4).
+/// Longest fragments-map bitmap kept, bytes (librtmfp's cap: 8192 fragments,
+/// docs/protocol/netgroup.md, "Fragments map").
 pub const MAX_MAP_BYTES: usize = 1024;
-/// Messages shorter than this after `21` are end-of-stream (librtmfp's rule, digest §6.2).
+/// Messages shorter than this after `21` are end-of-stream (librtmfp's rule,
+/// docs/protocol/netgroup.md, "Media subscription").
 const END_THRESHOLD: usize = 0x24;
 /// Option carrying our publish proof (not in librtmfp; unknown options are skipped there).
 pub const OPTION_PUBLISH_PROOF: u64 = 0x60;
-/// librtmfp's constant option 4 (300000; digest §6.2 [INFER] stream expiry, ms).
+/// librtmfp's constant option 4 (300000; docs/protocol/netgroup.md, "Media subscription" [INFER]
+/// stream expiry, ms).
 const OPTION4_VALUE: u64 = 300_000;
 
-/// Media type codes carried by fragments (RTMP message types, digest §6.3).
+/// Media type codes carried by fragments (RTMP message types, docs/protocol/netgroup.md, "Media
+/// fragments").
 pub mod media_type {
     /// Audio.
     pub const AUDIO: u8 = 0x08;
@@ -83,7 +87,8 @@ pub mod media_type {
     }
 }
 
-/// The 32-byte key a publisher draws for each publication (digest §6.2).
+/// The 32-byte key a publisher draws for each publication (docs/protocol/netgroup.md, "Media
+/// subscription").
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StreamKey(pub [u8; 32]);
 
@@ -93,8 +98,8 @@ impl std::fmt::Debug for StreamKey {
     }
 }
 
-/// A stream announcement (digest §6.2): name, key and the publisher's parameters, all in
-/// milliseconds.
+/// A stream announcement (docs/protocol/netgroup.md, "Media subscription"): name, key and the
+/// publisher's parameters, all in milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscription {
     /// Stream name (as published).
@@ -113,7 +118,7 @@ pub struct Subscription {
     pub proof: Option<[u8; 32]>,
 }
 
-/// A fragments map (digest §6.4).
+/// A fragments map (docs/protocol/netgroup.md, "Fragments map").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FragmentsMap {
     /// Newest fragment ID held (implicitly held).
@@ -206,7 +211,8 @@ fn vlu_bytes(v: u64) -> Vec<u8> {
 
 impl MediaControl {
     /// Encodes the message (type byte first). Subscription options go in librtmfp's order,
-    /// with option 6 after the periods (librtmfp stops parsing at 6, digest §6.2).
+    /// with option 6 after the periods (librtmfp stops parsing at 6, docs/protocol/netgroup.md,
+    /// "Media subscription").
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64);
         match self {
@@ -361,7 +367,7 @@ pub enum Piece {
     End,
 }
 
-/// A media fragment (`GR\x12`, digest §6.3).
+/// A media fragment (`GR\x12`, docs/protocol/netgroup.md, "Media fragments").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fragment {
     /// Fragment ID (from 1).
@@ -408,7 +414,8 @@ impl Fragment {
     }
 
     /// Decodes a fragment; `msg` is kept (the payload is a slice of it). A `30` without its
-    /// `remaining` byte (a Flash quirk, digest §6.3) is read as a start of unknown length.
+    /// `remaining` byte (a Flash quirk, docs/protocol/netgroup.md, "Media fragments") is read as a
+    /// start of unknown length.
     ///
     /// Errors: [`MediaDecodeError::Malformed`].
     pub fn decode(msg: &Bytes) -> Result<Self, MediaDecodeError> {
@@ -508,7 +515,8 @@ mod tests {
 
     #[test]
     fn captured_subscription_round_trips() {
-        // Digest §6.2: the complete message as sent by librtmfp (publisher defaults).
+        // docs/protocol/netgroup.md, "Media subscription": the complete message as sent by librtmfp
+        // (publisher defaults).
         let mut msg = hex::decode("210800").unwrap();
         msg.extend_from_slice(b"test123");
         msg.extend_from_slice(&[0x21, 0x01]);
@@ -546,7 +554,8 @@ mod tests {
         ] {
             assert_eq!(MediaControl::decode(&m.encode()).unwrap(), m);
         }
-        // `22 09 e0`: a receiver holding 1, 2, 3 and 9 (digest §6.4).
+        // `22 09 e0`: a receiver holding 1, 2, 3 and 9 (docs/protocol/netgroup.md, "Fragments
+        // map").
         let MediaControl::Map(map) = MediaControl::decode(&[0x22, 0x09, 0xe0]).unwrap() else {
             panic!()
         };
@@ -598,7 +607,8 @@ mod tests {
 
     #[test]
     fn captured_whole_fragment() {
-        // Digest §6.3: `20 01 0f 00000000 00 02 0006 "onPost" 02 0013 "post from peer A #1"`.
+        // docs/protocol/netgroup.md, "Media fragments": `20 01 0f 00000000 00 02 0006 "onPost" 02
+        // 0013 "post from peer A #1"`.
         let mut msg = hex::decode("20010f0000000000020006").unwrap();
         msg.extend_from_slice(b"onPost");
         msg.extend_from_slice(&[0x02, 0x00, 0x13]);

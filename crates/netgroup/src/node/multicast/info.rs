@@ -1,12 +1,13 @@
-//! Stream parameters, `NetStreamMulticastInfo` and drop counters (netgroup digest §6.1, §6.8).
+//! Stream parameters, `NetStreamMulticastInfo` and drop counters (docs/protocol/netgroup.md,
+//! "Multicast stream parameters", "Multicast statistics").
 
 use std::time::Duration;
 
 use super::frames::StreamKey;
 
-/// The `NetStream` multicast properties (digest §6.1). The publisher's window, update period,
-/// fetch period and send-to-all travel in its subscription and are adopted by every member;
-/// the relay margin and push limit stay local.
+/// The `NetStream` multicast properties (docs/protocol/netgroup.md, "Multicast stream parameters").
+/// The publisher's window, update period, fetch period and send-to-all travel in its subscription
+/// and are adopted by every member; the relay margin and push limit stay local.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MulticastParams {
     /// `multicastWindowDuration`: how long a missing fragment is waited for. Default 8 s.
@@ -40,9 +41,9 @@ impl Default for MulticastParams {
     }
 }
 
-/// Flash `NetStreamMulticastInfo` totals for one stream (digest §6.8), bytes and fragments
-/// since the stream started here, plus playback figures. Server and IP multicast fields are
-/// always 0 (this engine relays peer to peer only).
+/// Flash `NetStreamMulticastInfo` totals for one stream (docs/protocol/netgroup.md, "Multicast
+/// statistics"), bytes and fragments since the stream started here, plus playback figures. Server
+/// and IP multicast fields are always 0 (this engine relays peer to peer only).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NetStreamMulticastInfo {
     /// Fragment bytes sent (pushed or answering pulls).

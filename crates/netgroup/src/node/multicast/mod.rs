@@ -1,5 +1,6 @@
-//! Multicast streaming over a group (netgroup digest §6): `NetStream.publish` / `play` in a
-//! group, on librtmfp's media messages (`GR\x11` control, `GR\x12` fragments).
+//! Multicast streaming over a group (docs/protocol/netgroup.md, "Multicast streams"):
+//! `NetStream.publish` / `play` in a group, on librtmfp's media messages (`GR\x11` control,
+//! `GR\x12` fragments).
 //!
 //! - [`frames`]: the media message codec;
 //! - [`store`]: the fragments held and the window arithmetic;
@@ -20,10 +21,11 @@
 //! was advertised a fetch period ago.
 //!
 //! The end of a stream (a known weakness of other implementations: the last fragments may never
-//! be advertised, digest §6.2 and interop notes): the publisher announces the last fragment ID
-//! (`21 VLU(last)`) to every neighbour, members forward it, every member then sends its map to
-//! every neighbour whenever it changes, missing fragments up to the end are pulled at once, and
-//! the publisher keeps serving for `window + relayMargin` after unpublishing.
+//! be advertised, docs/protocol/netgroup.md, "Media subscription" and docs/protocol/interop.md,
+//! "librtmfp NetGroup behaviour"): the publisher announces the last fragment ID (`21 VLU(last)`) to
+//! every neighbour, members forward it, every member then sends its map to every neighbour whenever
+//! it changes, missing fragments up to the end are pulled at once, and the publisher keeps serving
+//! for `window + relayMargin` after unpublishing.
 
 pub mod frames;
 pub mod info;
@@ -647,7 +649,8 @@ impl Multicast {
         }
     }
 
-    /// The push rule for an unasked fragment of class `id % 8` from `peer` (digest §6.5).
+    /// The push rule for an unasked fragment of class `id % 8` from `peer`
+    /// (docs/protocol/netgroup.md, "Push masks").
     fn on_pushed(&mut self, key: StreamKey, peer: PeerId, id: u64, new: bool) {
         let Some(s) = self.streams.get_mut(&key) else {
             return;

@@ -1,8 +1,8 @@
-//! In-order playback of a multicast stream (netgroup digest §6.3, §6.7): media messages are
-//! rebuilt from their fragments and delivered in fragment order. A hole is waited for at most
-//! one window after the first fragment beyond it arrived (or after the end of the stream was
-//! learned), then skipped and counted as lost; pieces of a message whose start is gone are
-//! skipped too.
+//! In-order playback of a multicast stream (docs/protocol/netgroup.md, "Media fragments", "Window
+//! and relay margin"): media messages are rebuilt from their fragments and delivered in fragment
+//! order. A hole is waited for at most one window after the first fragment beyond it arrived (or
+//! after the end of the stream was learned), then skipped and counted as lost; pieces of a message
+//! whose start is gone are skipped too.
 
 use std::time::Duration;
 

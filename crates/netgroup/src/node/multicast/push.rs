@@ -1,9 +1,11 @@
-//! Push decisions (netgroup digest §6.5). Fragments fall into 8 residue classes `id mod 8`.
+//! Push decisions (docs/protocol/netgroup.md, "Push masks"). Fragments fall into 8 residue classes
+//! `id mod 8`.
 //!
 //! - Receiver side ([`Pushers`]): one pusher per class. A class without a pusher, or whose
 //!   pusher lags [`Pushers::assign`]'s `stale` IDs behind the newest advertised fragment, is
 //!   given to a random neighbour among those advertising recent fragments. When a pushed
-//!   fragment of a class arrives from a second neighbour, the faster one stays (digest §6.5).
+//!   fragment of a class arrives from a second neighbour, the faster one stays
+//!   (docs/protocol/netgroup.md, "Push masks").
 //! - Sender side ([`push_targets`]): a new fragment goes to the neighbours that asked for its
 //!   class, in the order they announced the stream, skipping the one it came from and those
 //!   whose map already has it, at most `limit` of them.

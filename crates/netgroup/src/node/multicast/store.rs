@@ -1,6 +1,7 @@
-//! The fragments one member holds for one stream, and the window arithmetic (netgroup digest
-//! §6.4, §6.7): fragments are kept `window + relay margin` after they arrived, IDs below the
-//! pruned floor are refused, and the fragments map describes what is held.
+//! The fragments one member holds for one stream, and the window arithmetic
+//! (docs/protocol/netgroup.md, "Fragments map", "Window and relay margin"): fragments are kept
+//! `window + relay margin` after they arrived, IDs below the pruned floor are refused, and the
+//! fragments map describes what is held.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -176,7 +177,8 @@ impl FragmentStore {
         out
     }
 
-    /// Our fragments map (digest §6.4): `None` while nothing is held.
+    /// Our fragments map (docs/protocol/netgroup.md, "Fragments map"): `None` while nothing is
+    /// held.
     pub fn map(&self) -> Option<FragmentsMap> {
         let last = self.newest()?;
         let depth = last - self.oldest().unwrap_or(last);

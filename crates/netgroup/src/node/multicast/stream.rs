@@ -20,7 +20,7 @@ use crate::id::PeerId;
 use crate::node::events::{GroupEvent, GroupHandle};
 use crate::node::io::Events;
 
-/// Period of the pull scan (librtmfp: 100 ms, digest §6.6).
+/// Period of the pull scan (librtmfp: 100 ms, docs/protocol/netgroup.md, "Pull requests").
 pub(super) const PULL_PERIOD: Duration = Duration::from_millis(100);
 /// Period of the push-assignment check.
 pub(super) const PUSH_PERIOD: Duration = Duration::from_millis(500);
@@ -34,7 +34,8 @@ pub(super) const MAX_PULLS_PER_SCAN: usize = 128;
 pub(super) const MAX_PULLS_PER_PEER: usize = 64;
 /// After the end is learned, missing fragments are pulled this soon.
 pub(super) const END_PULL_DELAY: Duration = Duration::from_millis(300);
-/// A stream with no traffic for this long is forgotten (option 4's 300 s, digest §6.2).
+/// A stream with no traffic for this long is forgotten (option 4's 300 s,
+/// docs/protocol/netgroup.md, "Media subscription").
 pub(super) const STREAM_IDLE: Duration = Duration::from_secs(300);
 /// Advertisement history entries kept per stream.
 pub(super) const MAX_ADVERTISED: usize = 512;
@@ -173,7 +174,8 @@ impl Stream {
         true
     }
 
-    /// Pushes fragment `id` to the neighbours that asked for its class (digest §6.5).
+    /// Pushes fragment `id` to the neighbours that asked for its class (docs/protocol/netgroup.md,
+    /// "Push masks").
     pub(super) fn push_new(
         &mut self,
         outbox: &mut Vec<Outgoing>,
@@ -298,7 +300,7 @@ pub(super) fn apply_mask(s: &mut Stream, outbox: &mut Vec<Outgoing>, change: pus
 }
 
 /// Sends our map to one neighbour (all of them with send-to-all, or once the end is known)
-/// when it changed since the last one it got (digest §6.4).
+/// when it changed since the last one it got (docs/protocol/netgroup.md, "Fragments map").
 pub(super) fn send_maps(s: &mut Stream, outbox: &mut Vec<Outgoing>) {
     let Some(last) = s.store.newest() else {
         return;
@@ -342,7 +344,7 @@ pub(super) fn assign_pushers(s: &mut Stream, outbox: &mut Vec<Outgoing>, rng: &m
     }
 }
 
-/// Pulls what is missing up to the newest pullable ID (digest §6.6).
+/// Pulls what is missing up to the newest pullable ID (docs/protocol/netgroup.md, "Pull requests").
 pub(super) fn send_pulls(s: &mut Stream, outbox: &mut Vec<Outgoing>, now: Instant) {
     let Some(upto) = s.pullable_up_to(now) else {
         return;

@@ -1,5 +1,5 @@
-//! Object replication frames on the `GR\x60` extension flow (netgroup digest §9 gives the API
-//! only; the wire is ours, `docs/wire-netgroup.md`):
+//! Object replication frames on the `GR\x60` extension flow (docs/protocol/netgroup.md, "Object
+//! replication" gives the API only; the wire is ours, `docs/wire-netgroup.md`):
 //!
 //! ```text
 //! 52 HAVE   | VLU(count) | count x ( VLU(start) VLU(end - start) )   ranges ascending, disjoint

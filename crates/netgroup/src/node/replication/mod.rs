@@ -1,12 +1,12 @@
-//! Object replication (netgroup digest §9): have/want sets, requests served by the
-//! application, and fetch scheduling, for one group.
+//! Object replication (docs/protocol/netgroup.md, "Object replication"): have/want sets, requests
+//! served by the application, and fetch scheduling, for one group.
 //!
 //! - [`ranges`]: [`RangeSet`], the inclusive index ranges of the Flash API;
 //! - [`frames`]: the HAVE / FETCH / OBJECT / DENY frames on the `GR\x60` extension flow
 //!   (our own wire, `docs/wire-netgroup.md`);
 //! - [`scheduler`]: strategy ordering and holder choice;
-//! - `node/engine/replication.rs`: the [`crate::node::GroupNode`] calls added for file sharing (faulty objects,
-//!   fault counts, neighbours' have sets).
+//! - `node/engine/replication.rs`: the [`crate::node::GroupNode`] calls added for file sharing
+//!   (faulty objects, fault counts, neighbours' have sets).
 //!
 //! `Replication` is sans-IO and knows nothing of sessions: frames to send are queued in an
 //! outbox that the group drains onto its neighbours' extension flows, and events go to the
@@ -237,7 +237,7 @@ fn bounded_insert(map: &mut BTreeMap<(u64, PeerId), Instant>, key: (u64, PeerId)
     map.insert(key, until);
 }
 
-/// Validates an API range (digest §9).
+/// Validates an API range (docs/protocol/netgroup.md, "Object replication").
 fn check_range(start: u64, end: u64) -> Result<(), GroupError> {
     if start > end || end > MAX_OBJECT_INDEX {
         return Err(GroupError::InvalidRange { start, end });

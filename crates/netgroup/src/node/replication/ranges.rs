@@ -1,10 +1,11 @@
-//! [`RangeSet`]: a set of object indices kept as disjoint inclusive ranges (netgroup digest
-//! §9: `addHaveObjects(startIndex, endIndex)` and friends take inclusive ranges).
+//! [`RangeSet`]: a set of object indices kept as disjoint inclusive ranges
+//! (docs/protocol/netgroup.md, "Object replication": `addHaveObjects(startIndex, endIndex)` and
+//! friends take inclusive ranges).
 
 use std::collections::BTreeMap;
 
-/// Largest object index the Flash player accepts (digest §9: it checks
-/// `index <= 9 007 199 254 740 990` before calling native code).
+/// Largest object index the Flash player accepts (docs/protocol/netgroup.md, "Object replication":
+/// it checks `index <= 9 007 199 254 740 990` before calling native code).
 pub const MAX_OBJECT_INDEX: u64 = 9_007_199_254_740_990;
 
 /// A set of `u64` indices as sorted, disjoint, non-adjacent inclusive ranges. Adjacent or

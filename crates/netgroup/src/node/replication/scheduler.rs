@@ -1,5 +1,5 @@
-//! Fetch scheduling (netgroup digest §9, `replicationStrategy`): which wanted indices to
-//! request next, and from which neighbour.
+//! Fetch scheduling (docs/protocol/netgroup.md, "Object replication", `replicationStrategy`): which
+//! wanted indices to request next, and from which neighbour.
 //!
 //! - [`holder_segments`] cuts the index space into segments over which the number of
 //!   neighbours holding an index is constant (a sweep over every neighbour's have ranges).
@@ -22,11 +22,11 @@ use rand_core::RngCore;
 
 use super::ranges::RangeSet;
 
-/// Flash `NetGroupReplicationStrategy` (digest §9).
+/// Flash `NetGroupReplicationStrategy` (docs/protocol/netgroup.md, "Object replication").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReplicationStrategy {
-    /// `"lowestFirst"`: request the lowest wanted index first (the default here; the digest
-    /// does not know Flash's).
+    /// `"lowestFirst"`: request the lowest wanted index first (the default here;
+    /// docs/protocol/netgroup.md, "Object replication" does not know Flash's).
     #[default]
     LowestFirst,
     /// `"rarestFirst"`: request the index the fewest neighbours hold first.

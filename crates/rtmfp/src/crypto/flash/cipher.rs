@@ -1,6 +1,6 @@
 //! The Flash packet cipher: AES-128-CBC, IV of 16 zero bytes reset for every packet, no PKCS
-//! padding, in the default "checksum" mode (RFC 7425 §4.1 and §4.6.x; spec `rtmfp-session.md`
-//! §3.2).
+//! padding, in the default "checksum" mode (RFC 7425 §4.1 and §4.6.x; docs/protocol/session.md,
+//! "Flash packet encryption").
 //!
 //! Cleartext = `checksum:u16 (big-endian) | RTMFP packet | 0xFF padding` to a multiple of 16
 //! bytes, the checksum covering everything after it, padding included.
@@ -18,7 +18,8 @@ const BLOCK: usize = 16;
 const ZERO_IV: [u8; BLOCK] = [0; BLOCK];
 
 /// Number of 0xFF padding bytes after a packet of `packet_len` bytes: `2 + packet_len + pad` is
-/// the smallest multiple of 16 (0 to 15 bytes; spec §3.2).
+/// the smallest multiple of 16 (0 to 15 bytes; docs/protocol/session.md, "Flash packet
+/// encryption").
 pub fn padding_len(packet_len: usize) -> usize {
     (BLOCK - (2 + packet_len) % BLOCK) % BLOCK
 }

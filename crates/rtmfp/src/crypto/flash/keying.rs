@@ -1,5 +1,5 @@
 //! Session key components (SKIC/SKRC) and key derivation of the Flash profile
-//! (RFC 7425 §4.6; spec `rtmfp-session.md` §5.5 and §5.6).
+//! (RFC 7425 §4.6; docs/protocol/session.md, "Session key components", "Key derivation").
 //!
 //! A component is an option list; only the options before the first marker count (as zenomt).
 
@@ -23,7 +23,8 @@ pub const KEYING_DH_GROUP_SELECT: u64 = 0x1d;
 /// Keying option 0x1e: session sequence number negotiation, value `flags:u8` (RFC 7425 §4.6.2).
 pub const KEYING_SSEQ_NEGOTIATION: u64 = 0x1e;
 
-/// Negotiation flag 0x04 SND: "I will always send it" (RFC 7425 §4.6.2, spec §5.5).
+/// Negotiation flag 0x04 SND: "I will always send it" (RFC 7425 §4.6.2, docs/protocol/session.md,
+/// "Session key components").
 pub const NEGOTIATE_SND: u8 = 0x04;
 /// Negotiation flag 0x02 SOR: "I will send it on request".
 pub const NEGOTIATE_SOR: u8 = 0x02;
@@ -77,7 +78,8 @@ impl Negotiation {
     }
 }
 
-/// A parsed session key initiator or responder component (RFC 7425 §4.6.2, spec §5.5).
+/// A parsed session key initiator or responder component (RFC 7425 §4.6.2,
+/// docs/protocol/session.md, "Session key components").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyingComponent<'a> {
     /// DH group select (0x1d): the sender uses its static key of this group.
@@ -127,7 +129,8 @@ impl<'a> KeyingComponent<'a> {
     }
 
     /// Checks that this end may decline both HMAC and session sequence numbers, as it always does
-    /// (spec §5.5; interop-notes §1 item 5).
+    /// (docs/protocol/session.md, "Session key components"; docs/protocol/interop.md,
+    /// "Compatibility checklist" item 5).
     ///
     /// Errors: [`CryptoError::Unsupported`] if the far end says SND or REQ for either.
     pub fn check_declined(&self) -> Result<(), CryptoError> {
@@ -180,8 +183,8 @@ impl std::fmt::Debug for DerivedKeys {
     }
 }
 
-/// Derives the session keys and nonces (RFC 7425 §4.6.4, §4.6.5; spec §5.6), with HMAC(key, msg):
-/// `encryptKey = HMAC(secret, HMAC(SKFC, SKNC))[0..16]`,
+/// Derives the session keys and nonces (RFC 7425 §4.6.4, §4.6.5; docs/protocol/session.md, "Key
+/// derivation"), with HMAC(key, msg): `encryptKey = HMAC(secret, HMAC(SKFC, SKNC))[0..16]`,
 /// `decryptKey = HMAC(secret, HMAC(SKNC, SKFC))[0..16]`,
 /// `nearNonce = HMAC(secret, SKNC)`, `farNonce = HMAC(secret, SKFC)`, where `secret` is the
 /// minimal big-endian DH shared secret and SKNC/SKFC this end's and the far end's component bytes
