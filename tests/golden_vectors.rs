@@ -3,33 +3,15 @@
 //! everything these implementations send), and the handshake chunks carry the layouts the
 //! interoperability notes describe.
 
-use std::path::PathBuf;
+#[path = "../crates/rtmfp/tests/vectors/mod.rs"]
+mod vectors;
 
 use rtmfp::wire::packet::{PacketWriter, MAX_STARTUP_PACKET};
 use rtmfp::wire::{unscramble_session_id, Chunk, PacketHeader};
 use serde_json::Value;
+use vectors::{records, JSONL_FILES};
 
-fn vectors() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors")
-}
-
-fn records(file: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(vectors().join(file))
-        .unwrap_or_else(|e| panic!("{file}: {e} (shared/ must sit beside the checkout)"));
-    text.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-const FILES: &[&str] = &[
-    "apnic-flash13-cirrus.jsonl",
-    "go-rtmfp-flash11.jsonl",
-    "handshake-librtmfp-mona.jsonl",
-    "netgroup-librtmfp-mona.jsonl",
-    "netgroup-media-librtmfp-mona-first300.jsonl",
-    "rtmfpcpp-mona-group14-fail.jsonl",
-    "rtmfpcpp-mona-group2-ok.jsonl",
-];
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors");
 
 /// The packet without checksum; `plaintext` has a 2-byte checksum, `plaintext_dump` none.
 fn packet_of(r: &Value) -> Option<Vec<u8>> {
@@ -45,7 +27,7 @@ fn packet_of(r: &Value) -> Option<Vec<u8>> {
 fn every_known_plaintext_parses_and_reencodes_canonically() {
     let mut packets = 0;
     let mut chunks_total = 0;
-    for file in FILES {
+    for file in JSONL_FILES {
         for r in records(file) {
             let Some(packet) = packet_of(&r) else {
                 continue;
@@ -85,7 +67,7 @@ fn every_known_plaintext_parses_and_reencodes_canonically() {
 
 #[test]
 fn session_ids_unscramble_as_recorded() {
-    for file in FILES {
+    for file in JSONL_FILES {
         for r in records(file) {
             let Some(d) = r["datagram"].as_str().filter(|d| !d.is_empty()) else {
                 continue;

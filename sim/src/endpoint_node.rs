@@ -1,11 +1,9 @@
 //! `rtmfp::Endpoint` as a simulated node, and how to build one with either crypto profile.
 
-use std::net::SocketAddr;
-
 use rtmfp::{Config, Endpoint, Event, FlashProfile, PlainProfile};
 
 use crate::hash::RunHash;
-use crate::node::SimNode;
+use crate::node::{digest_sockaddr, SimNode};
 use crate::rng::{seed32, SimRng};
 
 /// Which RTMFP crypto profile the nodes use.
@@ -41,16 +39,6 @@ pub fn new_endpoint(crypto: Crypto, config: Config, rng: &mut SimRng) -> Endpoin
     }
 }
 
-fn sockaddr(h: &mut RunHash, a: &SocketAddr) {
-    match a {
-        SocketAddr::V4(v4) => h.addr(*v4),
-        SocketAddr::V6(v6) => {
-            h.bytes(&v6.ip().octets());
-            h.u64(v6.port() as u64);
-        }
-    }
-}
-
 impl SimNode for Endpoint {
     fn digest_event(event: &Event, h: &mut RunHash) {
         match event {
@@ -62,7 +50,7 @@ impl SimNode for Endpoint {
             } => {
                 h.u64(1);
                 h.u64(session.0 as u64);
-                sockaddr(h, far_addr);
+                digest_sockaddr(h, far_addr);
                 h.bytes(far_fingerprint);
                 h.u64(*role as u64);
             }
@@ -120,14 +108,14 @@ impl SimNode for Endpoint {
             }
             Event::UnmatchedIHello { from, epd, tag } => {
                 h.u64(9);
-                sockaddr(h, from);
+                digest_sockaddr(h, from);
                 h.bytes(epd);
                 h.bytes(tag);
             }
             Event::AddressChanged { session, addr } => {
                 h.u64(10);
                 h.u64(session.0 as u64);
-                sockaddr(h, addr);
+                digest_sockaddr(h, addr);
             }
         }
     }

@@ -58,3 +58,15 @@ pub trait SimNode: SansIo {
         false
     }
 }
+
+/// Mixes a socket address into the run hash, as the event digests of every [`SimNode`] do: an
+/// IPv4 one as [`RunHash::addr`], an IPv6 one as its 16 octets then its port.
+pub(crate) fn digest_sockaddr(h: &mut RunHash, a: &SocketAddr) {
+    match a {
+        SocketAddr::V4(v4) => h.addr(*v4),
+        SocketAddr::V6(v6) => {
+            h.bytes(&v6.ip().octets());
+            h.u64(v6.port() as u64);
+        }
+    }
+}

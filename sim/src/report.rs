@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::group::replication::ReplicationReport;
+use crate::metrics::Percentiles;
 use crate::plot;
 use crate::runner::{CdfKind, RunResult, SessionReport};
 
@@ -32,8 +33,21 @@ pub struct HostStats {
     pub wall_at_s: Vec<f64>,
 }
 
-fn ms(us: u64) -> f64 {
+/// Microseconds as milliseconds.
+pub(crate) fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
+}
+
+/// `p50 .. p90 .. p99 .. max ..`: percentiles of microseconds, in milliseconds to 0.1, as the
+/// summary's latency lines print them.
+pub(crate) fn ms_percentiles(p: &Percentiles) -> String {
+    format!(
+        "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+        ms(p.p50),
+        ms(p.p90),
+        ms(p.p99),
+        ms(p.max)
+    )
 }
 
 /// The one-screen summary of a run.
@@ -130,15 +144,7 @@ fn session_lines(o: &mut String, s: &SessionReport, n: &crate::net::NetStats) {
         s.handshakes_pending,
         c.handshakes_abandoned
     );
-    let h = &s.handshake_us;
-    let _ = writeln!(
-        o,
-        "  time ms   p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
-        ms(h.p50),
-        ms(h.p90),
-        ms(h.p99),
-        ms(h.max)
-    );
+    let _ = writeln!(o, "  time ms   {}", ms_percentiles(&s.handshake_us));
     let _ = writeln!(
         o,
         "messages    {} sent, {} delivered ({:.2} %), {} duplicates, {} misdelivered, {} write errors",
@@ -149,15 +155,7 @@ fn session_lines(o: &mut String, s: &SessionReport, n: &crate::net::NetStats) {
         c.misdelivered,
         c.write_errors
     );
-    let l = &s.latency_us;
-    let _ = writeln!(
-        o,
-        "  latency ms p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
-        ms(l.p50),
-        ms(l.p90),
-        ms(l.p99),
-        ms(l.max)
-    );
+    let _ = writeln!(o, "  latency ms {}", ms_percentiles(&s.latency_us));
     let _ = writeln!(
         o,
         "wire        {} datagrams, {:.2} MB (headers incl.), app payload {:.2} MB, overhead {:.1} %",

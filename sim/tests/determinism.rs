@@ -1,5 +1,7 @@
 //! Same seed, same run; different seeds, different runs; scenario errors name the field.
 
+mod common;
+
 use rtmfp_sim::run;
 use rtmfp_sim::runner::RunOptions;
 use rtmfp_sim::scenario::Scenario;
@@ -32,15 +34,7 @@ interval_ms = 20
 "#;
 
 fn hash(seed: Option<u64>) -> (String, u64) {
-    let s = Scenario::from_toml(SMALL, "small.toml").unwrap();
-    let r = run(
-        &s,
-        RunOptions {
-            seed,
-            ..RunOptions::default()
-        },
-    )
-    .unwrap();
+    let r = common::run_scenario(SMALL, "small.toml", seed);
     assert!(r.sessions.unwrap().counters.messages_delivered > 0);
     (r.hash, r.hash_records)
 }

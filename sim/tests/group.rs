@@ -4,7 +4,7 @@
 
 mod common;
 
-use rtmfp_sim::group::report::GroupReport;
+use common::group;
 use rtmfp_sim::runner::RunResult;
 use rtmfp_sim::scenario::Scenario;
 
@@ -38,10 +38,6 @@ idle_timeout_s = 15
 
 fn run_toml(text: &str, seed: Option<u64>) -> RunResult {
     common::run_scenario(text, "swarm.toml", seed)
-}
-
-fn group(r: &RunResult) -> &GroupReport {
-    r.group.as_ref().expect("a group run")
 }
 
 #[test]

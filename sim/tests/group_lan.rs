@@ -9,7 +9,7 @@
 
 mod common;
 
-use rtmfp_sim::group::report::GroupReport;
+use common::group;
 use rtmfp_sim::runner::RunResult;
 use rtmfp_sim::scenario::Scenario;
 
@@ -46,10 +46,6 @@ server = {server}
 
 fn run_toml(text: &str) -> RunResult {
     common::run_scenario(text, "lan.toml", None)
-}
-
-fn group(r: &RunResult) -> &GroupReport {
-    r.group.as_ref().expect("a group run")
 }
 
 #[test]
@@ -152,14 +148,7 @@ fn lan_runs_are_deterministic() {
     let text = lan_swarm(40, 10, false, 10).replace("duration_s = 15", "duration_s = 10");
     let s = Scenario::from_toml(&text, "lan.toml").unwrap();
     let run = |seed| {
-        let r = rtmfp_sim::run(
-            &s,
-            rtmfp_sim::runner::RunOptions {
-                seed,
-                ..rtmfp_sim::runner::RunOptions::default()
-            },
-        )
-        .unwrap();
+        let r = common::run_with_seed(&s, seed);
         assert!(r.engine.multicast_taken > 0);
         (r.hash, r.hash_records)
     };

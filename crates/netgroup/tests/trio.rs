@@ -13,7 +13,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rtmfp::crypto::CryptoProfile;
 use rtmfp::wire::{Chunk, PacketHeader};
-use rtmfp::{FlashProfile, Instant, Priority, SansIo, Transmit};
+use rtmfp::{Endpoint, FlashProfile, Instant, Priority, SansIo, SessionId, Transmit};
 use rtmfp_flash::netconnection::NetConnectionEvent;
 use rtmfp_flash::{codes, FlashNode, FlowSignature, GcMessage, NodeEvent};
 use rtmfp_netgroup::server::{RendezvousConfig, RendezvousEvent, RendezvousServer};
@@ -323,21 +323,31 @@ fn gc_messages(net: &Net<Trio>, i: usize) -> Vec<GcMessage> {
         .collect()
 }
 
+/// Opens a group-client flow (`FlowSignature::GroupClient`) on the NetConnection session `s`,
+/// in return association with the NetConnection's flow `assoc`.
+fn open_group_client_flow(
+    ep: &mut Endpoint,
+    now: Instant,
+    s: SessionId,
+    assoc: Option<u64>,
+) -> u64 {
+    ep.open_flow(
+        now,
+        s,
+        &FlowSignature::GroupClient.encode(),
+        assoc,
+        Priority::default(),
+    )
+    .unwrap()
+}
+
 fn join(net: &mut Net<Trio>, i: usize, group: [u8; 32]) -> u64 {
     let now = net.now;
     let node = peer(net, i);
     let s = node.net_connection().session().unwrap();
     let assoc = node.net_connection().server_flow();
     let ep = node.endpoint_mut();
-    let flow = ep
-        .open_flow(
-            now,
-            s,
-            &FlowSignature::GroupClient.encode(),
-            assoc,
-            Priority::default(),
-        )
-        .unwrap();
+    let flow = open_group_client_flow(ep, now, s, assoc);
     let join = GcMessage::Join {
         group_id: group,
         legacy: false,
@@ -404,15 +414,7 @@ fn bad_input_from_one_client_does_not_disturb_the_other() {
     ep.write(now, s, control, Bytes::from(vec![0x14; 40_000]), None)
         .unwrap();
     // A group join with a bad length.
-    let gc = ep
-        .open_flow(
-            now,
-            s,
-            &FlowSignature::GroupClient.encode(),
-            assoc,
-            Priority::default(),
-        )
-        .unwrap();
+    let gc = open_group_client_flow(ep, now, s, assoc);
     ep.write(
         now,
         s,

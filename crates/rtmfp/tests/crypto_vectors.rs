@@ -2,13 +2,14 @@
 //! default-key packets, the go-rtmfp and librtmfp key derivations, certificates, EPDs and
 //! keying components, plus keying round trips through the public API.
 
-use std::path::PathBuf;
+mod vectors;
 
 use aes::cipher::block_padding::NoPadding;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
+use vectors::{records, JSONL_FILES};
 
 use rtmfp::crypto::cert::{self, Certificate, Epd};
 use rtmfp::crypto::checksum;
@@ -19,37 +20,8 @@ use rtmfp::crypto::{certificate_fingerprint, CryptoProfile, PacketCipher, Sessio
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors");
 
-const JSONL_FILES: [&str; 7] = [
-    "apnic-flash13-cirrus.jsonl",
-    "go-rtmfp-flash11.jsonl",
-    "handshake-librtmfp-mona.jsonl",
-    "netgroup-librtmfp-mona.jsonl",
-    "netgroup-media-librtmfp-mona-first300.jsonl",
-    "rtmfpcpp-mona-group14-fail.jsonl",
-    "rtmfpcpp-mona-group2-ok.jsonl",
-];
-
-fn path(name: &str) -> PathBuf {
-    let p = PathBuf::from(VECTORS).join(name);
-    assert!(
-        p.exists(),
-        "missing vector file {} (shared/ must sit beside main/)",
-        p.display()
-    );
-    p
-}
-
-fn records(name: &str) -> Vec<Value> {
-    std::fs::read_to_string(path(name))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn json(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path(name)).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(vectors::path(name)).unwrap()).unwrap()
 }
 
 fn hx(v: &Value) -> Vec<u8> {

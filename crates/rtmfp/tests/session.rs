@@ -65,6 +65,13 @@ fn connect(net: &mut Net) -> (SessionId, SessionId) {
     (a.unwrap(), b.unwrap())
 }
 
+/// Whether `events` hold a `SessionClosed` for `reason`.
+fn closed(events: &[Event], reason: CloseReason) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, Event::SessionClosed { reason: r, .. } if *r == reason))
+}
+
 fn messages(seed_n: u64, total: usize) -> Vec<Vec<u8>> {
     let sizes = [1usize, 1000, 5000, 70_000, 300_000, 1152, 2300];
     let mut r = rng(seed_n);
@@ -195,9 +202,10 @@ fn bulk_10mb_both_ways_20_percent_loss() {
     bulk_both_ways(Link::lossy(0.20), 3, 10 << 20);
 }
 
-#[test]
-fn handshake_layouts_match_flash() {
-    let mut net = Net::new(vec![client(7), server(8)], Link::clean(), 7);
+/// Client `n` connects to server `n + 1` on a clean link seeded `n`, every datagram logged
+/// with its sender; returns the pair and the log once both sessions are open.
+fn connect_logged(n: u64) -> (Net, Log) {
+    let mut net = Net::new(vec![client(n), server(n + 1)], Link::clean(), n);
     let log: Log = Rc::default();
     let l = log.clone();
     net.filter = Some(Box::new(move |from, _, p| {
@@ -205,6 +213,12 @@ fn handshake_layouts_match_flash() {
         true
     }));
     connect(&mut net);
+    (net, log)
+}
+
+#[test]
+fn handshake_layouts_match_flash() {
+    let (_net, log) = connect_logged(7);
     let log = log.borrow();
     // IHello, RHello, IIKeying, RIKeying: all startup packets, default key, flags 0x0b.
     let key = *b"Adobe Systems 02";
@@ -356,24 +370,10 @@ fn close_from(side: usize) {
     net.eps[side].close(now, handles[side]);
     let other = 1 - side;
     let ok = net.run_until(Duration::from_secs(10), |n| {
-        n.events[other].iter().any(|e| {
-            matches!(
-                e,
-                Event::SessionClosed {
-                    reason: CloseReason::Remote,
-                    ..
-                }
-            )
-        })
+        closed(&n.events[other], CloseReason::Remote)
     });
     assert!(ok);
-    assert!(net.events[side].iter().any(|e| matches!(
-        e,
-        Event::SessionClosed {
-            reason: CloseReason::Local,
-            ..
-        }
-    )));
+    assert!(closed(&net.events[side], CloseReason::Local));
     net.run_until(Duration::from_secs(30), |_| false);
     assert_eq!(net.eps[side].session_count(), 0);
     assert_eq!(net.eps[other].session_count(), 0, "linger ends");
@@ -395,17 +395,10 @@ fn abrupt_close_is_seen_as_aborted() {
     let (cs, _) = connect(&mut net);
     let now = net.now;
     net.eps[0].abort(now, cs);
-    assert!(
-        net.run_until(Duration::from_secs(5), |n| n.events[1].iter().any(
-            |e| matches!(
-                e,
-                Event::SessionClosed {
-                    reason: CloseReason::Aborted,
-                    ..
-                }
-            )
-        ))
-    );
+    let aborted = net.run_until(Duration::from_secs(5), |n| {
+        closed(&n.events[1], CloseReason::Aborted)
+    });
+    assert!(aborted);
 }
 
 #[test]
@@ -423,30 +416,14 @@ fn silent_peer_times_out_and_keepalives_flow_while_alive() {
     net.filter = Some(Box::new(|_, _, _| false));
     net.run_until(Duration::from_secs(200), |_| false);
     for i in 0..2 {
-        assert!(
-            net.events[i].iter().any(|e| matches!(
-                e,
-                Event::SessionClosed {
-                    reason: CloseReason::Timeout,
-                    ..
-                }
-            )),
-            "endpoint {i}"
-        );
+        assert!(closed(&net.events[i], CloseReason::Timeout), "endpoint {i}");
         assert_eq!(net.eps[i].session_count(), 0);
     }
 }
 
 #[test]
 fn duplicate_iikeying_gets_the_stored_rikeying() {
-    let mut net = Net::new(vec![client(61), server(62)], Link::clean(), 61);
-    let log: Log = Rc::default();
-    let l = log.clone();
-    net.filter = Some(Box::new(move |from, _, p| {
-        l.borrow_mut().push((from, p.to_vec()));
-        true
-    }));
-    connect(&mut net);
+    let (mut net, log) = connect_logged(61);
     let (iikeying, rikeying) = {
         let log = log.borrow();
         (log[2].1.clone(), log[3].1.clone())

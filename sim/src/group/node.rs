@@ -15,7 +15,7 @@ use rtmfp_netgroup::{GroupConfig, GroupEvent, GroupNode};
 
 use crate::endpoint_node::Crypto;
 use crate::hash::RunHash;
-use crate::node::SimNode;
+use crate::node::{digest_sockaddr, SimNode};
 use crate::rng::{seed32, SimRng};
 
 /// A simulated node of a group workload: the rendezvous server or a member.
@@ -129,22 +129,12 @@ impl SansIo for GroupSimNode {
     }
 }
 
-fn sockaddr(h: &mut RunHash, a: &SocketAddr) {
-    match a {
-        SocketAddr::V4(v4) => h.addr(*v4),
-        SocketAddr::V6(v6) => {
-            h.bytes(&v6.ip().octets());
-            h.u64(v6.port() as u64);
-        }
-    }
-}
-
 fn digest_server(e: &RendezvousEvent, h: &mut RunHash) {
     match e {
         RendezvousEvent::ClientConnected { peer_id, addr, app } => {
             h.u64(1);
             h.bytes(&peer_id.0);
-            sockaddr(h, addr);
+            digest_sockaddr(h, addr);
             h.bytes(app.as_bytes());
         }
         RendezvousEvent::ClientRejected { app } => {
@@ -173,7 +163,7 @@ fn digest_server(e: &RendezvousEvent, h: &mut RunHash) {
         RendezvousEvent::PeerIntroduced { target, initiator } => {
             h.u64(6);
             h.bytes(&target.0);
-            sockaddr(h, initiator);
+            digest_sockaddr(h, initiator);
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::endpoint_node::Crypto;
 use crate::error::ScenarioError;
 use crate::group::replication::{ReplicationParams, ReplicationSpec};
 use crate::group::stream::{StreamParams, StreamSpec};
+use crate::scenario::check_in;
 
 /// Largest post or lookup message, bytes (the engine's default `max_post_bytes` and
 /// `max_route_bytes`).
@@ -110,11 +111,7 @@ impl Default for GroupSpec {
 }
 
 fn check(ok: bool, field: &str, what: &str) -> Result<(), ScenarioError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ScenarioError(format!("field `workload.{field}`: {what}")))
-    }
+    check_in("workload.", ok, field, what)
 }
 
 fn finite_nonneg(v: f64, field: &str) -> Result<(), ScenarioError> {

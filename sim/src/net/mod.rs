@@ -285,9 +285,44 @@ impl Network {
         if self.same_lan(src, dst) {
             return Some(private_addr(src));
         }
+        self.outbound(src, to)
+    }
+
+    /// The source address `src` shows through its NAT (its own address without one) when
+    /// sending to `to`.
+    fn outbound(&mut self, src: NodeId, to: SocketAddrV4) -> Option<SocketAddrV4> {
         match &mut self.nat[src.idx()] {
             Some(nat) => nat.outbound(to),
             None => Some(private_addr(src)),
+        }
+    }
+
+    /// Where a datagram from `src` to `to` (designating `dest`, not multicast) arrives and the
+    /// source address it shows there, or why it is dropped.
+    fn unicast(
+        &mut self,
+        src: NodeId,
+        to: SocketAddrV4,
+        dest: Dest,
+    ) -> Result<(NodeId, SocketAddrV4), Drop> {
+        match dest {
+            Dest::Unknown | Dest::Multicast => Err(Drop::NoRoute),
+            Dest::Private(d) | Dest::NatPublic(d, _) if d.idx() >= self.n => Err(Drop::NoRoute),
+            Dest::Private(d) => {
+                if self.nat[d.idx()].is_some() && !self.same_lan(src, d) {
+                    return Err(Drop::NoRoute);
+                }
+                let from = self.source(src, to, d).ok_or(Drop::Nat)?;
+                Ok((d, from))
+            }
+            Dest::NatPublic(d, _) => {
+                if self.nat[d.idx()].is_none() {
+                    return Err(Drop::NoRoute);
+                }
+                // Hairpinning through the far NAT even on a shared LAN.
+                let from = self.outbound(src, to).ok_or(Drop::Nat)?;
+                Ok((d, from))
+            }
         }
     }
 
@@ -307,43 +342,6 @@ impl Network {
         };
         let start = out.len();
         match dest {
-            Dest::Unknown => return self.stats.record(Drop::NoRoute),
-            Dest::Private(d) | Dest::NatPublic(d, _) if d.idx() >= self.n => {
-                return self.stats.record(Drop::NoRoute)
-            }
-            Dest::Private(d) => {
-                if self.nat[d.idx()].is_some() && !self.same_lan(src, d) {
-                    return self.stats.record(Drop::NoRoute);
-                }
-                let Some(from) = self.source(src, to4, d) else {
-                    return self.stats.record(Drop::Nat);
-                };
-                out.push(Arrival {
-                    at: now,
-                    dst: d,
-                    from,
-                    to: to4,
-                });
-            }
-            Dest::NatPublic(d, _) => {
-                if self.nat[d.idx()].is_none() {
-                    return self.stats.record(Drop::NoRoute);
-                }
-                // Hairpinning through the far NAT even on a shared LAN.
-                let from = match &mut self.nat[src.idx()] {
-                    Some(nat) => nat.outbound(to4),
-                    None => Some(private_addr(src)),
-                };
-                let Some(from) = from else {
-                    return self.stats.record(Drop::Nat);
-                };
-                out.push(Arrival {
-                    at: now,
-                    dst: d,
-                    from,
-                    to: to4,
-                });
-            }
             Dest::Multicast => {
                 let s = self.params.lan_size;
                 if s == 0 {
@@ -360,6 +358,15 @@ impl Network {
                     });
                 }
             }
+            _ => match self.unicast(src, to4, dest) {
+                Ok((dst, from)) => out.push(Arrival {
+                    at: now,
+                    dst,
+                    from,
+                    to: to4,
+                }),
+                Err(drop) => return self.stats.record(drop),
+            },
         }
         let wire = len as u64 + HEADER_BYTES;
         let Some(depart) = self.up[src.idx()].enqueue(now.as_micros(), wire) else {

@@ -4,9 +4,12 @@
 
 use rtmfp::{Config, Endpoint, Instant};
 use rtmfp_sim::endpoint_node::Crypto;
+use rtmfp_sim::group::report::GroupReport;
 use rtmfp_sim::net::nat::NatType;
 use rtmfp_sim::net::topology::Topology;
 use rtmfp_sim::net::{NetParams, Network};
+use rtmfp_sim::runner::{RunOptions, RunResult};
+use rtmfp_sim::scenario::Scenario;
 use rtmfp_sim::sessions::{Pattern, SessionParams, SessionWorkload};
 use rtmfp_sim::{Engine, EngineConfig, NodeId};
 
@@ -45,14 +48,24 @@ pub fn secs(s: f64) -> Instant {
 
 /// Parses scenario `text` (named `origin` in errors) and runs it, with `seed` instead of the
 /// scenario's own when given.
-pub fn run_scenario(text: &str, origin: &str, seed: Option<u64>) -> rtmfp_sim::runner::RunResult {
-    let s = rtmfp_sim::scenario::Scenario::from_toml(text, origin).unwrap();
+pub fn run_scenario(text: &str, origin: &str, seed: Option<u64>) -> RunResult {
+    let s = Scenario::from_toml(text, origin).unwrap();
+    run_with_seed(&s, seed)
+}
+
+/// Runs scenario `s`, with `seed` instead of the scenario's own when given.
+pub fn run_with_seed(s: &Scenario, seed: Option<u64>) -> RunResult {
     rtmfp_sim::run(
-        &s,
-        rtmfp_sim::runner::RunOptions {
+        s,
+        RunOptions {
             seed,
-            ..rtmfp_sim::runner::RunOptions::default()
+            ..RunOptions::default()
         },
     )
     .unwrap()
+}
+
+/// The group report of a group run.
+pub fn group(r: &RunResult) -> &GroupReport {
+    r.group.as_ref().expect("a group run")
 }
