@@ -59,7 +59,10 @@ impl Trio {
             .unwrap();
         let b = nodes[1].peer_id();
         for i in [0, 2] {
-            nodes[i].add_neighbor(now, g, b, &[addrs[1]]).unwrap();
+            nodes[i]
+                .group_mut(now, g)
+                .unwrap()
+                .add_neighbor(b, &[addrs[1]]);
         }
         let mut t = Trio {
             nodes,
@@ -70,14 +73,32 @@ impl Trio {
             relay: Duration::ZERO,
         };
         t.run(Duration::from_secs(2));
-        assert_eq!(t.nodes[1].neighbor_count(g), Some(2), "B has A and C");
-        assert_eq!(t.nodes[0].neighbor_count(g), Some(1), "A only has B");
+        assert_eq!(
+            t.nodes[1].group(g).map(|v| v.neighbor_count()),
+            Some(2),
+            "B has A and C"
+        );
+        assert_eq!(
+            t.nodes[0].group(g).map(|v| v.neighbor_count()),
+            Some(1),
+            "A only has B"
+        );
         for i in [1, 2] {
             let now = t.now;
-            t.nodes[i].play(now, g, "bench").unwrap();
+            t.nodes[i]
+                .group_mut(now, g)
+                .unwrap()
+                .multicast()
+                .play("bench")
+                .unwrap();
         }
         let now = t.now;
-        t.key = t.nodes[0].publish(now, g, "bench").unwrap();
+        t.key = t.nodes[0]
+            .group_mut(now, g)
+            .unwrap()
+            .multicast()
+            .publish("bench")
+            .unwrap();
         // Warm up: playback starts, C's pushers settle on B.
         for _ in 0..300 {
             t.publish_one();
@@ -134,14 +155,10 @@ impl Trio {
     fn publish_one(&mut self) {
         let (now, g, key) = (self.now, self.g, self.key);
         self.nodes[0]
-            .publish_message(
-                now,
-                g,
-                &key,
-                media_type::VIDEO,
-                0,
-                Bytes::from(vec![7u8; 900]),
-            )
+            .group_mut(now, g)
+            .unwrap()
+            .multicast()
+            .publish_message(&key, media_type::VIDEO, 0, Bytes::from(vec![7u8; 900]))
             .unwrap();
         self.run(Duration::from_millis(20));
     }
@@ -160,7 +177,10 @@ fn relay(c: &mut Criterion) {
             }
             trio.relay
         });
-        let info = trio.nodes[2].multicast_info(trio.g, &trio.key).unwrap();
+        let info = trio.nodes[2]
+            .group(trio.g)
+            .and_then(|v| v.multicast_info(&trio.key))
+            .unwrap();
         assert_eq!(info.fragments_lost, 0);
     });
     g.bench_function("aes_cbc_1kb_encrypt_decrypt_baseline", |b| {

@@ -123,7 +123,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (_, g) in &nodes {
         let (group, _) = g.as_ref().expect("not yet moved");
         for _ in 0..100 {
-            if group.neighbor_count().await? >= MEMBERS - 1 {
+            if group.read(|g| g.neighbor_count()).await? >= MEMBERS - 1 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -31,8 +31,9 @@ pub mod node;
 pub mod server;
 pub use node::multicast;
 pub use node::{
-    GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode, MediaMessage, MulticastParams,
-    NeighborTarget, NetGroupInfo, NetStreamMulticastInfo, RangeSet, ReceiveMode,
-    ReplicationCounters, ReplicationStrategy, SendResult, SendToNotify, StreamInfo, StreamKey,
-    MAX_OBJECT_INDEX,
+    GroupConfig, GroupEvent, GroupHandle, GroupMut, GroupNode, GroupRef, JoinError, MediaMessage,
+    MulticastMut, MulticastParams, NeighborTarget, NetGroupInfo, NetStreamMulticastInfo, PlayError,
+    PostError, PublishError, RangeSet, ReceiveMode, ReplicationCounters, ReplicationError,
+    ReplicationMut, ReplicationStrategy, RouteError, SendResult, SendToNotify, StreamError,
+    StreamInfo, StreamKey, MAX_OBJECT_INDEX,
 };

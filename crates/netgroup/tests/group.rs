@@ -15,8 +15,8 @@ use rtmfp_flash::{FlashNode, NodeEvent};
 use rtmfp_netgroup::node::posting::{PostingAuth, POST};
 use rtmfp_netgroup::wire::{GroupConnect, GroupFlowKind, GroupMessage, GroupReport, ReportMember};
 use rtmfp_netgroup::{
-    group_connect_key, GroupAddress, GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode,
-    GroupSpecifier, PeerId, ReceiveMode, SendResult,
+    group_connect_key, GroupAddress, GroupConfig, GroupEvent, GroupHandle, GroupNode,
+    GroupSpecifier, PeerId, PostError, ReceiveMode, SendResult,
 };
 use support::members::{join_all, node, node_ref, raw, swarm, Ev, M};
 use support::{seed, Net};
@@ -56,7 +56,7 @@ fn posts(net: &Net<M>, i: usize) -> Vec<[u8; 32]> {
 
 fn converged(net: &Net<M>, ids: &[usize], g: GroupHandle) -> bool {
     ids.iter()
-        .all(|&i| node_ref(net, i).neighbor_count(g) == Some(ids.len() - 1))
+        .all(|&i| node_ref(net, i).group(g).map(|v| v.neighbor_count()) == Some(ids.len() - 1))
 }
 
 #[test]
@@ -74,19 +74,30 @@ fn sixteen_members_converge_post_route_and_replace_a_leaver() {
     let ok = net.run_until(Duration::from_secs(30), |n| converged(n, &ids, g));
     let counts: Vec<_> = ids
         .iter()
-        .map(|&i| node_ref(&net, i).neighbor_count(g))
+        .map(|&i| node_ref(&net, i).group(g).map(|v| v.neighbor_count()))
         .collect();
     assert!(ok, "not converged: {counts:?}");
     eprintln!(
         "converged at {:?} counts {counts:?} est {:?}",
         net.now,
-        node_ref(&net, 3).estimated_member_count(g)
+        node_ref(&net, 3)
+            .group(g)
+            .map(|v| v.estimated_member_count())
     );
     for &i in &ids {
-        let e = node_ref(&net, i).estimated_member_count(g).unwrap();
+        let e = node_ref(&net, i)
+            .group(g)
+            .map(|v| v.estimated_member_count())
+            .unwrap();
         assert!((16.0 / 3.0..=48.0).contains(&e), "node {i}: estimate {e}");
-        assert_eq!(node_ref(&net, i).heard_count(g), Some(15));
-        let (from, to) = node_ref(&net, i).local_coverage(g).unwrap();
+        assert_eq!(
+            node_ref(&net, i).group(g).map(|v| v.heard_count()),
+            Some(15)
+        );
+        let (from, to) = node_ref(&net, i)
+            .group(g)
+            .map(|v| v.local_coverage())
+            .unwrap();
         assert_ne!(from, to);
     }
 
@@ -95,14 +106,19 @@ fn sixteen_members_converge_post_route_and_replace_a_leaver() {
     for (k, &i) in [1usize, 7, 16].iter().enumerate() {
         let now = net.now;
         let id = node(&mut net, i)
-            .post(now, g, format!("hello {k}").as_bytes())
+            .group_mut(now, g)
+            .unwrap()
+            .post(format!("hello {k}").as_bytes())
             .unwrap();
         ids_posted.push((i, id));
     }
     let now = net.now;
     assert_eq!(
-        node(&mut net, 1).post(now, g, b"hello 0"),
-        Err(GroupError::Duplicate {
+        node(&mut net, 1)
+            .group_mut(now, g)
+            .unwrap()
+            .post(b"hello 0"),
+        Err(PostError::Duplicate {
             message_id: ids_posted[0].1
         })
     );
@@ -128,7 +144,9 @@ fn sixteen_members_converge_post_route_and_replace_a_leaver() {
             .unwrap();
         let now = net.now;
         let r = node(&mut net, 1)
-            .send_to_nearest(now, g, &[k], target)
+            .group_mut(now, g)
+            .unwrap()
+            .send_to_nearest(&[k], target)
             .unwrap();
         net.run_until(Duration::from_millis(500), |_| false);
         let at = |n: &Net<M>, i: usize| {
@@ -153,14 +171,14 @@ fn sixteen_members_converge_post_route_and_replace_a_leaver() {
     // Node 5 leaves: every other member drops it from its neighbours and best list.
     let leaver = node_ref(&net, 5).peer_id();
     let now = net.now;
-    node(&mut net, 5).leave(now, g).unwrap();
+    node(&mut net, 5).group_mut(now, g).unwrap().leave();
     let rest: Vec<usize> = ids.iter().copied().filter(|&i| i != 5).collect();
     let ok = net.run_until(Duration::from_secs(10), |n| {
         rest.iter().all(|&i| {
             let x = node_ref(n, i);
-            x.neighbor_count(g) == Some(14)
-                && !x.best_list(g).unwrap().contains(&leaver)
-                && x.best_list(g).unwrap().len() == 14
+            x.group(g).map(|v| v.neighbor_count()) == Some(14)
+                && !x.group(g).map(|v| v.best_list()).unwrap().contains(&leaver)
+                && x.group(g).map(|v| v.best_list()).unwrap().len() == 14
         })
     });
     assert!(ok, "the leaver was not replaced");
@@ -191,16 +209,28 @@ fn a_group_joined_after_leaving_another_gets_its_own_traffic_only() {
     assert!(ok, "two groups of 5 did not converge");
 
     let now = net.now;
-    node(&mut net, 1).leave(now, a).unwrap();
-    assert_eq!(node_ref(&net, 1).neighbor_count(a), None);
+    node(&mut net, 1).group_mut(now, a).unwrap().leave();
+    assert_eq!(node_ref(&net, 1).group(a).map(|v| v.neighbor_count()), None);
     let c = join_all(&mut net, &ids, &spec("third"));
     let ok = net.run_until(Duration::from_secs(30), |n| converged(n, &ids, c));
     assert!(ok, "the third group did not converge");
 
     let now = net.now;
-    let in_a = node(&mut net, 2).post(now, a, b"to the first").unwrap();
-    let in_b = node(&mut net, 3).post(now, b, b"to the second").unwrap();
-    let in_c = node(&mut net, 4).post(now, c, b"to the third").unwrap();
+    let in_a = node(&mut net, 2)
+        .group_mut(now, a)
+        .unwrap()
+        .post(b"to the first")
+        .unwrap();
+    let in_b = node(&mut net, 3)
+        .group_mut(now, b)
+        .unwrap()
+        .post(b"to the second")
+        .unwrap();
+    let in_c = node(&mut net, 4)
+        .group_mut(now, c)
+        .unwrap()
+        .post(b"to the third")
+        .unwrap();
     net.run_until(Duration::from_secs(2), |_| false);
 
     assert_eq!(posts_in(&net, 1, b), vec![in_b]);
@@ -238,17 +268,28 @@ fn sparse_swarm_of_64_routes_over_several_hops_and_trims_surplus_neighbours() {
     net.run_until(Duration::from_secs(60), |_| false);
     let counts: Vec<usize> = ids
         .iter()
-        .map(|&i| node_ref(&net, i).neighbor_count(g).unwrap())
+        .map(|&i| {
+            node_ref(&net, i)
+                .group(g)
+                .map(|v| v.neighbor_count())
+                .unwrap()
+        })
         .collect();
     let estimates: Vec<f64> = ids
         .iter()
-        .map(|&i| node_ref(&net, i).estimated_member_count(g).unwrap())
+        .map(|&i| {
+            node_ref(&net, i)
+                .group(g)
+                .map(|v| v.estimated_member_count())
+                .unwrap()
+        })
         .collect();
     let asked: u64 = ids
         .iter()
         .map(|&i| {
             node_ref(&net, i)
-                .membership_counters(g)
+                .group(g)
+                .map(|v| v.membership_counters())
                 .unwrap()
                 .ask_close_sent
         })
@@ -272,7 +313,11 @@ fn sparse_swarm_of_64_routes_over_several_hops_and_trims_surplus_neighbours() {
 
     // Posting over the sparse mesh.
     let now = net.now;
-    let id = node(&mut net, 10).post(now, g, b"sparse hello").unwrap();
+    let id = node(&mut net, 10)
+        .group_mut(now, g)
+        .unwrap()
+        .post(b"sparse hello")
+        .unwrap();
     net.run_until(Duration::from_secs(3), |_| false);
     for &i in &ids {
         let got = posts(&net, i).iter().filter(|m| **m == id).count();
@@ -293,7 +338,9 @@ fn sparse_swarm_of_64_routes_over_several_hops_and_trims_surplus_neighbours() {
             .unwrap();
         let now = net.now;
         node(&mut net, from)
-            .send_to_nearest(now, g, &[k, 0xAA], target)
+            .group_mut(now, g)
+            .unwrap()
+            .send_to_nearest(&[k, 0xAA], target)
             .unwrap();
         net.run_until(Duration::from_millis(500), |_| false);
         let got: Vec<(usize, u8)> = ids
@@ -330,27 +377,33 @@ fn sparse_swarm_of_64_routes_over_several_hops_and_trims_surplus_neighbours() {
         .filter(|&&i| i != 20)
         .filter_map(|&i| {
             let x = node_ref(&net, i);
-            let best = x.best_list(g).unwrap();
-            let neighbour = x.neighbors(g).unwrap().iter().any(|(_, p)| *p == leaver);
+            let best = x.group(g).map(|v| v.best_list()).unwrap();
+            let neighbour = x
+                .group(g)
+                .map(|v| v.neighbors())
+                .unwrap()
+                .iter()
+                .any(|(_, p)| *p == leaver);
             (neighbour && best.contains(&leaver)).then_some((i, best.len()))
         })
         .collect();
     assert!(!had.is_empty());
     let now = net.now;
-    node(&mut net, 20).leave(now, g).unwrap();
+    node(&mut net, 20).group_mut(now, g).unwrap().leave();
     let ok = net.run_until(Duration::from_secs(10), |net| {
         had.iter().all(|&(i, len)| {
             let x = node_ref(net, i);
-            let best = x.best_list(g).unwrap();
+            let best = x.group(g).map(|v| v.best_list()).unwrap();
             // Full again: the size the current estimate asks for (it may move by one when the
             // leaver was a ring neighbour whose gap fed the estimate).
             let full = len.min(rtmfp_netgroup::target_neighbor_count(
-                x.estimated_member_count(g).unwrap(),
+                x.group(g).map(|v| v.estimated_member_count()).unwrap(),
             ));
             !best.contains(&leaver)
                 && best.len() >= full
                 && !node_ref(net, i)
-                    .neighbors(g)
+                    .group(g)
+                    .map(|v| v.neighbors())
                     .unwrap()
                     .iter()
                     .any(|(_, p)| *p == leaver)
@@ -362,8 +415,8 @@ fn sparse_swarm_of_64_routes_over_several_hops_and_trims_surplus_neighbours() {
             let x = node_ref(&net, i);
             (
                 len,
-                x.best_list(g).unwrap().len(),
-                x.estimated_member_count(g).unwrap(),
+                x.group(g).map(|v| v.best_list()).unwrap().len(),
+                x.group(g).map(|v| v.estimated_member_count()).unwrap(),
             )
         })
         .collect();
@@ -421,7 +474,7 @@ fn lan_discovery_without_a_server_converges_and_delivers_posts_once() {
     let ok = net.run_until(Duration::from_secs(30), |n| converged(n, &ids, g));
     let counts: Vec<_> = ids
         .iter()
-        .map(|&i| node_ref(&net, i).neighbor_count(g))
+        .map(|&i| node_ref(&net, i).group(g).map(|v| v.neighbor_count()))
         .collect();
     assert!(ok, "LAN swarm did not converge: {counts:?}");
     eprintln!("LAN swarm converged at {:?}", net.now);
@@ -442,7 +495,11 @@ fn lan_discovery_without_a_server_converges_and_delivers_posts_once() {
     assert!(connects >= n as u64 - 1, "connects from hints: {connects}");
 
     let now = net.now;
-    let id = node(&mut net, 2).post(now, g, b"hello LAN").unwrap();
+    let id = node(&mut net, 2)
+        .group_mut(now, g)
+        .unwrap()
+        .post(b"hello LAN")
+        .unwrap();
     net.run_until(Duration::from_secs(5), |_| false);
     for &i in &ids {
         let got = posts(&net, i).iter().filter(|m| **m == id).count();
@@ -465,7 +522,10 @@ fn lan_discovery_without_a_server_converges_and_delivers_posts_once() {
     assert_eq!(after.unknown_group, before.unknown_group + 1);
     assert_eq!(after.malformed, before.malformed + 1);
     assert_eq!(after.connects, before.connects);
-    assert_eq!(node_ref(&net, 1).heard_count(g), Some(n - 1));
+    assert_eq!(
+        node_ref(&net, 1).group(g).map(|v| v.heard_count()),
+        Some(n - 1)
+    );
 }
 
 #[test]
@@ -482,8 +542,11 @@ fn posting_password_is_enforced() {
 
     let now = net.now;
     assert_eq!(
-        node(&mut net, 4).post(now, g, b"let me in"),
-        Err(GroupError::NotAuthorized)
+        node(&mut net, 4)
+            .group_mut(now, g)
+            .unwrap()
+            .post(b"let me in"),
+        Err(PostError::NotAuthorized)
     );
     // The outsider forges frames: without a proof, and with a made-up one.
     let victims: Vec<PeerId> = [1, 2, 3]
@@ -494,22 +557,35 @@ fn posting_password_is_enforced() {
         let now = net.now;
         let mut bare = vec![POST, 0];
         bare.extend_from_slice(format!("forged {k}").as_bytes());
-        assert!(node(&mut net, 4).send_raw_extension(now, g, *v, Bytes::from(bare)));
+        assert!(node(&mut net, 4)
+            .group_mut(now, g)
+            .unwrap()
+            .send_raw_extension(*v, Bytes::from(bare)));
         let mut fake = vec![POST, 1];
         fake.extend_from_slice(&[0x55; 32]);
         fake.extend_from_slice(format!("fake proof {k}").as_bytes());
-        assert!(node(&mut net, 4).send_raw_extension(now, g, *v, Bytes::from(fake)));
+        assert!(node(&mut net, 4)
+            .group_mut(now, g)
+            .unwrap()
+            .send_raw_extension(*v, Bytes::from(fake)));
     }
     // A legitimate post reaches everyone, the outsider included.
     let now = net.now;
-    let id = node(&mut net, 2).post(now, g, b"official").unwrap();
+    let id = node(&mut net, 2)
+        .group_mut(now, g)
+        .unwrap()
+        .post(b"official")
+        .unwrap();
     net.run_until(Duration::from_secs(2), |_| false);
     for i in [1, 3, 4] {
         assert_eq!(posts(&net, i), [id], "node {i}");
     }
     assert!(posts(&net, 2).is_empty());
     for i in [1, 2, 3] {
-        let c = node_ref(&net, i).posting_counters(g).unwrap();
+        let c = node_ref(&net, i)
+            .group(g)
+            .map(|v| v.posting_counters())
+            .unwrap();
         assert_eq!((c.missing_proof, c.bad_proof), (1, 1), "node {i}");
     }
     assert!(matches!(
@@ -579,9 +655,15 @@ fn wrong_group_key_is_rejected_and_bad_input_is_bounded() {
     let s = raw_session(&mut net, 3, victim);
     raw_handshake(&mut net, 3, s, &sp, victim, Some([0x11; 32]));
     net.run_until(Duration::from_secs(2), |_| false);
-    let c = node_ref(&net, 1).membership_counters(g).unwrap();
+    let c = node_ref(&net, 1)
+        .group(g)
+        .map(|v| v.membership_counters())
+        .unwrap();
     assert_eq!(c.wrong_key, 1);
-    assert_eq!(node_ref(&net, 1).neighbor_count(g), Some(1));
+    assert_eq!(
+        node_ref(&net, 1).group(g).map(|v| v.neighbor_count()),
+        Some(1)
+    );
     assert!(net.events[3].iter().any(|e| matches!(
         e,
         Ev::Raw(NodeEvent::Session(
@@ -594,7 +676,10 @@ fn wrong_group_key_is_rejected_and_bad_input_is_bounded() {
     let s = raw_session(&mut net, 4, victim);
     let f = raw_handshake(&mut net, 4, s, &sp, victim, None);
     net.run_until(Duration::from_secs(1), |_| false);
-    assert_eq!(node_ref(&net, 1).neighbor_count(g), Some(2));
+    assert_eq!(
+        node_ref(&net, 1).group(g).map(|v| v.neighbor_count()),
+        Some(2)
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let fake = GroupReport {
         members: (0..5000)
@@ -620,14 +705,18 @@ fn wrong_group_key_is_rejected_and_bad_input_is_bounded() {
         ep.write(now, s, f, Bytes::from(m), None).unwrap();
     }
     net.run_until(Duration::from_secs(2), |_| false);
-    let c = node_ref(&net, 1).membership_counters(g).unwrap();
+    let c = node_ref(&net, 1)
+        .group(g)
+        .map(|v| v.membership_counters())
+        .unwrap();
     assert!(c.malformed >= 2, "{c:?}");
     assert!(c.report_members_dropped >= 4000, "{c:?}");
-    assert!(node_ref(&net, 1).heard_count(g).unwrap() <= 100);
+    assert!(node_ref(&net, 1).group(g).map(|v| v.heard_count()).unwrap() <= 100);
     assert!(c.heard_full > 0, "{c:?}");
     // The honest member is still a neighbour.
     assert!(node_ref(&net, 1)
-        .neighbors(g)
+        .group(g)
+        .map(|v| v.neighbors())
         .unwrap()
         .iter()
         .any(|(_, p)| *p == node_ref(&net, 2).peer_id()));
@@ -668,7 +757,10 @@ fn wrong_group_key_is_rejected_and_bad_input_is_bounded() {
         .unwrap();
     net.run_until(Duration::from_secs(1), |_| false);
     let delivered = posts(&net, 1).len();
-    let c = node_ref(&net, 1).posting_counters(g).unwrap();
+    let c = node_ref(&net, 1)
+        .group(g)
+        .map(|v| v.posting_counters())
+        .unwrap();
     assert!(delivered >= burst && delivered < 2000, "{delivered}");
     assert!(
         c.rate_limited > 0 && c.rate_limited as usize + delivered == 2000,
@@ -676,6 +768,9 @@ fn wrong_group_key_is_rejected_and_bad_input_is_bounded() {
     );
     // Forwarded to the honest member too, which rate-limits per neighbour as well.
     assert!(!posts(&net, 2).is_empty());
-    let m = node_ref(&net, 1).membership_counters(g).unwrap();
+    let m = node_ref(&net, 1)
+        .group(g)
+        .map(|v| v.membership_counters())
+        .unwrap();
     assert_eq!(m.ext_malformed, 1);
 }

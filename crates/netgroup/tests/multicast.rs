@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rtmfp_netgroup::multicast::media_type;
-use rtmfp_netgroup::{GroupConfig, GroupError, GroupEvent, GroupHandle, GroupSpecifier, StreamKey};
+use rtmfp_netgroup::{
+    GroupConfig, GroupEvent, GroupHandle, GroupSpecifier, PlayError, PublishError, StreamError,
+    StreamKey,
+};
 use support::members::{join_all, node, node_ref, swarm, Ev, M};
 use support::Net;
 
@@ -71,14 +74,24 @@ fn stream(n: usize, count: u32, loss: f64, seed: u64) -> (Net<M>, GroupHandle, S
     let g = join_all(&mut net, &ids, &spec("stream"));
     assert!(net.run_until(Duration::from_secs(20), |net| {
         ids.iter()
-            .all(|&i| node_ref(net, i).neighbor_count(g) >= Some(3))
+            .all(|&i| node_ref(net, i).group(g).map(|v| v.neighbor_count()) >= Some(3))
     }));
     for &i in &ids[1..] {
         let now = net.now;
-        node(&mut net, i).play(now, g, "live").unwrap();
+        node(&mut net, i)
+            .group_mut(now, g)
+            .unwrap()
+            .multicast()
+            .play("live")
+            .unwrap();
     }
     let now = net.now;
-    let key = node(&mut net, 1).publish(now, g, "live").unwrap();
+    let key = node(&mut net, 1)
+        .group_mut(now, g)
+        .unwrap()
+        .multicast()
+        .publish("live")
+        .unwrap();
     net.loss = loss;
     let mut played = Played {
         messages: BTreeMap::new(),
@@ -90,13 +103,21 @@ fn stream(n: usize, count: u32, loss: f64, seed: u64) -> (Net<M>, GroupHandle, S
         let (t, time, payload) = message(i);
         let now = net.now;
         node(&mut net, 1)
-            .publish_message(now, g, &key, t, time, payload)
+            .group_mut(now, g)
+            .unwrap()
+            .multicast()
+            .publish_message(&key, t, time, payload)
             .unwrap();
         net.run_until(Duration::from_millis(20), |_| false);
         collect(&mut net, &mut played);
     }
     let now = net.now;
-    node(&mut net, 1).unpublish(now, g, &key).unwrap();
+    node(&mut net, 1)
+        .group_mut(now, g)
+        .unwrap()
+        .multicast()
+        .unpublish(&key)
+        .unwrap();
     let players = ids.len() - 1;
     for _ in 0..300 {
         net.run_until(Duration::from_millis(100), |_| false);
@@ -122,18 +143,25 @@ fn a_stream_reaches_every_player_in_order_with_its_last_message() {
             "player {i} got the stream out of order or altered"
         );
         assert_eq!(played.ended[&i], (0, count as u64));
-        let info = node_ref(&net, i).multicast_info(g, &key).unwrap();
+        let info = node_ref(&net, i)
+            .group(g)
+            .and_then(|v| v.multicast_info(&key))
+            .unwrap();
         assert_eq!(info.fragments_lost, 0);
         assert!(info.fragments_pushed_from_peers + info.fragments_requested_from_peers > 0);
     }
     assert_eq!(played.published, 7, "PublishNotify once per member");
     assert_eq!(played.unpublished, 7, "UnpublishNotify once per member");
     // The publisher did not send the whole stream to everyone itself: players relay.
-    let publisher = node_ref(&net, 1).multicast_info(g, &key).unwrap();
+    let publisher = node_ref(&net, 1)
+        .group(g)
+        .and_then(|v| v.multicast_info(&key))
+        .unwrap();
     let relayed: u64 = (2..=8)
         .map(|i| {
             node_ref(&net, i)
-                .multicast_info(g, &key)
+                .group(g)
+                .and_then(|v| v.multicast_info(&key))
                 .unwrap()
                 .fragments_pushed_to_peers
         })
@@ -151,15 +179,25 @@ fn a_stream_reaches_every_player_in_order_with_its_last_message() {
     // The statistics stay readable after the stream is forgotten (window + margin later).
     let mut net = net;
     net.run_until(Duration::from_secs(15), |_| false);
-    assert!(node_ref(&net, 1).multicast_streams(g).unwrap().is_empty());
-    let kept = node_ref(&net, 1).multicast_info(g, &key).unwrap();
+    assert!(node_ref(&net, 1)
+        .group(g)
+        .map(|v| v.multicast_streams())
+        .unwrap()
+        .is_empty());
+    let kept = node_ref(&net, 1)
+        .group(g)
+        .and_then(|v| v.multicast_info(&key))
+        .unwrap();
     assert_eq!(kept.fragments_published, publisher.fragments_published);
     assert_eq!(kept.send_data_bytes, publisher.send_data_bytes);
     // After the end, maps go out only when holdings grow: pruning sends nothing.
     assert_eq!(kept.send_control_bytes, publisher.send_control_bytes);
     // Control overhead stays small at 500 kbit/s.
     for i in 1..=8 {
-        let info = node_ref(&net, i).multicast_info(g, &key).unwrap();
+        let info = node_ref(&net, i)
+            .group(g)
+            .and_then(|v| v.multicast_info(&key))
+            .unwrap();
         assert!(
             info.control_overhead() < 0.1,
             "member {i}: {}",
@@ -194,12 +232,20 @@ fn api_errors_and_publish_password() {
     let g0 = join_all(&mut net, &[1], &plain);
     let now = net.now;
     assert!(matches!(
-        node(&mut net, 1).publish(now, g0, "x"),
-        Err(GroupError::MulticastDisabled)
+        node(&mut net, 1)
+            .group_mut(now, g0)
+            .unwrap()
+            .multicast()
+            .publish("x"),
+        Err(PublishError::MulticastDisabled)
     ));
     assert!(matches!(
-        node(&mut net, 1).play(now, g0, "x"),
-        Err(GroupError::MulticastDisabled)
+        node(&mut net, 1)
+            .group_mut(now, g0)
+            .unwrap()
+            .multicast()
+            .play("x"),
+        Err(PlayError::MulticastDisabled)
     ));
     let mut locked = spec("locked");
     locked.set_publish_password(Some("secret"), None);
@@ -209,28 +255,58 @@ fn api_errors_and_publish_password() {
     let now = net.now;
     let g = node(&mut net, 1).join(now, &outsider).unwrap();
     assert!(matches!(
-        node(&mut net, 1).publish(now, g, "x"),
-        Err(GroupError::PublishNotAuthorized)
+        node(&mut net, 1)
+            .group_mut(now, g)
+            .unwrap()
+            .multicast()
+            .publish("x"),
+        Err(PublishError::NotAuthorized)
     ));
     let g2 = node(&mut net, 2).join(now, &holder).unwrap();
     assert_eq!(g, g2, "authorizations do not change the group");
-    let key = node(&mut net, 2).publish(now, g2, "x").unwrap();
+    let key = node(&mut net, 2)
+        .group_mut(now, g2)
+        .unwrap()
+        .multicast()
+        .publish("x")
+        .unwrap();
     assert!(matches!(
-        node(&mut net, 2).publish(now, g2, "x"),
-        Err(GroupError::AlreadyPublishing)
+        node(&mut net, 2)
+            .group_mut(now, g2)
+            .unwrap()
+            .multicast()
+            .publish("x"),
+        Err(PublishError::AlreadyPublishing)
     ));
     assert!(matches!(
-        node(&mut net, 1).publish_message(now, g, &key, 8, 0, Bytes::new()),
-        Err(GroupError::UnknownStream)
+        node(&mut net, 1)
+            .group_mut(now, g)
+            .unwrap()
+            .multicast()
+            .publish_message(&key, 8, 0, Bytes::new()),
+        Err(StreamError::UnknownStream)
     ));
     let huge = Bytes::from(vec![0; rtmfp_netgroup::multicast::MAX_MESSAGE_BYTES + 1]);
     assert!(matches!(
-        node(&mut net, 2).publish_message(now, g2, &key, 8, 0, huge),
-        Err(GroupError::TooLarge { .. })
+        node(&mut net, 2)
+            .group_mut(now, g2)
+            .unwrap()
+            .multicast()
+            .publish_message(&key, 8, 0, huge),
+        Err(StreamError::TooLarge { .. })
     ));
-    node(&mut net, 2).unpublish(now, g2, &key).unwrap();
+    node(&mut net, 2)
+        .group_mut(now, g2)
+        .unwrap()
+        .multicast()
+        .unpublish(&key)
+        .unwrap();
     assert!(matches!(
-        node(&mut net, 2).unpublish(now, g2, &key),
-        Err(GroupError::UnknownStream)
+        node(&mut net, 2)
+            .group_mut(now, g2)
+            .unwrap()
+            .multicast()
+            .unpublish(&key),
+        Err(StreamError::UnknownStream)
     ));
 }

@@ -16,7 +16,7 @@ use rtmfp::Instant;
 use rtmfp_flash::FlashNode;
 use rtmfp_netgroup::PeerId;
 use rtmfp_netgroup::{
-    GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode, GroupSpecifier,
+    GroupConfig, GroupEvent, GroupHandle, GroupNode, GroupSpecifier, ReplicationError,
     ReplicationStrategy, MAX_OBJECT_INDEX,
 };
 use sha2::{Digest, Sha256};
@@ -100,19 +100,34 @@ fn answer(net: &mut Net<M>, i: usize, app: &mut App, g: GroupHandle, request_id:
     match (app.role, app.store.get(&index)) {
         (Role::Stall, _) => {}
         (Role::DenyFirst, _) if app.denied.insert(index) => {
-            n.deny_requested_object(now, g, request_id).unwrap();
+            n.group_mut(now, g)
+                .unwrap()
+                .replication()
+                .deny_requested_object(request_id)
+                .unwrap();
         }
         (Role::Corrupt, _) => {
             let mut bad = object(index).to_vec();
             bad[1000] ^= 0x40;
-            n.write_requested_object(now, g, request_id, bad.into())
+            n.group_mut(now, g)
+                .unwrap()
+                .replication()
+                .write_requested_object(request_id, bad.into())
                 .unwrap();
         }
         (_, Some(o)) => {
-            n.write_requested_object(now, g, request_id, o.clone())
+            n.group_mut(now, g)
+                .unwrap()
+                .replication()
+                .write_requested_object(request_id, o.clone())
                 .unwrap();
         }
-        (_, None) => n.deny_requested_object(now, g, request_id).unwrap(),
+        (_, None) => n
+            .group_mut(now, g)
+            .unwrap()
+            .replication()
+            .deny_requested_object(request_id)
+            .unwrap(),
     }
 }
 
@@ -129,12 +144,11 @@ fn react(net: &mut Net<M>, apps: &mut [Option<App>], g: GroupHandle) {
                 let now = net.now;
                 app.next_answer = now + pace;
                 // The requester may have left meanwhile.
-                let _ = node(net, i).write_requested_object(
-                    now,
-                    g,
-                    id,
-                    app.store.get(&index).cloned().unwrap_or_default(),
-                );
+                let _ = node(net, i)
+                    .group_mut(now, g)
+                    .unwrap()
+                    .replication()
+                    .write_requested_object(id, app.store.get(&index).cloned().unwrap_or_default());
             }
         }
         while app.cursor < net.events[i].len() {
@@ -162,12 +176,20 @@ fn react(net: &mut Net<M>, apps: &mut [Option<App>], g: GroupHandle) {
                     if Sha256::digest(&bytes) != Sha256::digest(object(index)) {
                         *app.faulty.entry(from).or_default() += 1;
                         node(net, i)
-                            .report_faulty_object(now, g, index, from)
+                            .group_mut(now, g)
+                            .unwrap()
+                            .replication()
+                            .report_faulty_object(index, from)
                             .unwrap();
                         continue;
                     }
                     app.store.insert(index, bytes);
-                    node(net, i).add_have_objects(now, g, index, index).unwrap();
+                    node(net, i)
+                        .group_mut(now, g)
+                        .unwrap()
+                        .replication()
+                        .add_have_objects(index, index)
+                        .unwrap();
                 }
                 Ev::Group(GroupEvent::ReplicationFetchFailed { .. }) => app.failed += 1,
                 Ev::Group(GroupEvent::ReplicationFetchSendNotify { .. }) => app.sent_notify += 1,
@@ -226,11 +248,15 @@ fn assert_intact(net: &Net<M>, apps: &[Option<App>], ids: &[usize], g: GroupHand
         }
         let x = node_ref(net, i);
         assert!(
-            x.want_objects(g).unwrap().is_empty(),
+            x.group(g).map(|v| v.want_objects()).unwrap().is_empty(),
             "node {i} still wants"
         );
         assert_eq!(
-            x.have_objects(g).unwrap().ranges().collect::<Vec<_>>(),
+            x.group(g)
+                .map(|v| v.have_objects())
+                .unwrap()
+                .ranges()
+                .collect::<Vec<_>>(),
             vec![(0, OBJECTS - 1)]
         );
     }
@@ -267,7 +293,7 @@ fn setup(
     let g = join_all(&mut net, &ids, &spec("replication"));
     let ok = net.run_until(Duration::from_secs(30), |net| {
         ids.iter()
-            .all(|&i| node_ref(net, i).neighbor_count(g) == Some(n - 1))
+            .all(|&i| node_ref(net, i).group(g).map(|v| v.neighbor_count()) == Some(n - 1))
     });
     assert!(ok, "not converged");
     let mut apps: Vec<Option<App>> = (0..=n).map(|_| None).collect();
@@ -278,19 +304,28 @@ fn setup(
     }
     let now = net.now;
     node(&mut net, 1)
-        .add_have_objects(now, g, 0, OBJECTS - 1)
+        .group_mut(now, g)
+        .unwrap()
+        .replication()
+        .add_have_objects(0, OBJECTS - 1)
         .unwrap();
     apps[1] = Some(holder);
     let mut wanting = Vec::new();
     #[allow(clippy::needless_range_loop)]
     for i in 2..=n {
         node(&mut net, i)
-            .set_replication_strategy(g, strategy)
+            .group_mut(now, g)
+            .unwrap()
+            .replication()
+            .set_replication_strategy(strategy)
             .unwrap();
         match extra {
             Some(role) if i == 2 => {
                 node(&mut net, i)
-                    .add_have_objects(now, g, 0, OBJECTS - 1)
+                    .group_mut(now, g)
+                    .unwrap()
+                    .replication()
+                    .add_have_objects(0, OBJECTS - 1)
                     .unwrap();
                 apps[i] = Some(App::new(role));
             }
@@ -311,7 +346,10 @@ fn setup(
     let now = net.now;
     for &i in &wanting {
         node(&mut net, i)
-            .add_want_objects(now, g, 0, OBJECTS - 1)
+            .group_mut(now, g)
+            .unwrap()
+            .replication()
+            .add_want_objects(0, OBJECTS - 1)
             .unwrap();
     }
     (net, apps, g, wanting)
@@ -332,7 +370,8 @@ fn transfer_completes(strategy: ReplicationStrategy, seed_base: u64) {
         .iter()
         .map(|&i| {
             node_ref(&net, i)
-                .replication_counters(g)
+                .group(g)
+                .map(|v| v.replication_counters())
                 .unwrap()
                 .objects_received
         })
@@ -352,13 +391,16 @@ fn transfer_completes(strategy: ReplicationStrategy, seed_base: u64) {
         "the first holder served {served_by_holder} of {results}"
     );
     for &i in &wanting {
-        let c = node_ref(&net, i).replication_counters(g).unwrap();
+        let c = node_ref(&net, i)
+            .group(g)
+            .map(|v| v.replication_counters())
+            .unwrap();
         assert_eq!(
             c.malformed + c.oversized + c.unsolicited,
             0,
             "node {i}: {c:?}"
         );
-        let info = node_ref(&net, i).info(g).unwrap();
+        let info = node_ref(&net, i).group(g).map(|v| v.info()).unwrap();
         assert!(info.object_replication_receive_bytes >= OBJECTS * OBJECT_BYTES as u64);
         // One SendNotify per request sent, one result per wanted object.
         assert_eq!(apps[i].as_ref().unwrap().sent_notify as u64, c.fetches_sent);
@@ -405,7 +447,7 @@ fn holder_leaving_mid_transfer_does_not_stop_it() {
         assert!(missing > 0, "transfer already complete");
         let leaver = node_ref(&net, 1).peer_id();
         let now = net.now;
-        node(&mut net, 1).leave(now, g).unwrap();
+        node(&mut net, 1).group_mut(now, g).unwrap().leave();
         apps[1] = None;
         complete_intact(
             &mut net,
@@ -416,7 +458,8 @@ fn holder_leaving_mid_transfer_does_not_stop_it() {
         );
         for &i in &wanting {
             assert!(node_ref(&net, i)
-                .neighbors(g)
+                .group(g)
+                .map(|v| v.neighbors())
                 .unwrap()
                 .iter()
                 .all(|(_, p)| *p != leaver));
@@ -447,7 +490,8 @@ fn a_neighbour_that_never_answers_does_not_stall_the_transfer() {
         .iter()
         .map(|&i| {
             node_ref(&net, i)
-                .replication_counters(g)
+                .group(g)
+                .map(|v| v.replication_counters())
                 .unwrap()
                 .fetch_timeouts
         })
@@ -491,9 +535,9 @@ fn a_neighbour_serving_corrupted_objects_is_reported_and_avoided() {
             "only the liar is faulty"
         );
         let n = node_ref(&net, i);
-        let c = n.replication_counters(g).unwrap();
+        let c = n.group(g).map(|v| v.replication_counters()).unwrap();
         assert_eq!(c.faulty_objects as usize, seen, "node {i}");
-        let counted = n.replication_faults(g).unwrap();
+        let counted = n.group(g).map(|v| v.replication_faults()).unwrap();
         assert_eq!(
             counted,
             if seen > 0 {
@@ -513,7 +557,7 @@ fn a_neighbour_serving_corrupted_objects_is_reported_and_avoided() {
     assert_eq!(asked, total);
     // The liar's fault count survives it leaving.
     let now = net.now;
-    node(&mut net, 2).leave(now, g).unwrap();
+    node(&mut net, 2).group_mut(now, g).unwrap().leave();
     apps[2] = None;
     run(
         &mut net,
@@ -523,29 +567,36 @@ fn a_neighbour_serving_corrupted_objects_is_reported_and_avoided() {
         |_, _| false,
     );
     let w = wanting[0];
-    let after = node_ref(&net, w).replication_faults(g).unwrap();
+    let after = node_ref(&net, w)
+        .group(g)
+        .map(|v| v.replication_faults())
+        .unwrap();
     assert_eq!(
         after.len(),
         usize::from(apps[w].as_ref().unwrap().faulty.contains_key(&liar))
     );
     assert!(node_ref(&net, w)
-        .neighbor_have_objects(g)
+        .group(g)
+        .map(|v| v.neighbor_have_objects())
         .unwrap()
         .iter()
         .all(|(p, _)| *p != liar));
     // API errors.
     let now = net.now;
     assert_eq!(
-        node(&mut net, w).report_faulty_object(now, g, MAX_OBJECT_INDEX + 1, liar),
-        Err(GroupError::InvalidRange {
+        node(&mut net, w)
+            .group_mut(now, g)
+            .unwrap()
+            .replication()
+            .report_faulty_object(MAX_OBJECT_INDEX + 1, liar),
+        Err(ReplicationError::InvalidRange {
             start: MAX_OBJECT_INDEX + 1,
             end: MAX_OBJECT_INDEX + 1
         })
     );
-    assert_eq!(
-        node(&mut net, w).report_faulty_object(now, GroupHandle([9; 32]), 0, liar),
-        Err(GroupError::UnknownGroup)
-    );
+    assert!(node(&mut net, w)
+        .group_mut(now, GroupHandle([9; 32]))
+        .is_none());
 }
 
 #[test]
@@ -562,7 +613,10 @@ fn objects_arriving_after_their_timeout_are_kept_while_wanted() {
     complete_intact(&mut net, &mut apps, g, &wanting, "transfer incomplete");
     let (mut late, mut timeouts) = (0, 0);
     for &i in &wanting {
-        let c = node_ref(&net, i).replication_counters(g).unwrap();
+        let c = node_ref(&net, i)
+            .group(g)
+            .map(|v| v.replication_counters())
+            .unwrap();
         late += c.late_objects;
         timeouts += c.fetch_timeouts;
         // Exactly one result per object: a late one and the answer to its retry are not
@@ -593,7 +647,8 @@ fn denied_requests_are_retried() {
         .iter()
         .map(|&i| {
             node_ref(&net, i)
-                .replication_counters(g)
+                .group(g)
+                .map(|v| v.replication_counters())
                 .unwrap()
                 .fetch_denied
         })
@@ -623,19 +678,37 @@ fn hostile_frames_are_counted_and_dropped() {
     let attacker = wanting[1];
     let vp = node_ref(&net, victim).peer_id();
     let now = net.now;
-    let before = node_ref(&net, victim).replication_counters(g).unwrap();
+    let before = node_ref(&net, victim)
+        .group(g)
+        .map(|v| v.replication_counters())
+        .unwrap();
     let a = node(&mut net, attacker);
     // An object nobody asked the attacker for.
     let mut obj = vec![0x54, 1];
     obj.extend_from_slice(&[7; 100]);
-    assert!(a.send_raw_extension(now, g, vp, Bytes::from(obj)));
+    assert!(a
+        .group_mut(now, g)
+        .unwrap()
+        .send_raw_extension(vp, Bytes::from(obj)));
     // Oversized object, too many ranges, garbage.
     let mut big = vec![0x54, 2];
     big.resize(config().max_object_bytes + 10, 1);
-    assert!(a.send_raw_extension(now, g, vp, Bytes::from(big)));
-    assert!(a.send_raw_extension(now, g, vp, Bytes::from(vec![0x52, 0xFF, 0xFF, 0x7F])));
-    assert!(a.send_raw_extension(now, g, vp, Bytes::from(vec![0x53])));
-    assert!(a.send_raw_extension(now, g, vp, Bytes::from(vec![0x55, 3])));
+    assert!(a
+        .group_mut(now, g)
+        .unwrap()
+        .send_raw_extension(vp, Bytes::from(big)));
+    assert!(a
+        .group_mut(now, g)
+        .unwrap()
+        .send_raw_extension(vp, Bytes::from(vec![0x52, 0xFF, 0xFF, 0x7F])));
+    assert!(a
+        .group_mut(now, g)
+        .unwrap()
+        .send_raw_extension(vp, Bytes::from(vec![0x53])));
+    assert!(a
+        .group_mut(now, g)
+        .unwrap()
+        .send_raw_extension(vp, Bytes::from(vec![0x55, 3])));
     run(
         &mut net,
         &mut apps,
@@ -643,15 +716,24 @@ fn hostile_frames_are_counted_and_dropped() {
         Duration::from_millis(500),
         |_, _| false,
     );
-    let c = node_ref(&net, victim).replication_counters(g).unwrap();
+    let c = node_ref(&net, victim)
+        .group(g)
+        .map(|v| v.replication_counters())
+        .unwrap();
     assert_eq!(c.unsolicited - before.unsolicited, 2, "{c:?}");
     assert_eq!(c.oversized - before.oversized, 2, "{c:?}");
     assert_eq!(c.malformed - before.malformed, 1, "{c:?}");
     assert!(apps[victim].as_ref().unwrap().store.is_empty());
     // The victim still works: a FETCH of something it does not hold is denied.
-    let before = node_ref(&net, victim).replication_counters(g).unwrap();
+    let before = node_ref(&net, victim)
+        .group(g)
+        .map(|v| v.replication_counters())
+        .unwrap();
     let now = net.now;
-    assert!(node(&mut net, attacker).send_raw_extension(now, g, vp, Bytes::from(vec![0x53, 9])));
+    assert!(node(&mut net, attacker)
+        .group_mut(now, g)
+        .unwrap()
+        .send_raw_extension(vp, Bytes::from(vec![0x53, 9])));
     run(
         &mut net,
         &mut apps,
@@ -659,7 +741,10 @@ fn hostile_frames_are_counted_and_dropped() {
         Duration::from_millis(200),
         |_, _| false,
     );
-    let c = node_ref(&net, victim).replication_counters(g).unwrap();
+    let c = node_ref(&net, victim)
+        .group(g)
+        .map(|v| v.replication_counters())
+        .unwrap();
     assert_eq!(c.requests_not_held - before.requests_not_held, 1);
 }
 
@@ -673,56 +758,106 @@ fn api_errors() {
     plain.set_posting_enabled(true);
     let p = n.join(now, &plain).unwrap();
     assert_eq!(
-        n.add_have_objects(now, p, 0, 1),
-        Err(GroupError::ReplicationDisabled)
+        n.group_mut(now, p)
+            .unwrap()
+            .replication()
+            .add_have_objects(0, 1),
+        Err(ReplicationError::ReplicationDisabled)
     );
     assert_eq!(
-        n.set_replication_strategy(p, ReplicationStrategy::RarestFirst),
-        Err(GroupError::ReplicationDisabled)
+        n.group_mut(now, p)
+            .unwrap()
+            .replication()
+            .set_replication_strategy(ReplicationStrategy::RarestFirst),
+        Err(ReplicationError::ReplicationDisabled)
     );
     let g = n.join(now, &spec("repl")).unwrap();
     assert_eq!(
-        n.replication_strategy(g),
+        n.group(g).map(|v| v.replication_strategy()),
         Some(ReplicationStrategy::LowestFirst)
     );
     assert_eq!(
-        n.add_want_objects(now, g, 5, 4),
-        Err(GroupError::InvalidRange { start: 5, end: 4 })
+        n.group_mut(now, g)
+            .unwrap()
+            .replication()
+            .add_want_objects(5, 4),
+        Err(ReplicationError::InvalidRange { start: 5, end: 4 })
     );
     assert_eq!(
-        n.add_have_objects(now, g, 0, MAX_OBJECT_INDEX + 1),
-        Err(GroupError::InvalidRange {
+        n.group_mut(now, g)
+            .unwrap()
+            .replication()
+            .add_have_objects(0, MAX_OBJECT_INDEX + 1),
+        Err(ReplicationError::InvalidRange {
             start: 0,
             end: MAX_OBJECT_INDEX + 1
         })
     );
-    assert_eq!(n.add_have_objects(now, g, 0, MAX_OBJECT_INDEX), Ok(()));
-    assert_eq!(n.remove_have_objects(now, g, 10, 20), Ok(()));
     assert_eq!(
-        n.have_objects(g).unwrap().ranges().collect::<Vec<_>>(),
+        n.group_mut(now, g)
+            .unwrap()
+            .replication()
+            .add_have_objects(0, MAX_OBJECT_INDEX),
+        Ok(())
+    );
+    assert_eq!(
+        n.group_mut(now, g)
+            .unwrap()
+            .replication()
+            .remove_have_objects(10, 20),
+        Ok(())
+    );
+    assert_eq!(
+        n.group(g)
+            .map(|v| v.have_objects())
+            .unwrap()
+            .ranges()
+            .collect::<Vec<_>>(),
         vec![(0, 9), (21, MAX_OBJECT_INDEX)]
     );
-    assert_eq!(n.add_want_objects(now, g, 0, 3), Ok(()));
-    assert_eq!(n.remove_want_objects(now, g, 1, 2), Ok(()));
     assert_eq!(
-        n.want_objects(g).unwrap().ranges().collect::<Vec<_>>(),
+        n.group_mut(now, g)
+            .unwrap()
+            .replication()
+            .add_want_objects(0, 3),
+        Ok(())
+    );
+    assert_eq!(
+        n.group_mut(now, g)
+            .unwrap()
+            .replication()
+            .remove_want_objects(1, 2),
+        Ok(())
+    );
+    assert_eq!(
+        n.group(g)
+            .map(|v| v.want_objects())
+            .unwrap()
+            .ranges()
+            .collect::<Vec<_>>(),
         vec![(0, 0), (3, 3)]
     );
     assert_eq!(
-        n.write_requested_object(now, g, 7, Bytes::from_static(b"x")),
-        Err(GroupError::UnknownRequest { request_id: 7 })
+        n.group_mut(now, g)
+            .unwrap()
+            .replication()
+            .write_requested_object(7, Bytes::from_static(b"x")),
+        Err(ReplicationError::UnknownRequest { request_id: 7 })
     );
     assert_eq!(
-        n.deny_requested_object(now, g, 7),
-        Err(GroupError::UnknownRequest { request_id: 7 })
+        n.group_mut(now, g)
+            .unwrap()
+            .replication()
+            .deny_requested_object(7),
+        Err(ReplicationError::UnknownRequest { request_id: 7 })
     );
     let big = Bytes::from(vec![0; config().max_object_bytes + 1]);
     assert!(matches!(
-        n.write_requested_object(now, g, 7, big),
-        Err(GroupError::TooLarge { .. })
+        n.group_mut(now, g)
+            .unwrap()
+            .replication()
+            .write_requested_object(7, big),
+        Err(ReplicationError::TooLarge { .. })
     ));
-    assert_eq!(
-        n.add_have_objects(now, GroupHandle([9; 32]), 0, 0),
-        Err(GroupError::UnknownGroup)
-    );
+    assert!(n.group_mut(now, GroupHandle([9; 32])).is_none());
 }

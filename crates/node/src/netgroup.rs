@@ -32,12 +32,13 @@ use std::time::Duration;
 
 use rand::RngCore;
 use rtmfp::{Config, CryptoProfile, FlashProfile};
-use rtmfp_flash::netconnection::{ClientConfig, NetConnectionEvent};
+use rtmfp_flash::netconnection::{ClientConfig, NetConnectionError, NetConnectionEvent};
 use rtmfp_flash::{codes, FlashNode};
 use rtmfp_netgroup::node::NeighborTarget;
 use rtmfp_netgroup::{
-    GroupAddress, GroupConfig, GroupError, GroupEvent, GroupHandle, GroupNode, GroupSpecifier,
-    NetGroupInfo, PeerId, ReceiveMode, SendResult,
+    GroupAddress, GroupConfig, GroupEvent, GroupHandle, GroupMut, GroupNode, GroupRef,
+    GroupSpecifier, JoinError, PeerId, PlayError, PostError, PublishError, ReplicationError,
+    RouteError, SendResult, StreamError,
 };
 use tokio::sync::mpsc;
 
@@ -101,9 +102,33 @@ pub enum NodeError {
     /// No `NetConnection.Connect.Success` within [`NodeConfig::connect_timeout`].
     #[error("NetConnection timed out")]
     ConnectTimeout,
-    /// The group engine refused the command.
+    /// `join` of a group this node is already a member of.
     #[error(transparent)]
-    Group(#[from] GroupError),
+    Join(#[from] JoinError),
+    /// The group was left: no call can be made on it any more.
+    #[error("not a member of this group (it was left)")]
+    NotJoined,
+    /// `post` was refused.
+    #[error(transparent)]
+    Post(#[from] PostError),
+    /// A routed send was refused.
+    #[error(transparent)]
+    Route(#[from] RouteError),
+    /// An object replication call was refused.
+    #[error(transparent)]
+    Replication(#[from] ReplicationError),
+    /// A multicast `publish` was refused.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// A call on one of our multicast streams was refused.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// A multicast `play` was refused.
+    #[error(transparent)]
+    Play(#[from] PlayError),
+    /// The NetConnection refused to start (a bad URL).
+    #[error(transparent)]
+    NetConnection(#[from] NetConnectionError),
     /// The driver task stopped or the socket failed.
     #[error(transparent)]
     Driver(#[from] DriverError),
@@ -295,14 +320,14 @@ impl Node {
     /// Flash `new NetGroup(nc, groupspec)`: joins the group and returns its handle, whose
     /// event stream starts with `NetGroup.Connect.Success` (or `.Rejected` / `.Failed`).
     ///
-    /// Errors: [`GroupError::AlreadyJoined`], [`NodeError::Driver`].
+    /// Errors: [`NodeError::Join`] ([`JoinError::AlreadyJoined`]), [`NodeError::Driver`].
     pub async fn join(&self, spec: &GroupSpecifier) -> Result<NetGroup, NodeError> {
         let group = GroupHandle(spec.group_id());
         let (tx, rx) = mpsc::channel(self.event_capacity);
         {
             let mut routes = lock(&self.routes);
             if routes.contains_key(&group) {
-                return Err(GroupError::AlreadyJoined.into());
+                return Err(JoinError::AlreadyJoined.into());
             }
             routes.insert(group, tx);
         }
@@ -389,204 +414,115 @@ impl NetGroup {
         self.events.try_recv().ok()
     }
 
-    pub(crate) async fn run<R: Send + 'static>(
+    /// Runs `f` on this group in the driver task, at the driver's current time, and returns
+    /// its result: every Flash `NetGroup` call is a method of [`GroupMut`] (`post`,
+    /// `send_to_nearest`, `add_neighbor`, `set_receive_mode`, `replication()`,
+    /// `multicast()`...), each with its own error type, which comes back inside `R`:
+    ///
+    /// ```no_run
+    /// # async fn f(group: &rtmfp_node::NetGroup) -> Result<(), rtmfp_node::NodeError> {
+    /// group.with(|mut g| g.replication().add_have_objects(0, 99)).await??;
+    /// let key = group.with(|mut g| g.multicast().publish("live")).await??;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Errors: [`NodeError::NotJoined`] (the group was left), [`NodeError::Driver`].
+    pub async fn with<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut GroupNode, rtmfp::Instant, GroupHandle) -> Result<R, GroupError>
-            + Send
-            + 'static,
-    ) -> Result<R, NodeError> {
-        let g = self.group;
-        Ok(self.handle.call(move |n, now| f(n, now, g)).await??)
-    }
-
-    pub(crate) async fn get<R: Send + 'static>(
-        &self,
-        f: impl FnOnce(&GroupNode, GroupHandle) -> Option<R> + Send + 'static,
+        f: impl FnOnce(GroupMut<'_>) -> R + Send + 'static,
     ) -> Result<R, NodeError> {
         let g = self.group;
         self.handle
-            .call(move |n, _| f(n, g))
+            .call(move |n, now| n.group_mut(now, g).map(f))
             .await?
-            .ok_or(NodeError::Group(GroupError::UnknownGroup))
+            .ok_or(NodeError::NotJoined)
     }
+
+    /// Reads this group's state with `f` in the driver task: [`GroupRef`] has Flash's
+    /// `neighborCount`, `estimatedMemberCount`, `info`, `receiveMode`, the replication sets,
+    /// the streams and every counter.
+    ///
+    /// ```no_run
+    /// # async fn f(group: &rtmfp_node::NetGroup) -> Result<(), rtmfp_node::NodeError> {
+    /// let (neighbors, members) = group
+    ///     .read(|g| (g.neighbor_count(), g.estimated_member_count()))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Errors: [`NodeError::NotJoined`] (the group was left), [`NodeError::Driver`].
+    pub async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(GroupRef<'_>) -> R + Send + 'static,
+    ) -> Result<R, NodeError> {
+        let g = self.group;
+        self.handle
+            .call(move |n, _| n.group(g).map(f))
+            .await?
+            .ok_or(NodeError::NotJoined)
+    }
+
+    // The calls that carry a message: they copy the borrowed bytes into the driver task.
 
     /// Flash `post(message)`: floods the message; returns its message ID (SHA-256).
-    /// Errors: as [`GroupNode::post`].
+    /// Errors: [`NodeError::Post`] (as [`GroupMut::post`]), [`NodeError::NotJoined`],
+    /// [`NodeError::Driver`].
     pub async fn post(&self, message: &[u8]) -> Result<[u8; 32], NodeError> {
         let m = message.to_vec();
-        self.run(move |n, now, g| n.post(now, g, &m)).await
+        Ok(self.with(move |mut g| g.post(&m)).await??)
     }
 
-    /// Flash `sendToNearest(message, groupAddress)`. Errors: as [`GroupNode::send_to_nearest`].
+    /// Flash `sendToNearest(message, groupAddress)`. Errors: [`NodeError::Route`] (as
+    /// [`GroupMut::send_to_nearest`]), [`NodeError::NotJoined`], [`NodeError::Driver`].
     pub async fn send_to_nearest(
         &self,
         message: &[u8],
         address: GroupAddress,
     ) -> Result<SendResult, NodeError> {
         let m = message.to_vec();
-        self.run(move |n, now, g| n.send_to_nearest(now, g, &m, address))
-            .await
+        Ok(self
+            .with(move |mut g| g.send_to_nearest(&m, address))
+            .await??)
     }
 
-    /// Passes a [`rtmfp_netgroup::SendToNotify`] that did not end here on toward its
-    /// destination (the library helper for Flash's per-hop recursion).
-    /// Errors: as [`GroupNode::forward_to_nearest`].
+    /// Passes a [`rtmfp_netgroup::SendToNotify`] of this group that did not end here on toward
+    /// its destination (the library helper for Flash's per-hop recursion). Errors: as
+    /// [`Self::send_to_nearest`].
     pub async fn forward_to_nearest(
         &self,
         notify: rtmfp_netgroup::SendToNotify,
     ) -> Result<SendResult, NodeError> {
-        self.run(move |n, now, _| n.forward_to_nearest(now, &notify))
-            .await
+        Ok(self
+            .with(move |mut g| g.forward_to_nearest(&notify))
+            .await??)
     }
 
     /// Flash `sendToNeighbor(message, NEXT_INCREASING | NEXT_DECREASING | address)`.
-    /// Errors: as [`GroupNode::send_to_neighbor`].
+    /// Errors: as [`Self::send_to_nearest`].
     pub async fn send_to_neighbor(
         &self,
         message: &[u8],
         target: NeighborTarget,
     ) -> Result<SendResult, NodeError> {
         let m = message.to_vec();
-        self.run(move |n, now, g| n.send_to_neighbor(now, g, &m, target))
-            .await
+        Ok(self
+            .with(move |mut g| g.send_to_neighbor(&m, target))
+            .await??)
     }
 
-    /// Flash `sendToAllNeighbors(message)`.
-    /// Errors: as [`GroupNode::send_to_all_neighbors`].
+    /// Flash `sendToAllNeighbors(message)`. Errors: as [`Self::send_to_nearest`].
     pub async fn send_to_all_neighbors(&self, message: &[u8]) -> Result<SendResult, NodeError> {
         let m = message.to_vec();
-        self.run(move |n, now, g| n.send_to_all_neighbors(now, g, &m))
-            .await
+        Ok(self
+            .with(move |mut g| g.send_to_all_neighbors(&m))
+            .await??)
     }
 
-    /// Flash `receiveMode`. Errors: [`GroupError::UnknownGroup`].
-    pub async fn set_receive_mode(&self, mode: ReceiveMode) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.set_receive_mode(now, g, mode))
-            .await
-    }
-
-    /// Flash `addNeighbor(peerID)` at known `addrs` (may be empty: through the server).
-    pub async fn add_neighbor(
-        &self,
-        peer: PeerId,
-        addrs: Vec<SocketAddr>,
-    ) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.add_neighbor(now, g, peer, &addrs))
-            .await
-    }
-
-    /// Flash `addMemberHint(peerID)` at known `addrs`.
-    pub async fn add_member_hint(
-        &self,
-        peer: PeerId,
-        addrs: Vec<SocketAddr>,
-    ) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.add_member_hint(now, g, peer, &addrs))
-            .await
-    }
-
-    /// Flash `addHaveObjects(start, end)` (inclusive): objects this node advertises and serves
-    /// (docs/protocol/netgroup.md, "Object replication"). Errors: as
-    /// [`GroupNode::add_have_objects`].
-    pub async fn add_have_objects(&self, start: u64, end: u64) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.add_have_objects(now, g, start, end))
-            .await
-    }
-
-    /// Flash `removeHaveObjects(start, end)`. Errors: as [`GroupNode::remove_have_objects`].
-    pub async fn remove_have_objects(&self, start: u64, end: u64) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.remove_have_objects(now, g, start, end))
-            .await
-    }
-
-    /// Flash `addWantObjects(start, end)`: fetched from neighbours that have them; each
-    /// arrives as a `ReplicationFetchResult` event. Errors: as [`GroupNode::add_want_objects`].
-    pub async fn add_want_objects(&self, start: u64, end: u64) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.add_want_objects(now, g, start, end))
-            .await
-    }
-
-    /// Flash `removeWantObjects(start, end)`. Errors: as [`GroupNode::remove_want_objects`].
-    pub async fn remove_want_objects(&self, start: u64, end: u64) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.remove_want_objects(now, g, start, end))
-            .await
-    }
-
-    /// Flash `writeRequestedObject(requestID, object)`: answers a `ReplicationRequest`.
-    /// Errors: as [`GroupNode::write_requested_object`].
-    pub async fn write_requested_object(
-        &self,
-        request_id: u64,
-        object: bytes::Bytes,
-    ) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.write_requested_object(now, g, request_id, object))
-            .await
-    }
-
-    /// Flash `denyRequestedObject(requestID)`. Errors: as
-    /// [`GroupNode::deny_requested_object`].
-    pub async fn deny_requested_object(&self, request_id: u64) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.deny_requested_object(now, g, request_id))
-            .await
-    }
-
-    /// Flash `replicationStrategy`. Errors: as [`GroupNode::set_replication_strategy`].
-    pub async fn set_replication_strategy(
-        &self,
-        strategy: rtmfp_netgroup::node::ReplicationStrategy,
-    ) -> Result<(), NodeError> {
-        self.run(move |n, _, g| n.set_replication_strategy(g, strategy))
-            .await
-    }
-
-    /// The application found object `index` from neighbour `from` bad (hash mismatch): it is
-    /// fetched again and `from` avoided. Errors: as [`GroupNode::report_faulty_object`].
-    pub async fn report_faulty_object(&self, index: u64, from: PeerId) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.report_faulty_object(now, g, index, from))
-            .await
-    }
-
-    /// Flash `neighborCount`.
-    pub async fn neighbor_count(&self) -> Result<usize, NodeError> {
-        self.get(|n, g| n.neighbor_count(g)).await
-    }
-
-    /// The connected neighbours: (group address, peer ID).
-    pub async fn neighbors(&self) -> Result<Vec<(GroupAddress, PeerId)>, NodeError> {
-        self.get(|n, g| n.neighbors(g)).await
-    }
-
-    /// Flash `estimatedMemberCount`.
-    pub async fn estimated_member_count(&self) -> Result<f64, NodeError> {
-        self.get(|n, g| n.estimated_member_count(g)).await
-    }
-
-    /// Flash `localCoverageFrom` / `localCoverageTo`.
-    pub async fn local_coverage(&self) -> Result<(GroupAddress, GroupAddress), NodeError> {
-        self.get(|n, g| n.local_coverage(g)).await
-    }
-
-    /// Flash `receiveMode`.
-    pub async fn receive_mode(&self) -> Result<ReceiveMode, NodeError> {
-        self.get(|n, g| n.receive_mode(g)).await
-    }
-
-    /// Flash `info` as cumulative counters ([`NetGroupInfo::rates`] gives bytes per second).
-    pub async fn info(&self) -> Result<NetGroupInfo, NodeError> {
-        self.get(|n, g| n.info(g)).await
-    }
-
-    /// The current best list (peer IDs the node wants as neighbours).
-    pub async fn best_list(&self) -> Result<Vec<PeerId>, NodeError> {
-        self.get(|n, g| n.best_list(g).map(|b| b.into_iter().collect()))
-            .await
-    }
-
-    /// Flash `NetGroup.close()`: leaves the group.
-    /// Errors: [`GroupError::UnknownGroup`], [`NodeError::Driver`].
+    /// Flash `NetGroup.close()`: leaves the group and stops routing its events here.
+    /// Errors: [`NodeError::NotJoined`] (left already), [`NodeError::Driver`].
     pub async fn close(self) -> Result<(), NodeError> {
         lock(&self.routes).remove(&self.group);
-        self.run(|n, now, g| n.leave(now, g)).await
+        self.with(|g| g.leave()).await
     }
 }
 

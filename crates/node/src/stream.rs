@@ -5,20 +5,23 @@
 //! ```no_run
 //! # async fn f(group: rtmfp_node::NetGroup) -> Result<(), rtmfp_node::NodeError> {
 //! use rtmfp_netgroup::multicast::media_type;
-//! let key = group.publish("live").await?;
-//! group.publish_message(key, media_type::VIDEO, 0, vec![0u8; 2000].into()).await?;
+//! let key = group.with(|mut g| g.multicast().publish("live")).await??;
+//! let video = vec![0u8; 2000].into();
+//! group
+//!     .with(move |mut g| g.multicast().publish_message(&key, media_type::VIDEO, 0, video))
+//!     .await??;
 //! group.send_stream_data(key, 40, "onCue", &[rtmfp_flash::amf::string("chapter 2")]).await?;
-//! group.unpublish(key).await?;
+//! group.with(move |mut g| g.multicast().unpublish(&key)).await??;
 //! # Ok(()) }
 //! ```
 //!
-//! Players call [`NetGroup::play`] and read `GroupEvent::MulticastMessage` from
+//! Players call `multicast().play(name)` through [`NetGroup::with`] and read `GroupEvent::MulticastMessage` from
 //! [`NetGroup::next_event`]; `GroupEvent::MulticastPlayEnded` follows the last message.
 
 use bytes::Bytes;
 use rtmfp_flash::amf::{self, Value};
 use rtmfp_netgroup::multicast::media_type;
-use rtmfp_netgroup::{MulticastParams, NetStreamMulticastInfo, StreamInfo, StreamKey};
+use rtmfp_netgroup::StreamKey;
 
 use crate::netgroup::{NetGroup, NodeError};
 
@@ -47,39 +50,10 @@ pub fn parse_data_message(payload: &[u8]) -> Option<(String, Vec<Value>)> {
 }
 
 impl NetGroup {
-    /// Flash `NetStream.publish(name)` in this group: returns the new stream's key.
-    /// Errors: as `GroupNode::publish`.
-    pub async fn publish(&self, name: &str) -> Result<StreamKey, NodeError> {
-        let name = name.to_owned();
-        self.run(move |n, now, g| n.publish(now, g, &name)).await
-    }
-
-    /// [`Self::publish`] with the publisher's own [`MulticastParams`].
-    pub async fn publish_with(
-        &self,
-        name: &str,
-        params: MulticastParams,
-    ) -> Result<StreamKey, NodeError> {
-        let name = name.to_owned();
-        self.run(move |n, now, g| n.publish_with(now, g, &name, Some(params)))
-            .await
-    }
-
-    /// Publishes one media message (`media_type::AUDIO`, `VIDEO`, `DATA_AMF3`...) with its
-    /// timestamp (ms). Returns its last fragment ID. Errors: as `GroupNode::publish_message`.
-    pub async fn publish_message(
-        &self,
-        key: StreamKey,
-        media_type: u8,
-        time: u32,
-        payload: Bytes,
-    ) -> Result<u64, NodeError> {
-        self.run(move |n, now, g| n.publish_message(now, g, &key, media_type, time, payload))
-            .await
-    }
-
-    /// Flash `NetStream.send(handler, args...)` on our stream: a data message (see
-    /// [`data_message`]) at timestamp `time` (ms).
+    /// Flash `NetStream.send(handler, args...)` on our stream `key`: a data message (see
+    /// [`data_message`]) at timestamp `time` (ms). Returns its last fragment ID.
+    /// Errors: [`NodeError::Stream`] (as `MulticastMut::publish_message`),
+    /// [`NodeError::NotJoined`], [`NodeError::Driver`].
     pub async fn send_stream_data(
         &self,
         key: StreamKey,
@@ -87,43 +61,13 @@ impl NetGroup {
         handler: &str,
         args: &[Value],
     ) -> Result<u64, NodeError> {
-        self.publish_message(
-            key,
-            media_type::DATA_AMF3,
-            time,
-            data_message(handler, args),
-        )
-        .await
-    }
-
-    /// Ends our stream `key`. Errors: as `GroupNode::unpublish`.
-    pub async fn unpublish(&self, key: StreamKey) -> Result<(), NodeError> {
-        self.run(move |n, now, g| n.unpublish(now, g, &key)).await
-    }
-
-    /// Flash `NetStream.play(name)` in this group. Errors: as `GroupNode::play`.
-    pub async fn play(&self, name: &str) -> Result<(), NodeError> {
-        let name = name.to_owned();
-        self.run(move |n, now, g| n.play(now, g, &name)).await
-    }
-
-    /// Stops playing `name`.
-    pub async fn close_play(&self, name: &str) -> Result<(), NodeError> {
-        let name = name.to_owned();
-        self.run(move |n, now, g| n.close_play(now, g, &name)).await
-    }
-
-    /// The streams this member knows.
-    pub async fn multicast_streams(&self) -> Result<Vec<StreamInfo>, NodeError> {
-        self.get(|n, g| n.multicast_streams(g)).await
-    }
-
-    /// `NetStream.multicastInfo` of stream `key`; `None` once the stream is forgotten.
-    pub async fn multicast_info(
-        &self,
-        key: StreamKey,
-    ) -> Result<Option<NetStreamMulticastInfo>, NodeError> {
-        self.get(move |n, g| Some(n.multicast_info(g, &key))).await
+        let payload = data_message(handler, args);
+        Ok(self
+            .with(move |mut g| {
+                g.multicast()
+                    .publish_message(&key, media_type::DATA_AMF3, time, payload)
+            })
+            .await??)
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use rand::{Rng, RngCore};
-use rtmfp_netgroup::{GroupAddress, GroupError, GroupEvent, GroupSpecifier, PeerId, SendResult};
+use rtmfp_netgroup::{GroupAddress, GroupEvent, GroupSpecifier, PeerId, PostError, SendResult};
 use rtmfp_node::{LanOptions, NetGroup, Node, NodeConfig, NodeError};
 use support::{node_config, server};
 use tokio::time::Instant;
@@ -48,7 +48,7 @@ async fn converge(groups: &mut [NetGroup], log: &mut Log, want: usize, limit: Du
     while Instant::now() < end {
         let mut ok = true;
         for g in groups.iter() {
-            if g.neighbor_count().await.unwrap() < want {
+            if g.read(|g| g.neighbor_count()).await.unwrap() < want {
                 ok = false;
             }
         }
@@ -111,7 +111,7 @@ async fn sixteen_nodes_via_server_converge_post_route_and_replace_a_leaver() {
     // unit tests check the 30 % bound over many groups). Here: the median is sane.
     let mut est = Vec::new();
     for g in &groups {
-        est.push(g.estimated_member_count().await.unwrap());
+        est.push(g.read(|g| g.estimated_member_count()).await.unwrap());
     }
     est.sort_by(f64::total_cmp);
     let median = est[n / 2];
@@ -126,7 +126,7 @@ async fn sixteen_nodes_via_server_converge_post_route_and_replace_a_leaver() {
     // An identical message is filtered (Flash: identical posts are not sent twice).
     assert!(matches!(
         groups[4].post(b"hello sixteen").await,
-        Err(NodeError::Group(GroupError::Duplicate { .. }))
+        Err(NodeError::Post(PostError::Duplicate { .. }))
     ));
 
     // sendToNearest: the member nearest the address takes the message.
@@ -179,8 +179,8 @@ async fn sixteen_nodes_via_server_converge_post_route_and_replace_a_leaver() {
         pump(&mut groups, &mut log, Duration::from_millis(100)).await;
         let mut gone = true;
         for g in &groups {
-            let best = g.best_list().await.unwrap();
-            let neighbors = g.neighbors().await.unwrap();
+            let best = g.read(|g| g.best_list()).await.unwrap();
+            let neighbors = g.read(|g| g.neighbors()).await.unwrap();
             if best.contains(&leaver) || neighbors.iter().any(|(_, p)| *p == leaver) {
                 gone = false;
             }
@@ -195,7 +195,7 @@ async fn sixteen_nodes_via_server_converge_post_route_and_replace_a_leaver() {
             GroupEvent::NeighborDisconnect { peer_id, .. } if *peer_id == leaver)));
     }
     for g in &groups {
-        assert_eq!(g.neighbor_count().await.unwrap(), n - 2);
+        assert_eq!(g.read(|g| g.neighbor_count()).await.unwrap(), n - 2);
     }
 }
 
@@ -218,7 +218,7 @@ async fn a_node_without_the_posting_password_cannot_post() {
     assert!(converge(&mut groups, &mut log, 2, Duration::from_secs(20)).await);
     assert!(matches!(
         groups[2].post(b"let me in").await,
-        Err(NodeError::Group(GroupError::NotAuthorized))
+        Err(NodeError::Post(PostError::NotAuthorized))
     ));
     let id = groups[0].post(b"authorized").await.unwrap();
     deliver_post(&mut groups, &mut log, 0, &id).await;
@@ -270,7 +270,7 @@ async fn eight_nodes_find_each_other_on_the_lan_without_a_server() {
         .map(|(i, n)| (n.peer_id(), i))
         .collect();
     for g in &groups {
-        for (_, p) in g.neighbors().await.unwrap() {
+        for (_, p) in g.read(|g| g.neighbors()).await.unwrap() {
             assert!(
                 peers.contains_key(&p),
                 "a neighbour that is not one of ours"
@@ -281,7 +281,9 @@ async fn eight_nodes_find_each_other_on_the_lan_without_a_server() {
     deliver_post(&mut groups, &mut log, 6, &id).await;
     let mut counts: BTreeMap<usize, usize> = BTreeMap::new();
     for g in &groups {
-        *counts.entry(g.neighbor_count().await.unwrap()).or_default() += 1;
+        *counts
+            .entry(g.read(|g| g.neighbor_count()).await.unwrap())
+            .or_default() += 1;
     }
     assert_eq!(counts.get(&(n - 1)), Some(&n));
 }
@@ -310,9 +312,16 @@ async fn objects_replicate_over_loopback_through_the_async_api() {
     }
     let mut log: Log = vec![Vec::new(); n];
     assert!(converge(&mut groups, &mut log, n - 1, Duration::from_secs(20)).await);
-    groups[0].add_have_objects(0, objects - 1).await.unwrap();
+    groups[0]
+        .with(move |mut g| g.replication().add_have_objects(0, objects - 1))
+        .await
+        .unwrap()
+        .unwrap();
     for g in &groups[1..] {
-        g.add_want_objects(0, objects - 1).await.unwrap();
+        g.with(move |mut g| g.replication().add_want_objects(0, objects - 1))
+            .await
+            .unwrap()
+            .unwrap();
     }
     let mut got: Vec<BTreeMap<u64, bytes::Bytes>> = vec![BTreeMap::new(); n];
     let end = Instant::now() + Duration::from_secs(20);
@@ -323,12 +332,22 @@ async fn objects_replicate_over_loopback_through_the_async_api() {
                     // Every member serves what it has (as Flash applications do).
                     GroupEvent::ReplicationRequest {
                         index, request_id, ..
-                    } => groups[i]
-                        .write_requested_object(request_id, object(index))
-                        .await
-                        .unwrap(),
+                    } => {
+                        let o = object(index);
+                        groups[i]
+                            .with(move |mut g| {
+                                g.replication().write_requested_object(request_id, o)
+                            })
+                            .await
+                            .unwrap()
+                            .unwrap()
+                    }
                     GroupEvent::ReplicationFetchResult { index, object, .. } => {
-                        groups[i].add_have_objects(index, index).await.unwrap();
+                        groups[i]
+                            .with(move |mut g| g.replication().add_have_objects(index, index))
+                            .await
+                            .unwrap()
+                            .unwrap();
                         assert!(got[i].insert(index, object).is_none(), "twice");
                     }
                     _ => {}

@@ -80,7 +80,7 @@ async fn a_stream_reaches_twelve_players_with_every_data_message() {
     loop {
         let mut ok = true;
         for g in &groups {
-            ok &= g.neighbor_count().await.unwrap() >= 4;
+            ok &= g.read(|g| g.neighbor_count()).await.unwrap() >= 4;
         }
         if ok || Instant::now() > end {
             break;
@@ -88,17 +88,25 @@ async fn a_stream_reaches_twelve_players_with_every_data_message() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     for g in &groups[1..] {
-        g.play("live").await.unwrap();
+        g.with(|mut g| g.multicast().play("live"))
+            .await
+            .unwrap()
+            .unwrap();
     }
     let mut players: Vec<Player> = (0..=PLAYERS).map(|_| Player::default()).collect();
-    let key = groups[0].publish("live").await.unwrap();
+    let key = groups[0]
+        .with(|mut g| g.multicast().publish("live"))
+        .await
+        .unwrap()
+        .unwrap();
     let start = Instant::now();
     let mut data_sent = 0;
     for i in 0..MESSAGES {
         let (t, payload) = media(i);
         groups[0]
-            .publish_message(key, t, i * 20, payload)
+            .with(move |mut g| g.multicast().publish_message(&key, t, i * 20, payload))
             .await
+            .unwrap()
             .unwrap();
         if i.is_multiple_of(25) || i == MESSAGES - 1 {
             groups[0]
@@ -110,13 +118,21 @@ async fn a_stream_reaches_twelve_players_with_every_data_message() {
         drain(&mut groups, &mut players);
         tokio::time::sleep_until(start + Duration::from_millis(20 * (i as u64 + 1))).await;
     }
-    groups[0].unpublish(key).await.unwrap();
+    groups[0]
+        .with(move |mut g| g.multicast().unpublish(&key))
+        .await
+        .unwrap()
+        .unwrap();
     let end = Instant::now() + Duration::from_secs(30);
     while players[1..].iter().any(|p| p.ended.is_none()) && Instant::now() < end {
         drain(&mut groups, &mut players);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let info = groups[0].multicast_info(key).await.unwrap().unwrap();
+    let info = groups[0]
+        .read(move |g| g.multicast_info(&key))
+        .await
+        .unwrap()
+        .unwrap();
     for (i, p) in players.iter().enumerate().skip(1) {
         let (fragments, lost) = p.ended.unwrap_or_else(|| panic!("player {i} did not end"));
         let continuity = 1.0 - lost as f64 / fragments as f64;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rtmfp_netgroup::{GroupError, GroupEvent, PeerId, ReplicationStrategy};
+use rtmfp_netgroup::{GroupEvent, PeerId, ReplicationError, ReplicationMut, ReplicationStrategy};
 
 use super::disk;
 use super::layout::{manifest_chunks, Layout, Slot, MANIFEST_CHUNK};
@@ -32,7 +32,7 @@ pub struct ShareConfig {
     /// queued (memory: about this many times the object size). Default 256 (16 MiB of
     /// 64 KiB objects).
     pub want_window: usize,
-    /// Order in which objects are fetched ([`NetGroup::set_replication_strategy`]).
+    /// Order in which objects are fetched (`ReplicationMut::set_replication_strategy`, through [`NetGroup::with`]).
     /// Lowest-first walks the file from its start; rarest-first also starts its want window
     /// at a random object, so fetchers spread over the file. Default lowest-first.
     pub strategy: ReplicationStrategy,
@@ -231,9 +231,8 @@ pub async fn seed(
     s.progress.objects_done = n;
     s.progress.bytes_done = file.manifest.file_size;
     if n > 0 {
-        s.group
-            .add_have_objects(s.layout.object_index(0), s.layout.object_index(n - 1))
-            .await?;
+        let (a, b) = (s.layout.object_index(0), s.layout.object_index(n - 1));
+        replication(s.group, move |r| r.add_have_objects(a, b)).await?;
     }
     s.progress.phase = Phase::Seeding;
     s.emit();
@@ -260,7 +259,8 @@ pub async fn fetch(
     config: &ShareConfig,
     mut progress: impl FnMut(&Progress) + Send,
 ) -> Result<(SharedFile, Progress), ShareError> {
-    group.set_replication_strategy(config.strategy).await?;
+    let strategy = config.strategy;
+    replication(group, move |r| r.set_replication_strategy(strategy)).await?;
     let id = source.id();
     let mut s = Session::new(
         group,
@@ -278,7 +278,7 @@ pub async fn fetch(
             s.emit();
             s.wanted_chunks = 1;
             let i = s.layout.manifest_index(0);
-            s.group.add_want_objects(i, i).await?;
+            replication(s.group, move |r| r.add_want_objects(i, i)).await?;
             s.run(|s| s.manifest.is_some(), std::future::pending())
                 .await?;
         }
@@ -318,12 +318,20 @@ pub async fn fetch(
     Ok((shared, s.progress))
 }
 
+/// One object replication call on `group`, run in its driver task.
+async fn replication<R: Send + 'static>(
+    group: &NetGroup,
+    f: impl FnOnce(&mut ReplicationMut<'_>) -> Result<R, ReplicationError> + Send + 'static,
+) -> Result<R, NodeError> {
+    Ok(group.with(move |mut g| f(&mut g.replication())).await??)
+}
+
 /// Commands whose group-level refusal is not fatal to the session (a request whose
 /// neighbour left, ...): logged and ignored. Driver failures are returned.
 fn tolerate(r: Result<(), NodeError>) -> Result<(), ShareError> {
     match r {
-        Ok(()) | Err(NodeError::Group(GroupError::UnknownRequest { .. })) => Ok(()),
-        Err(NodeError::Group(e)) => {
+        Ok(()) | Err(NodeError::Replication(ReplicationError::UnknownRequest { .. })) => Ok(()),
+        Err(e @ (NodeError::Replication(_) | NodeError::NotJoined)) => {
             tracing::debug!(error = %e, "share: command refused");
             Ok(())
         }
@@ -417,7 +425,7 @@ impl<'a> Session<'a> {
                     None => return Err(ShareError::Stopped),
                 },
                 _ = tick.tick() => {
-                    self.progress.neighbors = self.group.neighbor_count().await?;
+                    self.progress.neighbors = self.group.read(|g| g.neighbor_count()).await?;
                     self.emit();
                 }
                 _ = &mut stop => return Ok(()),
@@ -471,12 +479,16 @@ impl<'a> Session<'a> {
         };
         match data {
             Some(b) => {
-                tolerate(self.group.write_requested_object(request_id, b).await)?;
+                tolerate(
+                    replication(self.group, move |r| r.write_requested_object(request_id, b)).await,
+                )?;
                 self.progress.objects_served += 1;
                 self.emit();
                 Ok(())
             }
-            None => tolerate(self.group.deny_requested_object(request_id).await),
+            None => tolerate(
+                replication(self.group, move |r| r.deny_requested_object(request_id)).await,
+            ),
         }
     }
 
@@ -507,19 +519,17 @@ impl<'a> Session<'a> {
             };
             let m = manifest_chunks(len);
             if m > self.wanted_chunks {
-                self.group
-                    .add_want_objects(
-                        self.layout.manifest_index(self.wanted_chunks),
-                        self.layout.manifest_index(m - 1),
-                    )
-                    .await?;
+                let (a, b) = (
+                    self.layout.manifest_index(self.wanted_chunks),
+                    self.layout.manifest_index(m - 1),
+                );
+                replication(self.group, move |r| r.add_want_objects(a, b)).await?;
             } else if m < self.wanted_chunks {
-                self.group
-                    .remove_want_objects(
-                        self.layout.manifest_index(m),
-                        self.layout.manifest_index(self.wanted_chunks - 1),
-                    )
-                    .await?;
+                let (a, b) = (
+                    self.layout.manifest_index(m),
+                    self.layout.manifest_index(self.wanted_chunks - 1),
+                );
+                replication(self.group, move |r| r.remove_want_objects(a, b)).await?;
                 self.chunks.retain(|c, _| *c < m);
             }
             self.wanted_chunks = m;
@@ -556,7 +566,7 @@ impl<'a> Session<'a> {
     async fn faulty(&mut self, index: u64, from: PeerId) -> Result<(), ShareError> {
         self.progress.objects_faulty += 1;
         self.emit();
-        tolerate(self.group.report_faulty_object(index, from).await)
+        tolerate(replication(self.group, move |r| r.report_faulty_object(index, from)).await)
     }
 
     /// The manifest is known and verified: serve it, size the state.
@@ -566,12 +576,11 @@ impl<'a> Session<'a> {
         manifest: Arc<Manifest>,
     ) -> Result<(), ShareError> {
         let chunks = manifest_chunks(encoded.len() as u64);
-        self.group
-            .add_have_objects(
-                self.layout.manifest_index(0),
-                self.layout.manifest_index(chunks - 1),
-            )
-            .await?;
+        let (a, b) = (
+            self.layout.manifest_index(0),
+            self.layout.manifest_index(chunks - 1),
+        );
+        replication(self.group, move |r| r.add_have_objects(a, b)).await?;
         self.chunks.clear();
         self.progress.manifest_chunks = chunks;
         self.progress.objects_total = manifest.object_count();
@@ -616,9 +625,8 @@ impl<'a> Session<'a> {
                     self.progress.bytes_done += m.object_range(*j).1 as u64;
                 }
                 for (a, b) in runs(intact) {
-                    self.group
-                        .add_have_objects(self.layout.object_index(a), self.layout.object_index(b))
-                        .await?;
+                    let (a, b) = (self.layout.object_index(a), self.layout.object_index(b));
+                    replication(self.group, move |r| r.add_have_objects(a, b)).await?;
                 }
                 self.emit();
                 from = to;
@@ -642,9 +650,8 @@ impl<'a> Session<'a> {
         }
         add.sort_unstable();
         for (a, b) in runs(add) {
-            self.group
-                .add_want_objects(self.layout.object_index(a), self.layout.object_index(b))
-                .await?;
+            let (a, b) = (self.layout.object_index(a), self.layout.object_index(b));
+            replication(self.group, move |r| r.add_want_objects(a, b)).await?;
         }
         Ok(())
     }
@@ -676,7 +683,7 @@ impl<'a> Session<'a> {
         self.progress.objects_fetched += 1;
         self.progress.bytes_done += len;
         *self.progress.served_from.entry(from).or_default() += 1;
-        self.group.add_have_objects(index, index).await?;
+        replication(self.group, move |r| r.add_have_objects(index, index)).await?;
         self.refill().await?;
         self.emit();
         Ok(())

@@ -298,7 +298,7 @@ async fn wait_haves(
     loop {
         let haves = node
             .handle()
-            .call(move |x, _| x.neighbor_have_objects(g))
+            .call(move |x, _| x.group(g).map(|v| v.neighbor_have_objects()))
             .await
             .unwrap()
             .unwrap();
@@ -442,7 +442,7 @@ async fn a_member_serving_corrupted_objects_is_reported_and_the_file_arrives_int
     let g = group.id();
     let faults = node
         .handle()
-        .call(move |x, _| x.replication_faults(g))
+        .call(move |x, _| x.group(g).map(|v| v.replication_faults()))
         .await
         .unwrap()
         .unwrap();

@@ -123,21 +123,21 @@ impl NodeTotals {
     pub fn add(&mut self, node: &GroupNode, g: GroupHandle) {
         self.members += 1;
         self.events_dropped += node.counters().events_dropped;
-        if let Some(p) = node.posting_counters(g) {
+        if let Some(p) = node.group(g).map(|v| v.posting_counters()) {
             self.posts_delivered += p.delivered;
             self.post_duplicate_drops += p.duplicate;
             self.post_rate_limited += p.rate_limited;
             self.post_other_drops +=
                 p.malformed + p.too_large + p.missing_proof + p.bad_proof + p.unverifiable;
         }
-        if let Some(r) = node.routing_counters(g) {
+        if let Some(r) = node.group(g).map(|v| v.routing_counters()) {
             self.routed_sent += r.sent;
             self.routed_forwarded += r.forwarded;
             self.routed_delivered += r.delivered;
             self.routed_hop_limit += r.hop_limit;
             self.routed_undeliverable += r.undeliverable;
         }
-        if let Some(m) = node.membership_counters(g) {
+        if let Some(m) = node.group(g).map(|v| v.membership_counters()) {
             self.connect_attempts += m.connect_attempts;
             self.connect_failures += m.connect_failures;
             self.introductions += m.introductions;
@@ -147,7 +147,7 @@ impl NodeTotals {
             self.write_failures += m.write_failures;
             self.unexpected_messages += m.unexpected;
         }
-        if let Some(i) = node.info(g) {
+        if let Some(i) = node.group(g).map(|v| v.info()) {
             self.posting_send_data_bytes += i.posting_send_data_bytes;
             self.posting_receive_data_bytes += i.posting_receive_data_bytes;
             self.routing_send_bytes += i.routing_send_bytes;

@@ -361,13 +361,13 @@ pub struct ReplicationCounters {
     pub write_errors: u64,
 }
 
-/// The members' own replication counters (`GroupNode::replication_counters`), summed over
+/// The members' own replication counters (`GroupRef::replication_counters`), summed over
 /// every incarnation.
 pub type EngineTotals = rtmfp_netgroup::ReplicationCounters;
 
 /// Adds the counters of `node` in group `g` to `totals` (nothing if it is not in the group).
 pub fn add_engine_totals(totals: &mut EngineTotals, node: &GroupNode, g: GroupHandle) {
-    if let Some(c) = node.replication_counters(g) {
+    if let Some(c) = node.group(g).map(|v| v.replication_counters()) {
         totals.add(&c);
     }
 }

@@ -15,6 +15,7 @@ use crate::group::workload::{GroupWorkload, SERVER};
 use crate::metrics::{FloatStats, Percentiles};
 use crate::net::NetStats;
 use crate::node::NodeId;
+use crate::report::{ms, ms_percentiles};
 
 /// The rendezvous server's counters at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -124,7 +125,7 @@ fn replication_report(
         };
         replication::add_engine_totals(&mut engine, m, g);
         if l.started(id.0) {
-            let have = m.have_objects(g).map_or(0, |h| h.len());
+            let have = m.group(g).map(|v| v.have_objects()).map_or(0, |h| h.len());
             if (have == p.objects) != l.holds_all(id.0) {
                 mismatches += 1;
             }
@@ -190,7 +191,7 @@ pub fn build(
         if !e.workload().is_joined(id) {
             continue;
         }
-        neigh.push(m.neighbor_count(g).unwrap_or(0) as f64);
+        neigh.push(m.group(g).map(|v| v.neighbor_count()).unwrap_or(0) as f64);
         let truth = if serverless {
             let n = e.workload().members_in_scope(id);
             largest_scope = largest_scope.max(n);
@@ -199,9 +200,14 @@ pub fn build(
             truth
         };
         if truth > 0.0 {
-            est.push(m.estimated_member_count(g).unwrap_or(0.0) / truth);
+            est.push(
+                m.group(g)
+                    .map(|v| v.estimated_member_count())
+                    .unwrap_or(0.0)
+                    / truth,
+            );
         }
-        heard.push(m.heard_count(g).unwrap_or(0) as f64);
+        heard.push(m.group(g).map(|v| v.heard_count()).unwrap_or(0) as f64);
     }
     let server = e
         .node(SERVER)
@@ -255,10 +261,6 @@ pub fn build(
         posts,
         counters: c,
     }
-}
-
-fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
 }
 
 /// Appends the group lines of the one-screen summary to `o`.
@@ -348,11 +350,8 @@ fn latency_hops_line<T: std::fmt::Display>(
 ) {
     let _ = writeln!(
         o,
-        "  latency ms p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}; {hops_label} p50 {p50} p90 {p90} max {max} mean {mean:.2}",
-        ms(l.p50),
-        ms(l.p90),
-        ms(l.p99),
-        ms(l.max),
+        "  latency ms {}; {hops_label} p50 {p50} p90 {p90} max {max} mean {mean:.2}",
+        ms_percentiles(l),
     );
 }
 

@@ -29,13 +29,13 @@ fn membership_gauges(e: &GroupEngine) -> Gauges {
         let Some(m) = e.node(id).and_then(GroupSimNode::member) else {
             continue;
         };
-        if let Some(c) = m.neighbor_count(g) {
+        if let Some(c) = m.group(g).map(|v| v.neighbor_count()) {
             sum += c;
             n += 1;
         }
         let truth = w.members_in_scope(id) as f64;
         if truth > 0.0 && w.is_joined(id) {
-            if let Some(est) = m.estimated_member_count(g) {
+            if let Some(est) = m.group(g).map(|v| v.estimated_member_count()) {
                 ratios.push(est / truth);
             }
         }

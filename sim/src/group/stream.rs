@@ -226,7 +226,9 @@ pub struct MulticastTotals {
 impl MulticastTotals {
     /// Adds one member's counters (the publisher's copies apart when `publisher`).
     pub fn add(&mut self, node: &GroupNode, g: GroupHandle, key: &StreamKey, publisher: bool) {
-        let Some(i): Option<NetStreamMulticastInfo> = node.multicast_info(g, key) else {
+        let Some(i): Option<NetStreamMulticastInfo> =
+            node.group(g).and_then(|v| v.multicast_info(key))
+        else {
             return;
         };
         self.send_data_bytes += i.send_data_bytes;

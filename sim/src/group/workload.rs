@@ -348,7 +348,10 @@ impl GroupWorkload {
         }
         let id = self.posts.len() as u64;
         let msg = message(id, ctx.now, self.p.post_bytes);
-        if node.post(ctx.now, self.group, &msg).is_err() {
+        if node
+            .group_mut(ctx.now, self.group)
+            .is_none_or(|mut v| v.post(&msg).is_err())
+        {
             self.counters.post_errors += 1;
             return;
         }
@@ -374,15 +377,18 @@ impl GroupWorkload {
         let id = self.lookups.len() as u64;
         let msg = message(id, ctx.now, self.p.lookup_bytes);
         let target = GroupAddress(seed32(ctx.rng));
-        match node.send_to_nearest(ctx.now, self.group, &msg, target) {
-            Ok(r) => {
+        match node
+            .group_mut(ctx.now, self.group)
+            .map(|mut v| v.send_to_nearest(&msg, target))
+        {
+            Some(Ok(r)) => {
                 self.lookups.record(ctx.now);
                 self.counters.lookups_sent += 1;
                 if r == SendResult::NoRoute {
                     self.counters.lookups_no_route += 1;
                 }
             }
-            Err(_) => self.counters.lookup_errors += 1,
+            _ => self.counters.lookup_errors += 1,
         }
     }
 
@@ -452,7 +458,10 @@ impl GroupWorkload {
         };
         if !n.at_destination {
             self.counters.app_forwards += 1;
-            if !matches!(node.forward_to_nearest(ctx.now, &n), Ok(SendResult::Sent)) {
+            let sent = node
+                .group_mut(ctx.now, n.group)
+                .map(|mut v| v.forward_to_nearest(&n));
+            if !matches!(sent, Some(Ok(SendResult::Sent))) {
                 self.counters.app_forward_failures += 1;
             }
             return;
@@ -560,14 +569,15 @@ impl GroupWorkload {
         }
         let p = l.params();
         let (g, last, seeder) = (self.group, p.objects - 1, p.is_seeder(me.0));
-        let ok = node
-            .set_replication_strategy(g, p.strategy.engine())
-            .is_ok()
-            && if seeder {
-                node.add_have_objects(ctx.now, g, 0, last).is_ok()
-            } else {
-                node.add_want_objects(ctx.now, g, 0, last).is_ok()
-            };
+        let ok = node.group_mut(ctx.now, g).is_some_and(|mut v| {
+            let mut r = v.replication();
+            r.set_replication_strategy(p.strategy.engine()).is_ok()
+                && if seeder {
+                    r.add_have_objects(0, last).is_ok()
+                } else {
+                    r.add_want_objects(0, last).is_ok()
+                }
+        });
         if !ok {
             l.counters.api_errors += 1;
         } else if seeder {
@@ -585,7 +595,10 @@ impl GroupWorkload {
         if ctx.node.0 == PUBLISHER {
             return;
         }
-        if node.play(ctx.now, self.group, STREAM_NAME).is_ok() {
+        if node
+            .group_mut(ctx.now, self.group)
+            .is_some_and(|mut v| v.multicast().play(STREAM_NAME).is_ok())
+        {
             l.play(ctx.node.0, ctx.now);
         } else {
             l.counters.api_errors += 1;
@@ -608,12 +621,15 @@ impl GroupWorkload {
         }
         let key = match l.key {
             Some(k) => k,
-            None => match node.publish(ctx.now, g, STREAM_NAME) {
-                Ok(k) => {
+            None => match node
+                .group_mut(ctx.now, g)
+                .map(|mut v| v.multicast().publish(STREAM_NAME))
+            {
+                Some(Ok(k)) => {
                     l.key = Some(k);
                     k
                 }
-                Err(_) => {
+                _ => {
                     l.counters.api_errors += 1;
                     return;
                 }
@@ -622,10 +638,11 @@ impl GroupWorkload {
         match l.next_message() {
             Some(k) => {
                 let (t, time, payload) = l.params().message(k);
-                if node
-                    .publish_message(ctx.now, g, &key, t, time, payload)
-                    .is_ok()
-                {
+                if node.group_mut(ctx.now, g).is_some_and(|mut v| {
+                    v.multicast()
+                        .publish_message(&key, t, time, payload)
+                        .is_ok()
+                }) {
                     l.counters.published += 1;
                 } else {
                     l.counters.api_errors += 1;
@@ -634,7 +651,10 @@ impl GroupWorkload {
                 ctx.wake_at(next, TOKEN_STREAM);
             }
             None => {
-                if node.unpublish(ctx.now, g, &key).is_err() {
+                if node
+                    .group_mut(ctx.now, g)
+                    .is_none_or(|mut v| v.multicast().unpublish(&key).is_err())
+                {
                     l.counters.api_errors += 1;
                 }
             }
@@ -656,24 +676,33 @@ impl GroupWorkload {
         let g = self.group;
         let Some(object) = objects.get(index) else {
             l.counters.unknown_requests += 1;
-            if node.deny_requested_object(ctx.now, g, request_id).is_err() {
+            if node
+                .group_mut(ctx.now, g)
+                .is_none_or(|mut v| v.replication().deny_requested_object(request_id).is_err())
+            {
                 l.counters.write_errors += 1;
             }
             return;
         };
         let len = object.len() as u64;
         if !l.admit(ctx.node.0, ctx.capacity_bps().0, len, ctx.now) {
-            if node.deny_requested_object(ctx.now, g, request_id).is_err() {
+            if node
+                .group_mut(ctx.now, g)
+                .is_none_or(|mut v| v.replication().deny_requested_object(request_id).is_err())
+            {
                 l.counters.write_errors += 1;
             }
             return;
         }
-        match node.write_requested_object(ctx.now, g, request_id, object.clone()) {
-            Ok(()) => {
+        match node.group_mut(ctx.now, g).map(|mut v| {
+            v.replication()
+                .write_requested_object(request_id, object.clone())
+        }) {
+            Some(Ok(())) => {
                 let seeder = l.params().is_seeder(ctx.node.0);
                 l.served(seeder, len);
             }
-            Err(_) => l.counters.write_errors += 1,
+            _ => l.counters.write_errors += 1,
         }
     }
 
@@ -693,7 +722,10 @@ impl GroupWorkload {
         let g = self.group;
         if objects.get(index) != Some(&object) {
             l.counters.corrupt += 1;
-            if node.add_want_objects(ctx.now, g, index, index).is_err() {
+            if node
+                .group_mut(ctx.now, g)
+                .is_none_or(|mut v| v.replication().add_want_objects(index, index).is_err())
+            {
                 l.counters.api_errors += 1;
             }
             return;
@@ -706,7 +738,10 @@ impl GroupWorkload {
         if l.receive(ctx.node.0, index, from_seeder, len, ctx.now) == Receipt::New {
             self.counters.app_bytes_delivered += len;
         }
-        if node.add_have_objects(ctx.now, g, index, index).is_err() {
+        if node
+            .group_mut(ctx.now, g)
+            .is_none_or(|mut v| v.replication().add_have_objects(index, index).is_err())
+        {
             l.counters.api_errors += 1;
         }
     }
@@ -834,7 +869,9 @@ impl Workload<GroupSimNode> for GroupWorkload {
         // Keep the serial so late events of this incarnation are not credited to the next.
         self.members[me.idx()].serial = m.serial;
         if !crash {
-            let _ = node.leave(ctx.now, self.group);
+            if let Some(v) = node.group_mut(ctx.now, self.group) {
+                v.leave();
+            }
             let (ep, nc) = node.flash_mut().parts_mut();
             nc.close(ep, ctx.now);
         }

@@ -47,7 +47,7 @@ pub async fn wait_neighbors(
 ) -> Result<usize, Box<dyn std::error::Error>> {
     let end = tokio::time::Instant::now() + limit;
     loop {
-        let n = group.neighbor_count().await?;
+        let n = group.read(|g| g.neighbor_count()).await?;
         if n >= want || tokio::time::Instant::now() >= end {
             return Ok(n);
         }

@@ -108,15 +108,15 @@ async fn command(group: &NetGroup, line: &str) -> Result<bool, Box<dyn std::erro
         return Ok(false);
     }
     if line == "/neighbors" {
-        for (a, p) in group.neighbors().await? {
+        for (a, p) in group.read(|g| g.neighbors()).await? {
             println!("neighbor {p} address {a}");
         }
     } else if line == "/info" {
         println!(
             "neighborCount {} estimatedMemberCount {:.1} receiveMode {:?}",
-            group.neighbor_count().await?,
-            group.estimated_member_count().await?,
-            group.receive_mode().await?
+            group.read(|g| g.neighbor_count()).await?,
+            group.read(|g| g.estimated_member_count()).await?,
+            group.read(|g| g.receive_mode()).await?
         );
     } else if let Some(rest) = line.strip_prefix("/nearest ") {
         let (addr, msg) = rest.split_once(' ').unwrap_or((rest, ""));
@@ -181,7 +181,7 @@ pub async fn run(a: JoinArgs) -> Result<(), Box<dyn std::error::Error>> {
                 _ => stdin_open = false,
             },
             _ = tick.tick(), if !scripted => {
-                if group.neighbor_count().await? >= a.wait_neighbors {
+                if group.read(|g| g.neighbor_count()).await? >= a.wait_neighbors {
                     scripted = true;
                     send_scripted(&group, &a).await?;
                 }

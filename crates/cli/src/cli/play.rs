@@ -86,7 +86,8 @@ pub async fn run(a: PlayArgs) -> Result<(), Box<dyn std::error::Error>> {
         flv::write_header(&mut out)?;
     }
     let (_node, mut group) = a.group.join(None).await?;
-    group.play(&a.name).await?;
+    let name = a.name.clone();
+    group.with(move |mut g| g.multicast().play(&name)).await??;
     eprintln!("playing {}", a.name);
     let start = Instant::now();
     let deadline = a.exit_after.map(|s| start + Duration::from_secs(s));

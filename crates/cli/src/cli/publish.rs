@@ -83,7 +83,10 @@ pub async fn run(a: PublishArgs) -> Result<(), Box<dyn std::error::Error>> {
     let n = wait_neighbors(&group, a.wait_neighbors, Duration::from_secs(60)).await?;
     eprintln!("neighbors {n}");
     tokio::time::sleep(Duration::from_secs(a.delay)).await;
-    let key = group.publish(&a.name).await?;
+    let name = a.name.clone();
+    let key = group
+        .with(move |mut g| g.multicast().publish(&name))
+        .await??;
     eprintln!(
         "publishing {} ({} messages, {} bytes)",
         a.name,
@@ -98,7 +101,9 @@ pub async fn run(a: PublishArgs) -> Result<(), Box<dyn std::error::Error>> {
         tokio::time::sleep_until(start + Duration::from_millis(time as u64)).await;
         sent += payload.len();
         last_time = time;
-        group.publish_message(key, t, time, payload).await?;
+        group
+            .with(move |mut g| g.multicast().publish_message(&key, t, time, payload))
+            .await??;
         while group.try_next_event().is_some() {}
         if last_report.elapsed() >= Duration::from_secs(1) {
             last_report = Instant::now();
@@ -106,15 +111,20 @@ pub async fn run(a: PublishArgs) -> Result<(), Box<dyn std::error::Error>> {
                 "{:.0} s: {} bytes published, {} neighbours",
                 start.elapsed().as_secs_f64(),
                 sent,
-                group.neighbor_count().await?
+                group.read(|g| g.neighbor_count()).await?
             );
         }
     }
     let end = data_message("onEnd", &[amf::Value::Number(sent as f64)]);
     group
-        .publish_message(key, media_type::DATA_AMF3, last_time, end)
-        .await?;
-    group.unpublish(key).await?;
+        .with(move |mut g| {
+            g.multicast()
+                .publish_message(&key, media_type::DATA_AMF3, last_time, end)
+        })
+        .await??;
+    group
+        .with(move |mut g| g.multicast().unpublish(&key))
+        .await??;
     let linger = Instant::now() + Duration::from_secs(a.linger);
     while Instant::now() < linger {
         match tokio::time::timeout_at(linger, group.next_event()).await {
@@ -125,7 +135,7 @@ pub async fn run(a: PublishArgs) -> Result<(), Box<dyn std::error::Error>> {
             Ok(None) | Err(_) => break,
         }
     }
-    if let Some(i) = group.multicast_info(key).await? {
+    if let Some(i) = group.read(move |g| g.multicast_info(&key)).await? {
         println!(
             "published {sent} bytes in {:.1} s; fragments {}: pushed {} and requested {} fragment copies; control overhead {:.2} %",
             start.elapsed().as_secs_f64(),

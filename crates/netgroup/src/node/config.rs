@@ -98,7 +98,7 @@ pub struct GroupConfig {
     /// for this long (other holders are). Default 10 s.
     pub fetch_retry_after: Duration,
     /// A neighbour that sent this many objects the application reported faulty
-    /// (`GroupNode::report_faulty_object`) is no longer asked for an index another
+    /// (`ReplicationMut::report_faulty_object`) is no longer asked for an index another
     /// neighbour holds (with fewer it is only the last choice). Default 3.
     pub max_faults_per_neighbor: u32,
     /// Have-set changes are sent to neighbours (one HAVE each) this long after the first

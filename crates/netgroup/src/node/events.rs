@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rtmfp::EndpointError;
-use rtmfp_flash::netconnection::{NetConnectionError, NetConnectionEvent};
+use rtmfp_flash::netconnection::NetConnectionEvent;
 
 use crate::id::{GroupAddress, PeerId};
 use crate::node::multicast::{MediaMessage, StreamKey};
@@ -36,7 +35,7 @@ pub struct SendToNotify {
     pub hops: u8,
     /// Whether this node is where the message ends: the nearest among itself and its
     /// neighbours and accepted by its receive mode, or a neighbour message. When `false` the
-    /// application may call [`crate::node::GroupNode::forward_to_nearest`].
+    /// application may call [`crate::GroupMut::forward_to_nearest`].
     pub at_destination: bool,
 }
 
@@ -102,8 +101,8 @@ pub enum GroupEvent {
     },
     /// `NetGroup.Replication.Request` (docs/protocol/netgroup.md, "Object replication"): a
     /// neighbour asks for an object of our have set; answer with
-    /// [`crate::node::GroupNode::write_requested_object`] or
-    /// [`crate::node::GroupNode::deny_requested_object`], possibly later.
+    /// [`crate::ReplicationMut::write_requested_object`] or
+    /// [`crate::ReplicationMut::deny_requested_object`], possibly later.
     ReplicationRequest {
         /// The group.
         group: GroupHandle,
@@ -302,89 +301,6 @@ pub struct MembershipCounters {
     pub write_failures: u64,
     /// Extension-flow messages that did not decode or had an unknown type.
     pub ext_malformed: u64,
-}
-
-/// Errors of [`crate::node::GroupNode`] commands.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum GroupError {
-    /// `join` for a group already joined.
-    #[error("already a member of this group")]
-    AlreadyJoined,
-    /// A command naming a group not joined.
-    #[error("not a member of this group")]
-    UnknownGroup,
-    /// `post` in a group without `postingEnabled` (docs/protocol/netgroup.md, "Posting").
-    #[error("posting is not enabled in this group")]
-    PostingDisabled,
-    /// Routing in a group without `routingEnabled` (docs/protocol/netgroup.md, "Directed routing").
-    #[error("routing is not enabled in this group")]
-    RoutingDisabled,
-    /// `post` in a group with a posting password without a valid posting authorization
-    /// (docs/protocol/netgroup.md, "Group passwords", "Posting").
-    #[error("posting password required: the groupspec holds no valid posting authorization")]
-    NotAuthorized,
-    /// The message is larger than the configured bound.
-    #[error("message of {size} bytes exceeds the limit of {limit}")]
-    TooLarge {
-        /// Message size, bytes.
-        size: usize,
-        /// The bound, bytes.
-        limit: usize,
-    },
-    /// `post` of a message identical to one seen recently: not propagated again
-    /// (docs/protocol/netgroup.md, "Posting").
-    #[error("identical message already posted")]
-    Duplicate {
-        /// Its message ID.
-        message_id: [u8; 32],
-    },
-    /// An object replication command in a group without `objectReplicationEnabled`
-    /// (docs/protocol/netgroup.md, "Object replication").
-    #[error("object replication is not enabled in this group")]
-    ReplicationDisabled,
-    /// An object range with `start > end` or an index above
-    /// [`crate::node::replication::MAX_OBJECT_INDEX`] (docs/protocol/netgroup.md, "Object
-    /// replication").
-    #[error("invalid object range {start}..={end}")]
-    InvalidRange {
-        /// First index.
-        start: u64,
-        /// Last index.
-        end: u64,
-    },
-    /// `write_requested_object` / `deny_requested_object` with a request ID that is not
-    /// pending (already answered, never issued, or its neighbour left).
-    #[error("unknown replication request {request_id}")]
-    UnknownRequest {
-        /// The ID.
-        request_id: u64,
-    },
-    /// A multicast command in a group without `multicastEnabled` (docs/protocol/netgroup.md,
-    /// "Multicast streams").
-    #[error("multicast is not enabled in this group")]
-    MulticastDisabled,
-    /// `publish` in a group with a publish password without a valid publish authorization
-    /// (docs/protocol/netgroup.md, "Group passwords").
-    #[error("publish password required: the groupspec holds no valid publish authorization")]
-    PublishNotAuthorized,
-    /// `publish` of a name this member already publishes.
-    #[error("this stream name is already published here")]
-    AlreadyPublishing,
-    /// A stream command naming a stream that is not ours (or already unpublished).
-    #[error("unknown stream")]
-    UnknownStream,
-    /// More streams than `GroupConfig::max_streams`.
-    #[error("too many streams (limit {limit})")]
-    TooManyStreams {
-        /// The bound.
-        limit: usize,
-    },
-    /// The NetConnection refused the command.
-    #[error(transparent)]
-    NetConnection(#[from] NetConnectionError),
-    /// The session layer refused the command.
-    #[error(transparent)]
-    Endpoint(#[from] EndpointError),
 }
 
 /// Result of a send (Flash `NetGroupSendResult`, docs/protocol/netgroup.md, "Directed routing").

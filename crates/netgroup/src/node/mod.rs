@@ -21,6 +21,7 @@
 
 pub mod config;
 mod engine;
+mod errors;
 pub mod events;
 mod group;
 mod heard;
@@ -34,9 +35,12 @@ pub mod replication;
 pub mod routing;
 
 pub use config::GroupConfig;
-pub use engine::{GroupNode, NodeCounters};
+pub use engine::{GroupMut, GroupNode, GroupRef, MulticastMut, NodeCounters, ReplicationMut};
+pub use errors::{
+    JoinError, PlayError, PostError, PublishError, ReplicationError, RouteError, StreamError,
+};
 pub use events::{
-    GroupError, GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo, SendResult, SendToNotify,
+    GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo, SendResult, SendToNotify,
 };
 pub use group::EXTENSION_FLOW_KIND;
 pub use lan::{LanAnnouncement, LanCounters, LanDecodeError};

@@ -31,6 +31,8 @@ use crate::node::password::{hmac, rights, Rights};
 use crate::peer_table::{PeerIdTable, SharedPeerId};
 use crate::seen::SeenCache;
 
+pub use crate::node::errors::PostError;
+
 /// Type byte of a post frame on the extension flow.
 pub const POST: u8 = 0x50;
 /// Flag: a 32-byte proof follows the flags byte.
@@ -195,20 +197,6 @@ pub struct Ingest {
     pub forward: Vec<PeerId>,
 }
 
-/// Errors of [`Posting::post`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PostError {
-    /// The group has a posting password and we do not hold it.
-    #[error("not authorized to post")]
-    NotAuthorized,
-    /// Message over the size bound.
-    #[error("message too large")]
-    TooLarge,
-    /// An identical message was seen recently.
-    #[error("duplicate message")]
-    Duplicate([u8; 32]),
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
     /// Tokens in millionths of a post.
@@ -297,11 +285,14 @@ impl Posting {
             PostingAuth::Unauthorized => return Err(PostError::NotAuthorized),
         };
         if message.len() > self.config.max_message_bytes {
-            return Err(PostError::TooLarge);
+            return Err(PostError::TooLarge {
+                size: message.len(),
+                limit: self.config.max_message_bytes,
+            });
         }
         let id = message_id(message);
         if !self.seen.insert(now, id) {
-            return Err(PostError::Duplicate(id));
+            return Err(PostError::Duplicate { message_id: id });
         }
         let mut frame = Vec::with_capacity(2 + 32 + message.len());
         frame.push(POST);
@@ -455,7 +446,10 @@ mod tests {
         let mut b = Posting::new(PostingConfig::default(), PostingAuth::Open);
         let (id, frame) = a.post(t(0), b"hello").unwrap();
         assert_eq!(id, message_id(b"hello"));
-        assert_eq!(a.post(t(1), b"hello"), Err(PostError::Duplicate(id)));
+        assert_eq!(
+            a.post(t(1), b"hello"),
+            Err(PostError::Duplicate { message_id: id })
+        );
         let n: Vec<PeerId> = (0..20u8).map(|i| PeerId([i; 32])).collect();
         let got = b.on_post(t(2), n[3], &frame, n.iter().copied()).unwrap();
         assert_eq!(got.message_id, id);

@@ -18,8 +18,8 @@ use rtmfp::{Config, FlashProfile};
 use rtmfp_flash::netconnection::ClientConfig;
 use rtmfp_flash::FlashNode;
 use rtmfp_netgroup::{
-    GroupAddress, GroupConfig, GroupEvent, GroupHandle, GroupNode, GroupSpecifier, PeerId,
-    ReceiveMode, SendResult,
+    GroupAddress, GroupConfig, GroupEvent, GroupHandle, GroupMut, GroupNode, GroupSpecifier,
+    PeerId, ReceiveMode, SendResult,
 };
 use tokio::sync::mpsc;
 
@@ -66,6 +66,19 @@ impl Default for DemoArgs {
 type Handle = rtmfp_node::Handle<GroupNode>;
 /// Every node's events, tagged with the node's index.
 type Rx = mpsc::Receiver<(usize, GroupEvent)>;
+
+/// The error of a call on a group a member is no longer in (the demo never leaves one).
+const LEFT: &str = "a demo member left the group";
+
+/// Runs `f` on joined group `group` of the member behind `h`.
+async fn on_group<R: Send + 'static>(
+    h: &Handle,
+    group: GroupHandle,
+    f: impl FnOnce(GroupMut<'_>) -> R + Send + 'static,
+) -> Result<R, Box<dyn std::error::Error>> {
+    let r = h.call(move |g, now| g.group_mut(now, group).map(f)).await?;
+    Ok(r.ok_or(LEFT)?)
+}
 
 fn seed(rng: &mut impl RngCore) -> [u8; 32] {
     let mut s = [0u8; 32];
@@ -124,15 +137,15 @@ pub async fn run(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     for (h, ..) in &nodes {
         let (url, addr, spec) = (url.clone(), server_addr, spec.clone());
         let g = h
-            .call(
-                move |g, now| -> Result<GroupHandle, rtmfp_netgroup::GroupError> {
-                    g.connect(now, &url, &[addr])?;
-                    let group = g.join(now, &spec)?;
-                    // Key routing: the member nearest an address takes messages sent to it.
-                    g.set_receive_mode(now, group, ReceiveMode::Nearest)?;
-                    Ok(group)
-                },
-            )
+            .call(move |g, now| -> Result<GroupHandle, String> {
+                g.connect(now, &url, &[addr]).map_err(|e| e.to_string())?;
+                let group = g.join(now, &spec).map_err(|e| e.to_string())?;
+                // Key routing: the member nearest an address takes messages sent to it.
+                if let Some(mut v) = g.group_mut(now, group) {
+                    v.set_receive_mode(ReceiveMode::Nearest);
+                }
+                Ok(group)
+            })
             .await??;
         group = Some(g);
     }
@@ -164,7 +177,7 @@ pub async fn run(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         let mut v = Vec::new();
         for (h, ..) in &nodes {
             v.push(
-                h.call(move |g, _| g.estimated_member_count(group).unwrap_or(0.0))
+                h.call(move |g, _| g.group(group).map_or(0.0, |v| v.estimated_member_count()))
                     .await?,
             );
         }
@@ -178,8 +191,9 @@ pub async fn run(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         let text = format!("post {k} from node {from}");
         let id = nodes[from]
             .0
-            .call(move |g, now| g.post(now, group, text.as_bytes()))
-            .await??;
+            .call(move |g, now| g.group_mut(now, group).map(|mut v| v.post(text.as_bytes())))
+            .await?
+            .ok_or(LEFT)??;
         ids.push((id, from));
     }
     let t_post = Instant::now();
@@ -201,8 +215,12 @@ pub async fn run(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         targets.push(address);
         let r = nodes[from]
             .0
-            .call(move |g, now| g.send_to_nearest(now, group, b"lookup", address))
-            .await??;
+            .call(move |g, now| {
+                g.group_mut(now, group)
+                    .map(|mut v| v.send_to_nearest(b"lookup", address))
+            })
+            .await?
+            .ok_or(LEFT)??;
         if r == SendResult::Local {
             // This node is itself the nearest: Flash delivers it locally.
             routed.push((from, address, 0));
@@ -295,7 +313,7 @@ async fn neighbor_counts(
     let mut out = Vec::with_capacity(nodes.len());
     for (h, ..) in nodes {
         out.push(
-            h.call(move |g, _| g.neighbor_count(group).unwrap_or(0))
+            h.call(move |g, _| g.group(group).map_or(0, |v| v.neighbor_count()))
                 .await?,
         );
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rtmfp_netgroup::{GroupEvent, GroupHandle};
 
-use super::{drain_all, Handle, Rx};
+use super::{drain_all, on_group, Handle, Rx};
 
 /// Object size, bytes (the Flash convention, docs/protocol/netgroup.md, "Object replication").
 const OBJECT: usize = 64 * 1024;
@@ -47,12 +47,15 @@ pub async fn run(
     let mut served: BTreeMap<usize, u64> = BTreeMap::new();
     let mut corrupt = 0u64;
     let t0 = Instant::now();
-    nodes[0]
-        .call(move |g, now| g.add_have_objects(now, group, 0, last))
-        .await??;
+    on_group(&nodes[0], group, move |mut g| {
+        g.replication().add_have_objects(0, last)
+    })
+    .await??;
     for h in &nodes[1..] {
-        h.call(move |g, now| g.add_want_objects(now, group, 0, last))
-            .await??;
+        on_group(h, group, move |mut g| {
+            g.replication().add_want_objects(0, last)
+        })
+        .await??;
     }
     let complete = |held: &[BTreeSet<u64>]| held.iter().all(|h| h.len() == objs.len());
     while !complete(&held) {
@@ -72,16 +75,16 @@ pub async fn run(
                     match obj.filter(|_| held[i].contains(&index)) {
                         Some(o) => {
                             *served.entry(i).or_default() += 1;
-                            nodes[i]
-                                .call(move |g, now| {
-                                    g.write_requested_object(now, group, request_id, o)
-                                })
-                                .await??;
+                            on_group(&nodes[i], group, move |mut g| {
+                                g.replication().write_requested_object(request_id, o)
+                            })
+                            .await??;
                         }
                         None => {
-                            nodes[i]
-                                .call(move |g, now| g.deny_requested_object(now, group, request_id))
-                                .await??;
+                            on_group(&nodes[i], group, move |mut g| {
+                                g.replication().deny_requested_object(request_id)
+                            })
+                            .await??;
                         }
                     }
                 }
@@ -92,14 +95,16 @@ pub async fn run(
                         .is_some_and(|o| *o == object);
                     if intact {
                         held[i].insert(index);
-                        nodes[i]
-                            .call(move |g, now| g.add_have_objects(now, group, index, index))
-                            .await??;
+                        on_group(&nodes[i], group, move |mut g| {
+                            g.replication().add_have_objects(index, index)
+                        })
+                        .await??;
                     } else {
                         corrupt += 1;
-                        nodes[i]
-                            .call(move |g, now| g.add_want_objects(now, group, index, index))
-                            .await??;
+                        on_group(&nodes[i], group, move |mut g| {
+                            g.replication().add_want_objects(index, index)
+                        })
+                        .await??;
                     }
                 }
                 _ => {}

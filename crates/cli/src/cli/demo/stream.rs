@@ -12,7 +12,7 @@ use rtmfp_netgroup::multicast::media_type;
 use rtmfp_netgroup::{GroupEvent, GroupHandle};
 use rtmfp_node::stream::{data_message, parse_data_message};
 
-use super::{drain_all, Handle, Rx};
+use super::{drain_all, on_group, Handle, Rx};
 
 /// One message every this many milliseconds.
 const TICK_MS: u64 = 20;
@@ -54,12 +54,9 @@ pub async fn run(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let n = nodes.len();
     for h in &nodes[1..] {
-        h.call(move |g, now| g.play(now, group, "demo-live"))
-            .await??;
+        on_group(h, group, |mut g| g.multicast().play("demo-live")).await??;
     }
-    let key = nodes[0]
-        .call(move |g, now| g.publish(now, group, "demo-live"))
-        .await??;
+    let key = on_group(&nodes[0], group, |mut g| g.multicast().publish("demo-live")).await??;
     let mut players: Vec<Player> = (0..n).map(|_| Player::default()).collect();
     let avg = (kbps * 1000 / 8 * TICK_MS / 1000) as usize;
     let t0 = Instant::now();
@@ -73,17 +70,18 @@ pub async fn run(
             (media_type::VIDEO, (2 * avg).saturating_sub(avg.min(300)))
         };
         let payload = Bytes::from(vec![k as u8; size]);
-        nodes[0]
-            .call(move |g, now| g.publish_message(now, group, &key, t, time, payload))
-            .await??;
+        on_group(&nodes[0], group, move |mut g| {
+            g.multicast().publish_message(&key, t, time, payload)
+        })
+        .await??;
         if (k * TICK_MS).is_multiple_of(1000) || k + 1 == ticks {
             let handler = if k + 1 == ticks { "onEnd" } else { "onTick" };
             let msg = data_message(handler, &[amf::Value::Number(k as f64)]);
-            nodes[0]
-                .call(move |g, now| {
-                    g.publish_message(now, group, &key, media_type::DATA_AMF3, time, msg)
-                })
-                .await??;
+            on_group(&nodes[0], group, move |mut g| {
+                g.multicast()
+                    .publish_message(&key, media_type::DATA_AMF3, time, msg)
+            })
+            .await??;
             data_sent += 1;
         }
         for (i, e) in drain_all(rx, Duration::ZERO).await {
@@ -92,9 +90,7 @@ pub async fn run(
         let next = t0 + Duration::from_millis((k + 1) * TICK_MS);
         tokio::time::sleep_until(next.into()).await;
     }
-    nodes[0]
-        .call(move |g, now| g.unpublish(now, group, &key))
-        .await??;
+    on_group(&nodes[0], group, move |mut g| g.multicast().unpublish(&key)).await??;
     let end = Instant::now() + Duration::from_secs(30);
     while players[1..].iter().any(|p| p.ended.is_none()) && Instant::now() < end {
         for (i, e) in drain_all(rx, Duration::from_millis(50)).await {
@@ -103,7 +99,10 @@ pub async fn run(
     }
     let mut infos = Vec::new();
     for h in nodes {
-        infos.push(h.call(move |g, _| g.multicast_info(group, &key)).await?);
+        infos.push(
+            h.call(move |g, _| g.group(group).and_then(|v| v.multicast_info(&key)))
+                .await?,
+        );
     }
 
     let continuity: Vec<f64> = players[1..]

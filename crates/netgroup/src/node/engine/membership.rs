@@ -1,5 +1,5 @@
-//! The membership calls of [`GroupNode`]: join, leave, neighbours, member hints, and the
-//! state of a joined group.
+//! Membership: [`GroupNode::join`], and on a joined group [`GroupMut::leave`], neighbours and
+//! member hints, and what [`GroupRef`] reads of its state.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -8,10 +8,12 @@ use bytes::Bytes;
 use rtmfp::{Instant, Priority};
 use rtmfp_flash::GcMessage;
 
-use crate::node::events::{GroupError, GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo};
+use crate::node::errors::JoinError;
+use crate::node::events::{GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo};
 use crate::node::posting::PostingCounters;
 use crate::node::routing::{ReceiveMode, RoutingCounters};
 
+use super::view::{GroupMut, GroupRef};
 use super::GroupNode;
 use crate::groupspec::GroupSpecifier;
 use crate::id::{GroupAddress, PeerId};
@@ -23,16 +25,16 @@ impl GroupNode {
     /// Flash `new NetGroup(nc, groupspec)`: joins the group `spec` names
     /// (docs/protocol/netgroup.md, "Joining a group"). With a NetConnection up, the join (`GC 01`)
     /// goes out at once; while it connects, when it succeeds; without any NetConnection the group
-    /// is active at once and only bootstrap peers / [`Self::add_neighbor`] find members.
+    /// is active at once and only bootstrap peers / [`GroupMut::add_neighbor`] find members.
     /// `NetGroup.Connect.Success` (or `.Rejected` for a `peerToPeerDisabled` spec, `.Failed` if the
     /// NetConnection fails) follows as an event.
     ///
-    /// Errors: [`GroupError::AlreadyJoined`].
-    pub fn join(&mut self, now: Instant, spec: &GroupSpecifier) -> Result<GroupHandle, GroupError> {
+    /// Errors: [`JoinError::AlreadyJoined`].
+    pub fn join(&mut self, now: Instant, spec: &GroupSpecifier) -> Result<GroupHandle, JoinError> {
         self.now = now;
         let handle = GroupHandle(spec.group_id());
         if self.groups.contains_key(&handle) {
-            return Err(GroupError::AlreadyJoined);
+            return Err(JoinError::AlreadyJoined);
         }
         if spec.peer_to_peer_disabled() {
             self.events.push(GroupEvent::ConnectRejected {
@@ -107,132 +109,120 @@ impl GroupNode {
             self.announce_due(now);
         }
     }
+}
 
+impl GroupMut<'_> {
     /// Flash `NetGroup.close()`: leaves the group: the `GC` flow is closed (the server forgets
     /// the membership) and so are our group flows; sessions no other group uses are closed.
-    ///
-    /// Errors: [`GroupError::UnknownGroup`].
-    pub fn leave(&mut self, now: Instant, g: GroupHandle) -> Result<(), GroupError> {
-        self.now = now;
-        let gc = self
-            .with_group(&g, |group, io| {
-                group.leave(io);
-                group.gc_flow
-            })
-            .ok_or(GroupError::UnknownGroup)?;
-        if let (Some(f), Some(s)) = (gc, self.flash.net_connection().session()) {
-            let _ = self.flash.close_flow(now, s, f);
+    pub fn leave(mut self) {
+        let (now, g) = (self.now, self.handle);
+        let gc = self.with(|group, io| {
+            group.leave(io);
+            group.gc_flow
+        });
+        let node = self.node;
+        if let (Some(f), Some(s)) = (gc, node.flash.net_connection().session()) {
+            let _ = node.flash.close_flow(now, s, f);
         }
-        if let Some(group) = self.groups.remove(&g) {
+        if let Some(group) = node.groups.remove(&g) {
             let slot = group.slot;
-            self.in_flows.retain(|_, f| f.group != Some(slot));
-            let in_flows = &self.in_flows;
-            self.media_returns.retain(|k, _| in_flows.contains_key(k));
-            self.out_ctrl.retain(|_, s| *s != slot);
-            self.out_media.retain(|_, s| *s != slot);
-            if let Some(entry) = self.slots.get_mut(slot.index()) {
+            node.in_flows.retain(|_, f| f.group != Some(slot));
+            let in_flows = &node.in_flows;
+            node.media_returns.retain(|k, _| in_flows.contains_key(k));
+            node.out_ctrl.retain(|_, s| *s != slot);
+            node.out_media.retain(|_, s| *s != slot);
+            if let Some(entry) = node.slots.get_mut(slot.index()) {
                 *entry = None;
             }
         }
-        self.groups_deadline.set(None);
-        self.lan.remove(&g);
-        self.flush();
-        Ok(())
+        node.groups_deadline.set(None);
+        node.lan.remove(&g);
+        node.flush();
     }
 
     /// Flash `addNeighbor(peerID)`: connects to `peer` now (at `addrs` and/or through the
     /// server). The topology may drop it later.
-    ///
-    /// Errors: [`GroupError::UnknownGroup`].
-    pub fn add_neighbor(
-        &mut self,
-        now: Instant,
-        g: GroupHandle,
-        peer: PeerId,
-        addrs: &[SocketAddr],
-    ) -> Result<(), GroupError> {
-        self.now = now;
-        self.with_group(&g, |group, io| {
+    pub fn add_neighbor(&mut self, peer: PeerId, addrs: &[SocketAddr]) {
+        self.with(|group, io| {
             group.add_member_hint(io.now, peer, addrs);
             group.connect_to(io, peer);
-        })
-        .ok_or(GroupError::UnknownGroup)?;
-        self.flush();
-        Ok(())
+        });
+        self.node.flush();
     }
 
-    /// Flash `addMemberHint(peerID)`: records a member; connected only if the best list wants
-    /// it. Errors: [`GroupError::UnknownGroup`].
-    pub fn add_member_hint(
-        &mut self,
-        now: Instant,
-        g: GroupHandle,
-        peer: PeerId,
-        addrs: &[SocketAddr],
-    ) -> Result<(), GroupError> {
-        self.now = now;
-        self.with_group(&g, |group, io| group.add_member_hint(io.now, peer, addrs))
-            .ok_or(GroupError::UnknownGroup)
+    /// Sends a raw frame on our extension flow to neighbour `peer`, bypassing every check:
+    /// for tests, fuzzing and attack simulation (a misbehaving member). Returns whether the
+    /// session layer took it.
+    pub fn send_raw_extension(&mut self, peer: PeerId, frame: Bytes) -> bool {
+        let r = self.with(|group, io| group.send_raw(io, &peer, &frame));
+        self.node.flush();
+        r
     }
 
-    // ----- state (None for a group not joined) -----
+    /// Flash `addMemberHint(peerID)`: records a member at `addrs`; connected only if the best
+    /// list wants it.
+    pub fn add_member_hint(&mut self, peer: PeerId, addrs: &[SocketAddr]) {
+        self.with(|group, io| group.add_member_hint(io.now, peer, addrs));
+    }
+}
 
+impl GroupRef<'_> {
     /// Flash `neighborCount`: neighbours that completed the handshake.
-    pub fn neighbor_count(&self, g: GroupHandle) -> Option<usize> {
-        Some(self.groups.get(&g)?.neighbor_count())
+    pub fn neighbor_count(&self) -> usize {
+        self.group.neighbor_count()
     }
 
     /// The neighbours: (group address, peer ID), in address order.
-    pub fn neighbors(&self, g: GroupHandle) -> Option<Vec<(GroupAddress, PeerId)>> {
-        let mut v = self.groups.get(&g)?.connected();
+    pub fn neighbors(&self) -> Vec<(GroupAddress, PeerId)> {
+        let mut v = self.group.connected();
         v.sort();
-        Some(v)
+        v
     }
 
-    /// Flash `estimatedMemberCount` (docs/protocol/netgroup.md, "Member count estimate"), this node
-    /// included.
-    pub fn estimated_member_count(&self, g: GroupHandle) -> Option<f64> {
-        Some(self.groups.get(&g)?.estimated_member_count())
+    /// Flash `estimatedMemberCount` (docs/protocol/netgroup.md, "Member count estimate"), this
+    /// node included.
+    pub fn estimated_member_count(&self) -> f64 {
+        self.group.estimated_member_count()
     }
 
-    /// Flash `localCoverageFrom` / `localCoverageTo` (docs/protocol/netgroup.md, "Ring distance and
-    /// coverage" \[INFER\]).
-    pub fn local_coverage(&self, g: GroupHandle) -> Option<(GroupAddress, GroupAddress)> {
-        Some(self.groups.get(&g)?.coverage())
+    /// Flash `localCoverageFrom` / `localCoverageTo` (docs/protocol/netgroup.md, "Ring distance
+    /// and coverage" \[INFER\]).
+    pub fn local_coverage(&self) -> (GroupAddress, GroupAddress) {
+        self.group.coverage()
     }
 
     /// Flash `receiveMode`.
-    pub fn receive_mode(&self, g: GroupHandle) -> Option<ReceiveMode> {
-        Some(self.groups.get(&g)?.mode)
+    pub fn receive_mode(&self) -> ReceiveMode {
+        self.group.mode
     }
 
     /// Flash `info`: cumulative bytes per category ([`NetGroupInfo::rates`] for bytes/s).
-    pub fn info(&self, g: GroupHandle) -> Option<NetGroupInfo> {
-        Some(self.groups.get(&g)?.info)
+    pub fn info(&self) -> NetGroupInfo {
+        self.group.info
     }
 
     /// The last computed best list (docs/protocol/netgroup.md, "Best list").
-    pub fn best_list(&self, g: GroupHandle) -> Option<BTreeSet<PeerId>> {
-        Some(self.groups.get(&g)?.best().copied().collect())
+    pub fn best_list(&self) -> BTreeSet<PeerId> {
+        self.group.best().copied().collect()
     }
 
     /// Members in the heard list.
-    pub fn heard_count(&self, g: GroupHandle) -> Option<usize> {
-        Some(self.groups.get(&g)?.heard_count())
+    pub fn heard_count(&self) -> usize {
+        self.group.heard_count()
     }
 
     /// Membership drop counters.
-    pub fn membership_counters(&self, g: GroupHandle) -> Option<MembershipCounters> {
-        Some(self.groups.get(&g)?.counters)
+    pub fn membership_counters(&self) -> MembershipCounters {
+        self.group.counters
     }
 
     /// Posting counters.
-    pub fn posting_counters(&self, g: GroupHandle) -> Option<PostingCounters> {
-        Some(*self.groups.get(&g)?.posting.counters())
+    pub fn posting_counters(&self) -> PostingCounters {
+        *self.group.posting.counters()
     }
 
     /// Routing counters.
-    pub fn routing_counters(&self, g: GroupHandle) -> Option<RoutingCounters> {
-        Some(self.groups.get(&g)?.routing)
+    pub fn routing_counters(&self) -> RoutingCounters {
+        self.group.routing
     }
 }

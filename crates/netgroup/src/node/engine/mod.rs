@@ -10,6 +10,9 @@ mod multicast;
 mod posting;
 mod replication;
 mod routing;
+mod view;
+
+pub use view::{GroupMut, GroupRef, MulticastMut, ReplicationMut};
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, VecDeque};
@@ -17,7 +20,6 @@ use std::net::SocketAddr;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rtmfp::{Instant, SansIo, SessionId, Transmit};
@@ -25,8 +27,9 @@ use rtmfp_collections::SortedMap;
 use rtmfp_flash::FlashNode;
 
 use crate::node::config::GroupConfig;
-use crate::node::events::{GroupError, GroupEvent, GroupHandle};
+use crate::node::events::{GroupEvent, GroupHandle};
 use crate::node::lan::LanCounters;
+use rtmfp_flash::netconnection::NetConnectionError;
 
 use crate::id::{GroupAddress, PeerId};
 use crate::node::group::Group;
@@ -187,13 +190,13 @@ impl GroupNode {
     /// Connects the NetConnection to the rendezvous server `url` at `addrs`; groups joined
     /// before or after are announced once it is up.
     ///
-    /// Errors: [`GroupError::NetConnection`].
+    /// Errors: [`NetConnectionError`] (a bad URL, or a NetConnection already started).
     pub fn connect(
         &mut self,
         now: Instant,
         url: &str,
         addrs: &[SocketAddr],
-    ) -> Result<(), GroupError> {
+    ) -> Result<(), NetConnectionError> {
         self.now = now;
         self.flash.connect(now, url, addrs)?;
         self.nc_started = true;
@@ -202,7 +205,7 @@ impl GroupNode {
 
     /// Group `g`, mutably: forgets the cached deadline of the groups. Every change to a
     /// group goes through here or [`Self::with_group`].
-    fn group_mut(&mut self, g: &GroupHandle) -> Option<&mut Group> {
+    pub(super) fn group_entry_mut(&mut self, g: &GroupHandle) -> Option<&mut Group> {
         self.groups_deadline.set(None);
         self.groups.get_mut(g).map(|b| &mut **b)
     }
@@ -244,46 +247,6 @@ impl GroupNode {
 
     fn handles(&self) -> Vec<GroupHandle> {
         self.groups.keys().copied().collect()
-    }
-
-    // ----- object replication (docs/protocol/netgroup.md, "Object replication") -----
-
-    /// Runs a command on group `g`, then sends the replication and multicast frames it queued.
-    fn group_op<R>(
-        &mut self,
-        now: Instant,
-        g: GroupHandle,
-        f: impl FnOnce(&mut Group, &mut Io<'_>) -> Result<R, GroupError>,
-    ) -> Result<R, GroupError> {
-        self.now = now;
-        let r = self
-            .with_group(&g, |group, io| {
-                let r = f(group, io);
-                group.flush_replication(io);
-                group.flush_multicast(io);
-                r
-            })
-            .ok_or(GroupError::UnknownGroup)?;
-        self.flush();
-        r
-    }
-
-    /// Sends a raw frame on our extension flow to neighbour `peer`, bypassing every check:
-    /// for tests, fuzzing and attack simulation (a misbehaving member). Returns whether the
-    /// session layer took it.
-    pub fn send_raw_extension(
-        &mut self,
-        now: Instant,
-        g: GroupHandle,
-        peer: PeerId,
-        frame: Bytes,
-    ) -> bool {
-        self.now = now;
-        let r = self
-            .with_group(&g, |group, io| group.send_raw(io, &peer, &frame))
-            .unwrap_or(false);
-        self.flush();
-        r
     }
 
     /// The earliest deadline of the joined groups (cached until a group changes).

@@ -1,45 +1,36 @@
-//! The multicast calls of [`GroupNode`] (docs/protocol/netgroup.md, "Multicast streams", "NetGroup
+//! Multicast streams on a joined group ([`MulticastMut`], and what [`GroupRef`] reads of them) (docs/protocol/netgroup.md, "Multicast streams", "NetGroup
 //! API reference"): Flash's `NetStream` publish / play in a group.
 
 use bytes::Bytes;
-use rtmfp::Instant;
 
-use super::GroupNode;
-use crate::node::events::{GroupError, GroupHandle};
+use super::view::{GroupRef, MulticastMut};
+use crate::node::errors::{PlayError, PublishError, StreamError};
 use crate::node::multicast::{
     MulticastCounters, MulticastParams, NetStreamMulticastInfo, StreamInfo, StreamKey,
 };
 
-impl GroupNode {
+impl MulticastMut<'_> {
     /// Flash `NetStream.publish(name)` on a group NetStream (docs/protocol/netgroup.md, "Media
     /// subscription"): announces a new stream (random key) to every neighbour, with the default
     /// [`MulticastParams`] of `GroupConfig::multicast`. Returns its key.
     ///
-    /// Errors: [`GroupError::UnknownGroup`], [`GroupError::MulticastDisabled`],
-    /// [`GroupError::PublishNotAuthorized`] (publish password without a valid authorization),
-    /// [`GroupError::AlreadyPublishing`] (this name, not yet unpublished),
-    /// [`GroupError::TooManyStreams`].
-    pub fn publish(
-        &mut self,
-        now: Instant,
-        g: GroupHandle,
-        name: &str,
-    ) -> Result<StreamKey, GroupError> {
-        self.publish_with(now, g, name, None)
+    /// Errors: [`PublishError::MulticastDisabled`],
+    /// [`PublishError::NotAuthorized`] (publish password without a valid authorization),
+    /// [`PublishError::AlreadyPublishing`] (this name, not yet unpublished),
+    /// [`PublishError::TooManyStreams`].
+    pub fn publish(&mut self, name: &str) -> Result<StreamKey, PublishError> {
+        self.publish_with(name, None)
     }
 
     /// [`Self::publish`] with the publisher's own window, update and fetch periods,
     /// send-to-all, relay margin and push limit (`None`: the configured defaults).
     pub fn publish_with(
         &mut self,
-        now: Instant,
-        g: GroupHandle,
         name: &str,
         params: Option<MulticastParams>,
-    ) -> Result<StreamKey, GroupError> {
-        self.group_op(now, g, |group, io| {
-            group.multicast.publish(now, name, params, io.rng)
-        })
+    ) -> Result<StreamKey, PublishError> {
+        self.group
+            .op(|group, io| group.multicast.publish(io.now, name, params, io.rng))
     }
 
     /// Publishes one media message (audio `0x08`, video `0x09`, data `0x0F`... see
@@ -47,91 +38,75 @@ impl GroupNode {
     /// fragments of at most 959 bytes (docs/protocol/netgroup.md, "Media fragments"), pushed to the
     /// neighbours that asked. Returns the message's last fragment ID.
     ///
-    /// Errors: [`GroupError::UnknownGroup`], [`GroupError::UnknownStream`] (not ours, or
-    /// unpublished), [`GroupError::TooLarge`] (over `multicast::MAX_MESSAGE_BYTES`).
+    /// Errors: [`StreamError::UnknownStream`] (not ours, or
+    /// unpublished), [`StreamError::TooLarge`] (over `multicast::MAX_MESSAGE_BYTES`).
     pub fn publish_message(
         &mut self,
-        now: Instant,
-        g: GroupHandle,
         key: &StreamKey,
         media_type: u8,
         time: u32,
         payload: Bytes,
-    ) -> Result<u64, GroupError> {
-        self.group_op(now, g, |group, _| {
+    ) -> Result<u64, StreamError> {
+        self.group.op(|group, io| {
             group
                 .multicast
-                .publish_message(now, key, media_type, time, &payload)
+                .publish_message(io.now, key, media_type, time, &payload)
         })
     }
 
     /// Ends our stream `key` (Flash `NetStream.close()` of a publisher): the last fragment ID
     /// is announced to every neighbour; fragments stay available for `window + relayMargin`.
     ///
-    /// Errors: [`GroupError::UnknownGroup`], [`GroupError::UnknownStream`].
-    pub fn unpublish(
-        &mut self,
-        now: Instant,
-        g: GroupHandle,
-        key: &StreamKey,
-    ) -> Result<(), GroupError> {
-        self.group_op(now, g, |group, _| group.multicast.unpublish(now, key))
+    /// Errors: [`StreamError::UnknownStream`].
+    pub fn unpublish(&mut self, key: &StreamKey) -> Result<(), StreamError> {
+        self.group
+            .op(|group, io| group.multicast.unpublish(io.now, key))
     }
 
     /// Flash `NetStream.play(name)` on a group NetStream: takes part in every stream of that
     /// name, now and later; its messages arrive as [`crate::node::GroupEvent::MulticastMessage`]
     /// in fragment order, and [`crate::node::GroupEvent::MulticastPlayEnded`] follows the last.
     ///
-    /// Errors: [`GroupError::UnknownGroup`], [`GroupError::MulticastDisabled`].
-    pub fn play(&mut self, now: Instant, g: GroupHandle, name: &str) -> Result<(), GroupError> {
-        self.group_op(now, g, |group, _| group.multicast.play(now, name))
+    /// Errors: [`PlayError::MulticastDisabled`].
+    pub fn play(&mut self, name: &str) -> Result<(), PlayError> {
+        self.group
+            .op(|group, io| group.multicast.play(io.now, name))
     }
 
     /// Stops playing `name` (Flash `NetStream.close()` of a player).
     ///
-    /// Errors: [`GroupError::UnknownGroup`].
-    pub fn close_play(
-        &mut self,
-        now: Instant,
-        g: GroupHandle,
-        name: &str,
-    ) -> Result<(), GroupError> {
-        self.group_op(now, g, |group, _| {
+    pub fn close_play(&mut self, name: &str) {
+        let _: Result<(), std::convert::Infallible> = self.group.op(|group, _| {
             group.multicast.close_play(name);
             Ok(())
-        })
+        });
     }
+}
 
-    /// The streams this member knows in group `g`.
-    pub fn multicast_streams(&self, g: GroupHandle) -> Option<Vec<StreamInfo>> {
-        Some(
-            self.groups
-                .get(&g)?
-                .multicast
-                .streams()
-                .into_iter()
-                .map(|(key, name, publishing, playing)| StreamInfo {
-                    key,
-                    name,
-                    publishing,
-                    playing,
-                })
-                .collect(),
-        )
+impl GroupRef<'_> {
+    /// The streams this member knows in the group.
+    pub fn multicast_streams(&self) -> Vec<StreamInfo> {
+        self.group
+            .multicast
+            .streams()
+            .into_iter()
+            .map(|(key, name, publishing, playing)| StreamInfo {
+                key,
+                name,
+                publishing,
+                playing,
+            })
+            .collect()
     }
 
     /// Flash `NetStream.multicastInfo` of stream `key` (docs/protocol/netgroup.md, "Multicast
     /// statistics"); still readable for the last 256 streams after they ended and were forgotten.
-    pub fn multicast_info(
-        &self,
-        g: GroupHandle,
-        key: &StreamKey,
-    ) -> Option<NetStreamMulticastInfo> {
-        self.groups.get(&g)?.multicast.info(key)
+    pub fn multicast_info(&self, key: &StreamKey) -> Option<NetStreamMulticastInfo> {
+        self.group.multicast.info(key)
     }
 
-    /// Multicast drop counters of group `g`.
-    pub fn multicast_counters(&self, g: GroupHandle) -> Option<MulticastCounters> {
-        Some(self.groups.get(&g)?.multicast.counters)
+    /// Multicast drop counters of the group.
+    pub fn multicast_counters(&self) -> MulticastCounters {
+        self.group.multicast.counters
     }
 }

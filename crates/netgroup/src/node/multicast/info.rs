@@ -121,7 +121,7 @@ pub struct MulticastCounters {
     pub write_failures: u64,
 }
 
-/// A stream known to a member ([`crate::GroupNode::multicast_streams`]).
+/// A stream known to a member ([`crate::GroupRef::multicast_streams`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamInfo {
     /// Its key (one per publication).

@@ -54,7 +54,8 @@ pub use playback::{MediaMessage, Output, Playback};
 use crate::groupspec::GroupSpecifier;
 use crate::id::PeerId;
 use crate::node::config::GroupConfig;
-use crate::node::events::{GroupError, GroupEvent, GroupHandle};
+use crate::node::errors::{PlayError, PublishError, StreamError};
+use crate::node::events::{GroupEvent, GroupHandle};
 use crate::node::io::Events;
 use crate::node::password::{hmac, rights, Rights};
 pub(crate) use outbox::{Out, Outgoing, PeerMedia};
@@ -212,24 +213,24 @@ impl Multicast {
         name: &str,
         params: Option<MulticastParams>,
         rng: &mut ChaCha8Rng,
-    ) -> Result<StreamKey, GroupError> {
+    ) -> Result<StreamKey, PublishError> {
         if !self.enabled {
-            return Err(GroupError::MulticastDisabled);
+            return Err(PublishError::MulticastDisabled);
         }
         let proof_key = match &self.rights {
             PublishRights::Open => None,
             PublishRights::Holder(k) => Some(*k),
-            PublishRights::Outsider => return Err(GroupError::PublishNotAuthorized),
+            PublishRights::Outsider => return Err(PublishError::NotAuthorized),
         };
         if self
             .streams
             .values()
             .any(|s| s.publisher && s.name == name && s.end.is_none())
         {
-            return Err(GroupError::AlreadyPublishing);
+            return Err(PublishError::AlreadyPublishing);
         }
         if self.streams.len() >= self.max_streams {
-            return Err(GroupError::TooManyStreams {
+            return Err(PublishError::TooManyStreams {
                 limit: self.max_streams,
             });
         }
@@ -254,14 +255,14 @@ impl Multicast {
         media_type: u8,
         time: u32,
         payload: &Bytes,
-    ) -> Result<u64, GroupError> {
+    ) -> Result<u64, StreamError> {
         let s = self
             .streams
             .get_mut(key)
             .filter(|s| s.publisher && s.end.is_none())
-            .ok_or(GroupError::UnknownStream)?;
+            .ok_or(StreamError::UnknownStream)?;
         let frags =
-            Fragment::split(s.next_id, media_type, time, payload).ok_or(GroupError::TooLarge {
+            Fragment::split(s.next_id, media_type, time, payload).ok_or(StreamError::TooLarge {
                 size: payload.len(),
                 limit: MAX_MESSAGE_BYTES,
             })?;
@@ -297,12 +298,12 @@ impl Multicast {
 
     /// Ends our publication `key`: the end is announced to every neighbour; we keep serving
     /// for `window + relayMargin`.
-    pub fn unpublish(&mut self, now: Instant, key: &StreamKey) -> Result<(), GroupError> {
+    pub fn unpublish(&mut self, now: Instant, key: &StreamKey) -> Result<(), StreamError> {
         let s = self
             .streams
             .get_mut(key)
             .filter(|s| s.publisher && s.end.is_none())
-            .ok_or(GroupError::UnknownStream)?;
+            .ok_or(StreamError::UnknownStream)?;
         let last = s.next_id - 1;
         if last == 0 {
             self.streams.remove(key);
@@ -318,9 +319,9 @@ impl Multicast {
     }
 
     /// `NetStream.play(name)`: takes part in every stream of that name, now and later.
-    pub fn play(&mut self, now: Instant, name: &str) -> Result<(), GroupError> {
+    pub fn play(&mut self, now: Instant, name: &str) -> Result<(), PlayError> {
         if !self.enabled {
-            return Err(GroupError::MulticastDisabled);
+            return Err(PlayError::MulticastDisabled);
         }
         self.playing.insert(name.to_owned());
         for s in self.streams.values_mut().filter(|s| s.name == name) {
@@ -797,7 +798,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         assert!(matches!(
             off.publish(at(0), "live", None, &mut rng),
-            Err(GroupError::MulticastDisabled)
+            Err(PublishError::MulticastDisabled)
         ));
         let mut on = multicast(&spec());
         let key = on.publish(at(0), "live", None, &mut rng).unwrap();
@@ -944,7 +945,7 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         assert!(matches!(
             m.publish(at(0), "mine", None, &mut rng),
-            Err(GroupError::PublishNotAuthorized)
+            Err(PublishError::NotAuthorized)
         ));
         // The holder publishes with a proof that verifies.
         let mut h = multicast(&holder);

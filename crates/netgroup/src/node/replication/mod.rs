@@ -14,7 +14,7 @@
 //! `GroupConfig::have_update_delay` however many `add_have_objects` calls happened.
 //!
 //! Faulty objects: the application checks what it receives (a hash, for file sharing) and
-//! reports a bad object with [`crate::node::GroupNode::report_faulty_object`]. The index is
+//! reports a bad object with [`crate::ReplicationMut::report_faulty_object`]. The index is
 //! wanted again, the sender is not asked for it again for `fetch_retry_after`, and its fault
 //! count (kept across reconnections, bounded) makes it the last choice among holders; from
 //! `GroupConfig::max_faults_per_neighbor` faults on it is not asked at all for an index
@@ -40,7 +40,8 @@ pub use scheduler::ReplicationStrategy;
 
 use crate::id::PeerId;
 use crate::node::config::GroupConfig;
-use crate::node::events::{GroupError, GroupEvent, GroupHandle};
+use crate::node::errors::ReplicationError;
+use crate::node::events::{GroupEvent, GroupHandle};
 use crate::node::io::Events;
 use scheduler::{candidates, choose_holder, holder_segments, CandidateOrder, HolderLoad};
 
@@ -238,9 +239,9 @@ fn bounded_insert(map: &mut BTreeMap<(u64, PeerId), Instant>, key: (u64, PeerId)
 }
 
 /// Validates an API range (docs/protocol/netgroup.md, "Object replication").
-fn check_range(start: u64, end: u64) -> Result<(), GroupError> {
+fn check_range(start: u64, end: u64) -> Result<(), ReplicationError> {
     if start > end || end > MAX_OBJECT_INDEX {
-        return Err(GroupError::InvalidRange { start, end });
+        return Err(ReplicationError::InvalidRange { start, end });
     }
     Ok(())
 }
@@ -267,11 +268,11 @@ impl Replication {
         }
     }
 
-    fn check(&self) -> Result<(), GroupError> {
+    fn check(&self) -> Result<(), ReplicationError> {
         if self.enabled {
             Ok(())
         } else {
-            Err(GroupError::ReplicationDisabled)
+            Err(ReplicationError::ReplicationDisabled)
         }
     }
 
@@ -302,7 +303,7 @@ impl Replication {
         self.strategy
     }
 
-    pub fn set_strategy(&mut self, s: ReplicationStrategy) -> Result<(), GroupError> {
+    pub fn set_strategy(&mut self, s: ReplicationStrategy) -> Result<(), ReplicationError> {
         self.check()?;
         self.strategy = s;
         Ok(())
@@ -320,7 +321,7 @@ impl Replication {
         start: u64,
         end: u64,
         add: bool,
-    ) -> Result<(), GroupError> {
+    ) -> Result<(), ReplicationError> {
         self.check()?;
         check_range(start, end)?;
         let changed = if add {
@@ -344,7 +345,7 @@ impl Replication {
         add: bool,
         events: &mut Events,
         rng: &mut impl RngCore,
-    ) -> Result<(), GroupError> {
+    ) -> Result<(), ReplicationError> {
         self.check()?;
         check_range(start, end)?;
         if add {
@@ -370,10 +371,10 @@ impl Replication {
     }
 
     /// `writeRequestedObject(requestID, object)`.
-    pub fn write(&mut self, request_id: u64, object: Bytes) -> Result<(), GroupError> {
+    pub fn write(&mut self, request_id: u64, object: Bytes) -> Result<(), ReplicationError> {
         self.check()?;
         if object.len() > self.limits.frames.max_object_bytes {
-            return Err(GroupError::TooLarge {
+            return Err(ReplicationError::TooLarge {
                 size: object.len(),
                 limit: self.limits.frames.max_object_bytes,
             });
@@ -390,18 +391,18 @@ impl Replication {
     }
 
     /// `denyRequestedObject(requestID)`.
-    pub fn deny(&mut self, request_id: u64) -> Result<(), GroupError> {
+    pub fn deny(&mut self, request_id: u64) -> Result<(), ReplicationError> {
         self.check()?;
         let r = self.take_request(request_id)?;
         self.send_deny(r.peer, r.index);
         Ok(())
     }
 
-    fn take_request(&mut self, id: u64) -> Result<Request, GroupError> {
+    fn take_request(&mut self, id: u64) -> Result<Request, ReplicationError> {
         let r = self
             .requests
             .remove(&id)
-            .ok_or(GroupError::UnknownRequest { request_id: id })?;
+            .ok_or(ReplicationError::UnknownRequest { request_id: id })?;
         if let Some(p) = self.peers.get_mut(&r.peer) {
             p.pending = p.pending.saturating_sub(1);
         }
@@ -595,7 +596,7 @@ impl Replication {
         from: PeerId,
         events: &mut Events,
         rng: &mut impl RngCore,
-    ) -> Result<(), GroupError> {
+    ) -> Result<(), ReplicationError> {
         self.check()?;
         check_range(index, index)?;
         self.counters.faulty_objects += 1;
