@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use rand_core::RngCore;
 use rtmfp::crypto::cert::epd_for_peer_id;
 use rtmfp::{
-    Config, CryptoProfile, Endpoint, EndpointError, Event, Instant, SansIo, SessionId, Transmit,
+    Config, ConnectError, CryptoProfile, Endpoint, Event, Instant, SansIo, SessionId, Transmit,
 };
 
 use crate::netconnection::{ClientConfig, NetConnection, NetConnectionError, NetConnectionEvent};
@@ -95,13 +95,14 @@ impl FlashNode {
     /// Opens a peer-to-peer session to `peer_id` (docs/protocol/session.md, "Rendezvous and
     /// introduction"): IHellos go to the server, which introduces us, and to `known_addrs`.
     /// Completion arrives as `NodeEvent::Session(Event::SessionOpened)` (or `ConnectFailed`) with
-    /// the returned handle. Errors: [`EndpointError::NoAddress`] without server or known address.
+    /// the returned handle. Errors: [`ConnectError::NoAddress`] without server or known address,
+    /// [`ConnectError::TooManySessions`].
     pub fn connect_peer(
         &mut self,
         now: Instant,
         peer_id: &[u8; 32],
         known_addrs: &[SocketAddr],
-    ) -> Result<SessionId, EndpointError> {
+    ) -> Result<SessionId, ConnectError> {
         if let Some(s) = self.ep.session_by_fingerprint(peer_id) {
             return Ok(s);
         }

@@ -6,14 +6,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rtmfp::{EndpointError, Instant, Priority, SessionId};
+use rtmfp::{FlowError, Instant, OpenFlowError, Priority, SessionId, WriteError};
 
 use crate::node::FlashNode;
 
 impl FlashNode {
     /// Opens a send flow on session `s` with `metadata` (its flow signature and options),
     /// associated with the far end's flow `return_association` if any; returns its flow ID
-    /// (RFC 7016 §3.6.2). Errors: [`EndpointError`] (no such open session, too many flows).
+    /// (RFC 7016 §3.6.2). Errors: [`OpenFlowError`] (no such open session, too many flows).
     pub fn open_flow(
         &mut self,
         now: Instant,
@@ -21,14 +21,14 @@ impl FlashNode {
         metadata: &[u8],
         return_association: Option<u64>,
         priority: Priority,
-    ) -> Result<u64, EndpointError> {
+    ) -> Result<u64, OpenFlowError> {
         self.endpoint_mut()
             .open_flow(now, s, metadata, return_association, priority)
     }
 
     /// Queues one message of `data` bytes on flow `flow` of session `s`, abandoned (partial
-    /// reliability) if not delivered by `deadline`. Errors: [`EndpointError`] (no such session
-    /// or flow, flow closed, send buffer full).
+    /// reliability) if not delivered by `deadline`. Errors: [`WriteError`] (no such session or
+    /// flow, flow closed, send buffer full).
     pub fn write(
         &mut self,
         now: Instant,
@@ -36,30 +36,25 @@ impl FlashNode {
         flow: u64,
         data: Bytes,
         deadline: Option<Instant>,
-    ) -> Result<(), EndpointError> {
+    ) -> Result<(), WriteError> {
         self.endpoint_mut().write(now, s, flow, data, deadline)
     }
 
     /// Closes our send flow `flow` of session `s` once its data is acknowledged. Errors:
-    /// [`EndpointError`] (no such session or flow).
-    pub fn close_flow(
-        &mut self,
-        now: Instant,
-        s: SessionId,
-        flow: u64,
-    ) -> Result<(), EndpointError> {
+    /// [`FlowError`] (no such session or flow).
+    pub fn close_flow(&mut self, now: Instant, s: SessionId, flow: u64) -> Result<(), FlowError> {
         self.endpoint_mut().close_flow(now, s, flow)
     }
 
     /// Rejects the far end's flow `flow` of session `s` with exception `code` (RFC 7016
-    /// §3.6.3.2). Errors: [`EndpointError`] (no such session or flow).
+    /// §3.6.3.2). Errors: [`FlowError`] (no such session or flow).
     pub fn reject_flow(
         &mut self,
         now: Instant,
         s: SessionId,
         flow: u64,
         code: u64,
-    ) -> Result<(), EndpointError> {
+    ) -> Result<(), FlowError> {
         self.endpoint_mut().reject_flow(now, s, flow, code)
     }
 

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rtmfp::{EndpointError, Instant, SansIo};
+use rtmfp::{ConnectError, FlowError, Instant, OpenFlowError, SansIo, WriteError};
 
 use crate::lan::{configure_sender, LanDatagram, LanMachine, LanOptions, LanSockets};
 use tokio::net::UdpSocket;
@@ -19,9 +19,18 @@ use tokio::sync::{mpsc, oneshot};
 /// Errors of the async handles.
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
-    /// The endpoint refused the command.
+    /// The endpoint refused to start a session.
     #[error(transparent)]
-    Endpoint(#[from] EndpointError),
+    Connect(#[from] ConnectError),
+    /// The endpoint refused to open a flow.
+    #[error(transparent)]
+    OpenFlow(#[from] OpenFlowError),
+    /// The endpoint refused a message.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The endpoint refused to close or reject a flow.
+    #[error(transparent)]
+    Flow(#[from] FlowError),
     /// The driver task has stopped.
     #[error("driver stopped")]
     Stopped,

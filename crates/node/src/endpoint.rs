@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 use rand::RngCore;
 use rtmfp::{
-    Config, CryptoProfile, Endpoint, EndpointError, EndpointStats, Event, Priority, SessionId,
-    SessionInfo,
+    Config, CryptoProfile, Endpoint, EndpointStats, Event, Priority, SessionId, SessionInfo,
+    WriteError,
 };
 
 use crate::driver::{spawn_machine, DriverError, Events, Handle};
@@ -89,7 +89,7 @@ impl EndpointHandle {
             .inner
             .call_until(
                 move |ep, now| match ep.write(now, session, flow, data.clone(), None) {
-                    Err(EndpointError::BufferFull) => None,
+                    Err(WriteError::BufferFull) => None,
                     r => Some(r),
                 },
             )

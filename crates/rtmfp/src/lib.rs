@@ -16,8 +16,10 @@
 //! What the crate offers:
 //! - [`Endpoint`] and its commands (`connect`, `open_flow`, `write`, `close_flow`,
 //!   `reject_flow`, `close`, the rendezvous hooks `forward_ihello` and `redirect`), configured
-//!   by [`Config`]; what comes out: [`Transmit`], [`Event`], errors ([`EndpointError`],
-//!   [`ConnectError`]), drop reasons and statistics ([`EndpointStats`], [`SessionInfo`]);
+//!   by [`Config`], each command with its own error type ([`ConnectError`], [`OpenFlowError`],
+//!   [`WriteError`], [`FlowError`], [`SessionError`], [`ForwardError`]); what comes out:
+//!   [`Transmit`], [`Event`] (a failed opening's [`ConnectFailure`]), drop reasons and statistics
+//!   ([`EndpointStats`], [`SessionInfo`]);
 //! - [`SansIo`]: the drive-loop contract every machine of the workspace implements;
 //! - [`CryptoProfile`] with the two profiles, [`FlashProfile`] (RFC 7425: AES-128-CBC, DH,
 //!   certificates) and [`PlainProfile`] (no encryption, for simulation and fuzzing), and the
@@ -37,6 +39,7 @@
 mod congestion;
 pub mod crypto;
 mod endpoint;
+mod errors;
 mod flow;
 mod handshake;
 mod machine;
@@ -50,8 +53,9 @@ pub mod wire;
 
 pub use crypto::{flash::FlashProfile, plain::PlainProfile, CryptoProfile};
 pub use endpoint::{
-    CloseReason, Config, ConnectError, DropReason, Endpoint, EndpointError, EndpointStats, Event,
-    SessionId, SessionInfo, Transmit,
+    CloseReason, Config, ConnectError, ConnectFailure, DropReason, Endpoint, EndpointStats, Event,
+    FlowError, ForwardError, OpenFlowError, SessionError, SessionId, SessionInfo, Transmit,
+    WriteError,
 };
 pub use flow::Priority;
 pub use machine::SansIo;

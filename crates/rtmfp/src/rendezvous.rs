@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use crate::endpoint::{Endpoint, EndpointError, SessionId};
+use crate::endpoint::{Endpoint, ForwardError, SessionError, SessionId};
 use crate::session::Control;
 use crate::wire::{AddressOrigin, Chunk, PeerAddress};
 use crate::Instant;
@@ -13,8 +13,8 @@ impl Endpoint {
     /// Forwards an IHello to the far end of session `via` as an FIHello carrying the initiator's
     /// observed address (RFC 7016 §3.5.1.5). The target answers the initiator directly.
     ///
-    /// Errors: [`EndpointError::UnknownSession`], [`EndpointError::NotOpen`], and
-    /// [`EndpointError::BufferFull`] when the session's control queue is full.
+    /// Errors: [`ForwardError::Session`], and [`ForwardError::ControlQueueFull`] when the
+    /// session's control queue is full.
     pub fn forward_ihello(
         &mut self,
         now: Instant,
@@ -22,13 +22,13 @@ impl Endpoint {
         epd: &[u8],
         tag: &[u8],
         initiator: SocketAddr,
-    ) -> Result<(), EndpointError> {
+    ) -> Result<(), ForwardError> {
         let sess = self
             .sessions
             .get_mut(&via.0)
-            .ok_or(EndpointError::UnknownSession)?;
+            .ok_or(SessionError::UnknownSession)?;
         if !sess.is_open() {
-            return Err(EndpointError::NotOpen);
+            return Err(SessionError::NotOpen.into());
         }
         let queued = sess.push_control(Control::FIHello {
             epd: epd.to_vec(),
@@ -36,7 +36,7 @@ impl Endpoint {
             tag: tag.to_vec(),
         });
         if !queued {
-            return Err(EndpointError::BufferFull);
+            return Err(ForwardError::ControlQueueFull);
         }
         self.flush(now, via.0);
         Ok(())

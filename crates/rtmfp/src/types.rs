@@ -73,7 +73,7 @@ pub enum CloseReason {
 
 /// Why an opening session failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectError {
+pub enum ConnectFailure {
     /// No answer within 95 s (docs/protocol/session.md, "Handshake retransmission and glare").
     Timeout,
     /// Keying failed: no common DH group, bad component, or a feature we decline.
@@ -103,7 +103,7 @@ pub enum Event {
         /// The handle `connect` returned.
         session: SessionId,
         /// Why.
-        reason: ConnectError,
+        reason: ConnectFailure,
     },
     /// A session ended.
     SessionClosed {
@@ -173,32 +173,6 @@ pub enum Event {
         /// New far address.
         addr: SocketAddr,
     },
-}
-
-/// Errors of endpoint commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum EndpointError {
-    /// No session (open or opening) with that handle.
-    #[error("unknown session")]
-    UnknownSession,
-    /// The session is not open (still opening, closing or closed).
-    #[error("session not open")]
-    NotOpen,
-    /// No flow with that ID in that session.
-    #[error("unknown flow")]
-    UnknownFlow,
-    /// The flow's send buffer is full: retry after acknowledgements.
-    #[error("send buffer full")]
-    BufferFull,
-    /// The flow is closing, closed or rejected.
-    #[error("flow closed")]
-    FlowClosed,
-    /// `connect` was given no address.
-    #[error("no address to connect to")]
-    NoAddress,
-    /// `max_sessions` reached.
-    #[error("too many sessions")]
-    TooManySessions,
 }
 
 /// Why a received datagram was dropped.

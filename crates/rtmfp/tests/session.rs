@@ -626,7 +626,7 @@ fn opening_gives_up_after_95_seconds_with_linear_retries() {
         net.take_events(0),
         vec![Event::ConnectFailed {
             session: h,
-            reason: rtmfp::ConnectError::Timeout
+            reason: rtmfp::ConnectFailure::Timeout
         }]
     );
     assert_eq!(net.eps[0].poll_timeout(), None);

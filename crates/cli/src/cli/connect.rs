@@ -139,9 +139,11 @@ pub async fn run(args: ConnectArgs) -> Result<(), Box<dyn std::error::Error>> {
                         .call(move |n, now| {
                             let ep = n.endpoint_mut();
                             let meta = FlowSignature::stream(P2P_STREAM_BASE + 1).encode();
-                            let flow =
-                                ep.open_flow(now, session, &meta, None, Priority::default())?;
+                            let flow = ep
+                                .open_flow(now, session, &meta, None, Priority::default())
+                                .map_err(rtmfp_node::DriverError::from)?;
                             ep.write(now, session, flow, data_message("onMessage", &text), None)
+                                .map_err(rtmfp_node::DriverError::from)
                         })
                         .await??;
                 }
@@ -177,9 +179,11 @@ pub async fn run(args: ConnectArgs) -> Result<(), Box<dyn std::error::Error>> {
                     .call(move |n, now| {
                         let ep = n.endpoint_mut();
                         let meta = FlowSignature::stream(P2P_STREAM_BASE + 1).encode();
-                        let back =
-                            ep.open_flow(now, session, &meta, Some(flow), Priority::default())?;
+                        let back = ep
+                            .open_flow(now, session, &meta, Some(flow), Priority::default())
+                            .map_err(rtmfp_node::DriverError::from)?;
                         ep.write(now, session, back, reply, None)
+                            .map_err(rtmfp_node::DriverError::from)
                     })
                     .await??;
             }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use rtmfp::crypto::cert::epd_for_url;
-use rtmfp::{Endpoint, EndpointError, Event, Instant, Priority, SessionId};
+use rtmfp::{ConnectError, Endpoint, Event, Instant, Priority, SessionId, WriteError};
 
 use crate::amf::Value;
 use crate::command::{codes, set_peer_info, Command, ConnectParams, Status};
@@ -63,9 +63,12 @@ pub enum NetConnectionError {
     /// The URL is not `rtmfp://host[:port][/app]`.
     #[error("invalid RTMFP URL {0:?}")]
     InvalidUrl(String),
-    /// The session layer refused.
+    /// The session layer refused to start the session.
     #[error(transparent)]
-    Endpoint(#[from] EndpointError),
+    Connect(#[from] ConnectError),
+    /// The session layer refused the command message (send buffer full, flow closed).
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 /// What the NetConnection reports to its owner.
@@ -446,17 +449,19 @@ impl NetConnection {
                 None,
                 Priority::default(),
             )
+            .map_err(|e| e.to_string())
             .and_then(|flow| {
                 self.control_flow = Some(flow);
                 let connect = ConnectParams::for_url(&self.url).to_command();
                 ep.write(now, s, flow, Bytes::from(connect.to_message(0)), None)
+                    .map_err(|e| e.to_string())
             });
         match opened {
             Ok(()) => {
                 self.phase = Phase::Connecting;
                 self.deadline = Some(now + self.config.connect_timeout);
             }
-            Err(e) => self.fail(ep, now, codes::CONNECT_FAILED, &e.to_string()),
+            Err(e) => self.fail(ep, now, codes::CONNECT_FAILED, &e),
         }
     }
 

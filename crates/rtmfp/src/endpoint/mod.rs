@@ -15,6 +15,9 @@ use bytes::Bytes;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
+pub use crate::errors::{
+    ConnectError, FlowError, ForwardError, OpenFlowError, SessionError, WriteError,
+};
 pub use crate::types::*;
 
 use crate::crypto::{CryptoProfile, PacketCipher};
@@ -192,19 +195,19 @@ impl Endpoint {
     /// [`crate::crypto::cert::epd_for_peer_id`]. Completion is reported by
     /// [`Event::SessionOpened`] or [`Event::ConnectFailed`] with the returned handle.
     ///
-    /// Errors: [`EndpointError::NoAddress`], [`EndpointError::TooManySessions`].
+    /// Errors: [`ConnectError::NoAddress`], [`ConnectError::TooManySessions`].
     pub fn connect(
         &mut self,
         now: Instant,
         epd: Vec<u8>,
         addrs: &[SocketAddr],
-    ) -> Result<SessionId, EndpointError> {
+    ) -> Result<SessionId, ConnectError> {
         if addrs.is_empty() {
-            return Err(EndpointError::NoAddress);
+            return Err(ConnectError::NoAddress);
         }
         let id = self
             .allocate_session_id()
-            .ok_or(EndpointError::TooManySessions)?;
+            .ok_or(ConnectError::TooManySessions)?;
         let mut tag = [0u8; 16];
         self.rng.fill_bytes(&mut tag);
         let mut opening = Opening::new(now, epd, tag, Vec::new());
@@ -218,13 +221,15 @@ impl Endpoint {
         Ok(SessionId(id))
     }
 
-    fn open_session(&mut self, s: SessionId) -> Result<&mut Session, EndpointError> {
+    fn open_session(&mut self, s: SessionId) -> Result<&mut Session, SessionError> {
         open_in(&mut self.sessions, &self.openings, s)
     }
 
     /// Opens a sending flow in session `s` with per-flow `metadata`, optionally as the return
     /// flow of the far end's flow `return_association` (RFC 7016 §2.3.11.1.2), at `priority`.
     /// Returns our flow ID.
+    ///
+    /// Errors: [`OpenFlowError::Session`], [`OpenFlowError::TooManyFlows`].
     pub fn open_flow(
         &mut self,
         now: Instant,
@@ -232,15 +237,18 @@ impl Endpoint {
         metadata: &[u8],
         return_association: Option<u64>,
         priority: Priority,
-    ) -> Result<u64, EndpointError> {
+    ) -> Result<u64, OpenFlowError> {
         let _ = now;
         self.open_session(s)?
             .open_flow(metadata, return_association, priority)
-            .map_err(|_| EndpointError::FlowClosed)
+            .map_err(|_| OpenFlowError::TooManyFlows)
     }
 
     /// Queues `data` as one message on our flow `flow`. With a `deadline`, the message is
     /// abandoned if not delivered by then (partial reliability, RFC 7016 §3.6.2.3).
+    ///
+    /// Errors: [`WriteError::Session`], [`WriteError::UnknownFlow`], [`WriteError::BufferFull`],
+    /// [`WriteError::FlowClosed`].
     pub fn write(
         &mut self,
         now: Instant,
@@ -248,18 +256,18 @@ impl Endpoint {
         flow: u64,
         data: Bytes,
         deadline: Option<Instant>,
-    ) -> Result<(), EndpointError> {
+    ) -> Result<(), WriteError> {
         // One lookup of the session and of the flow, and the flush reuses the session (the
         // simulator's posting floods write to every neighbour in turn).
         let (closed, next) = {
             let sess = open_in(&mut self.sessions, &self.openings, s)?;
             sess.send_flows
                 .get_mut(&flow)
-                .ok_or(EndpointError::UnknownFlow)?
+                .ok_or(WriteError::UnknownFlow)?
                 .write(data, deadline)
                 .map_err(|e| match e {
-                    SendError::BufferFull => EndpointError::BufferFull,
-                    SendError::Closed => EndpointError::FlowClosed,
+                    SendError::BufferFull => WriteError::BufferFull,
+                    SendError::Closed => WriteError::FlowClosed,
                 })?;
             flush_session(sess, s.0, now, self.tc_received, &mut self.transmits)
         };
@@ -279,41 +287,42 @@ impl Endpoint {
     }
 
     /// Closes our flow `flow` after its queued messages (FIN).
-    pub fn close_flow(
-        &mut self,
-        now: Instant,
-        s: SessionId,
-        flow: u64,
-    ) -> Result<(), EndpointError> {
+    ///
+    /// Errors: [`FlowError::Session`], [`FlowError::UnknownFlow`].
+    pub fn close_flow(&mut self, now: Instant, s: SessionId, flow: u64) -> Result<(), FlowError> {
         self.open_session(s)?
             .send_flows
             .get_mut(&flow)
-            .ok_or(EndpointError::UnknownFlow)?
+            .ok_or(FlowError::UnknownFlow)?
             .close();
         self.flush(now, s.0);
         Ok(())
     }
 
     /// Rejects the far end's flow `flow` with `code` (Flow Exception Report, RFC 7016 §3.6.3.7).
+    ///
+    /// Errors: [`FlowError::Session`], [`FlowError::UnknownFlow`].
     pub fn reject_flow(
         &mut self,
         now: Instant,
         s: SessionId,
         flow: u64,
         code: u64,
-    ) -> Result<(), EndpointError> {
+    ) -> Result<(), FlowError> {
         let f = self
             .open_session(s)?
             .recv_flows
             .get_mut(&flow)
-            .ok_or(EndpointError::UnknownFlow)?;
+            .ok_or(FlowError::UnknownFlow)?;
         f.reject(code);
         self.flush(now, s.0);
         Ok(())
     }
 
     /// Sets the keepalive period of session `s` (Flash: from the server's Set Keepalive Timer).
-    pub fn set_keepalive(&mut self, s: SessionId, period: Duration) -> Result<(), EndpointError> {
+    ///
+    /// Errors: [`SessionError`].
+    pub fn set_keepalive(&mut self, s: SessionId, period: Duration) -> Result<(), SessionError> {
         self.open_session(s)?.config.keepalive_period_ms = crate::session::millis_ceil(period);
         self.reindex(s.0);
         Ok(())
@@ -604,12 +613,12 @@ fn open_in<'a>(
     sessions: &'a mut timers::IdMap<timers::Filed>,
     openings: &SortedMap<u32, Opening>,
     s: SessionId,
-) -> Result<&'a mut Session, EndpointError> {
+) -> Result<&'a mut Session, SessionError> {
     match sessions.get_mut(&s.0) {
         Some(sess) if sess.is_open() => Ok(sess),
-        Some(_) => Err(EndpointError::NotOpen),
-        None if openings.contains_key(&s.0) => Err(EndpointError::NotOpen),
-        None => Err(EndpointError::UnknownSession),
+        Some(_) => Err(SessionError::NotOpen),
+        None if openings.contains_key(&s.0) => Err(SessionError::NotOpen),
+        None => Err(SessionError::UnknownSession),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use super::{CloseReason, ConnectError, DropReason, Endpoint, Event, SessionId};
+use super::{CloseReason, ConnectFailure, DropReason, Endpoint, Event, SessionId};
 use crate::handshake::{CookieCheck, InitiatorPhase, RetrySchedule};
 use crate::session::{Role, Session, SessionParams};
 use crate::wire::packet::{PacketWriter, MAX_STARTUP_PACKET};
@@ -101,7 +101,7 @@ impl Endpoint {
             return;
         };
         if o.expired(now) {
-            self.fail_opening(id, ConnectError::Timeout);
+            self.fail_opening(id, ConnectFailure::Timeout);
             return;
         }
         if now >= o.retry.next() {
@@ -114,7 +114,7 @@ impl Endpoint {
         self.reindex(id);
     }
 
-    fn fail_opening(&mut self, id: u32, reason: ConnectError) {
+    fn fail_opening(&mut self, id: u32, reason: ConnectFailure) {
         if let Some(o) = self.openings.remove(&id) {
             self.by_tag.remove(&o.tag[..]);
             self.stats.connect_failures += 1;
@@ -252,7 +252,7 @@ impl Endpoint {
         let keying = match self.crypto.initiator_keying(&mut self.rng, cert) {
             Ok(k) => k,
             Err(_) => {
-                self.fail_opening(id, ConnectError::Keying);
+                self.fail_opening(id, ConnectFailure::Keying);
                 return Err(DropReason::BadKeying);
             }
         };
@@ -512,7 +512,7 @@ impl Endpoint {
                                 ..o
                             },
                         );
-                        self.fail_opening(id, ConnectError::Keying);
+                        self.fail_opening(id, ConnectFailure::Keying);
                         return Err(DropReason::BadKeying);
                     }
                 };

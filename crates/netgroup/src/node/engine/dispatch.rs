@@ -100,7 +100,7 @@ impl GroupNode {
                     .map(|(p, _)| *p);
                 if let Some(p) = peer {
                     self.connecting.remove(&p);
-                    if reason != rtmfp::ConnectError::Glare {
+                    if reason != rtmfp::ConnectFailure::Glare {
                         for g in self.handles() {
                             self.with_group(&g, |group, _| group.on_connect_failed(&p));
                         }
