@@ -163,6 +163,23 @@ impl FloatStats {
     }
 }
 
+/// Microseconds as milliseconds.
+pub(crate) fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}
+
+/// `p50 .. p90 .. p99 .. max ..`: percentiles of microseconds, in milliseconds to 0.1, as the
+/// summary's latency lines print them.
+pub(crate) fn ms_percentiles(p: &Percentiles) -> String {
+    format!(
+        "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
+        ms(p.p50),
+        ms(p.p90),
+        ms(p.p99),
+        ms(p.max)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

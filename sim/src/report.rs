@@ -6,7 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::group::replication::ReplicationReport;
-use crate::metrics::Percentiles;
+use crate::metrics::{ms, ms_percentiles};
 use crate::plot;
 use crate::runner::{CdfKind, RunResult, SessionReport};
 
@@ -31,23 +31,6 @@ pub struct HostStats {
     /// `wall_s` column of `timeseries.csv`, so the cost of each phase of a run can be read off).
     #[serde(skip)]
     pub wall_at_s: Vec<f64>,
-}
-
-/// Microseconds as milliseconds.
-pub(crate) fn ms(us: u64) -> f64 {
-    us as f64 / 1000.0
-}
-
-/// `p50 .. p90 .. p99 .. max ..`: percentiles of microseconds, in milliseconds to 0.1, as the
-/// summary's latency lines print them.
-pub(crate) fn ms_percentiles(p: &Percentiles) -> String {
-    format!(
-        "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}",
-        ms(p.p50),
-        ms(p.p90),
-        ms(p.p99),
-        ms(p.max)
-    )
 }
 
 /// The one-screen summary of a run.

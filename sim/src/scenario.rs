@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::endpoint_node::Crypto;
+use crate::error::check_in;
 pub use crate::error::ScenarioError;
 pub use crate::group::params::GroupSpec;
 use crate::sessions::Pattern;
@@ -509,22 +510,6 @@ pub struct SweepSpec {
 
 fn check(ok: bool, field: &str, what: &str) -> Result<(), ScenarioError> {
     check_in("", ok, field, what)
-}
-
-/// `Ok` when `ok`, else the error naming field `{table}{field}` (`table`: the dotted path of
-/// its table with a trailing dot, such as `"workload."`, or `""` at the top) and `what` is
-/// wrong with it.
-pub(crate) fn check_in(
-    table: &str,
-    ok: bool,
-    field: &str,
-    what: &str,
-) -> Result<(), ScenarioError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(ScenarioError(format!("field `{table}{field}`: {what}")))
-    }
 }
 
 fn prob(v: f64, field: &str) -> Result<(), ScenarioError> {

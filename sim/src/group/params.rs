@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::MULTICAST;
 use crate::endpoint_node::Crypto;
+use crate::error::check_in;
 use crate::error::ScenarioError;
 use crate::group::replication::{ReplicationParams, ReplicationSpec};
 use crate::group::stream::{StreamParams, StreamSpec};
-use crate::scenario::check_in;
 
 /// Largest post or lookup message, bytes (the engine's default `max_post_bytes` and
 /// `max_route_bytes`).

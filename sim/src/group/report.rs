@@ -12,10 +12,10 @@ use crate::group::node::GroupSimNode;
 use crate::group::replication::{self, LowerBound, ProgressRow, ReplicationReport};
 use crate::group::stream::{self, StreamReport, PUBLISHER};
 use crate::group::workload::{GroupWorkload, SERVER};
+use crate::metrics::{ms, ms_percentiles};
 use crate::metrics::{FloatStats, Percentiles};
 use crate::net::NetStats;
 use crate::node::NodeId;
-use crate::report::{ms, ms_percentiles};
 
 /// The rendezvous server's counters at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

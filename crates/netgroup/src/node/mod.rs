@@ -35,7 +35,8 @@ pub mod replication;
 pub mod routing;
 
 pub use config::GroupConfig;
-pub use engine::{GroupMut, GroupNode, GroupRef, MulticastMut, NodeCounters, ReplicationMut};
+pub use engine::view::{GroupMut, GroupRef, MulticastMut, ReplicationMut};
+pub use engine::{GroupNode, NodeCounters};
 pub use errors::{
     JoinError, PlayError, PostError, PublishError, ReplicationError, RouteError, StreamError,
 };

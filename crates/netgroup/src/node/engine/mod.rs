@@ -10,9 +10,7 @@ mod multicast;
 mod posting;
 mod replication;
 mod routing;
-mod view;
-
-pub use view::{GroupMut, GroupRef, MulticastMut, ReplicationMut};
+pub(super) mod view;
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, VecDeque};
