@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rtmfp::Instant;
-use rtmfp_netgroup::node::{Posting, PostingAuth, PostingConfig};
+use rtmfp_netgroup::posting::{Posting, PostingAuth, PostingConfig};
 use rtmfp_netgroup::{GroupSpecifier, PeerId};
 
 struct Counting;

@@ -4,9 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rtmfp_netgroup::node::replication::frames::{Frame, FrameLimits};
+use rtmfp_netgroup::replication::frames::{Frame, FrameLimits};
 use rtmfp_netgroup::multicast::{Fragment, MediaControl};
-use rtmfp_netgroup::node::LanAnnouncement;
+use rtmfp_netgroup::lan::LanAnnouncement;
 use rtmfp_netgroup::wire::{GroupMessage, ReportLimits};
 use rtmfp_netgroup::GroupSpecifier;
 

@@ -177,8 +177,8 @@ pub fn best_list<H: Ring + ?Sized, R: RngCore + ?Sized>(
 pub struct BestList {
     /// Every chosen peer ID, sorted.
     pub members: BTreeSet<PeerId>,
-    /// The ring neighbours among them (step a: at most [`RING_NEIGHBORS`], all of them when
-    /// the heard list has at most [`SMALL_GROUP`] members), in ring order.
+    /// The ring neighbours among them (step a: at most `RING_NEIGHBORS`, all of them when
+    /// the heard list has at most `SMALL_GROUP` members), in ring order.
     pub ring: Vec<PeerId>,
     /// The member chosen as the random pick (step c), to be passed back as
     /// [`BestListRequest::keep_random`] next time.

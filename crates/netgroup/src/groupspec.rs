@@ -86,7 +86,7 @@ pub enum GroupspecError {
     /// The core options are not terminated by the `00` byte.
     #[error("groupspec core options lack the 00 terminator")]
     MissingTerminator,
-    /// The version option (`7F`) is above [`MAX_SUPPORTED_GROUPSPEC_VERSION`] (Flash fails too).
+    /// The version option (`7F`) is above `MAX_SUPPORTED_GROUPSPEC_VERSION` (Flash fails too).
     #[error("groupspec version {0} is not supported")]
     UnsupportedVersion(u64),
     /// An IP multicast address string could not be parsed (`addIPMulticastAddress`).
@@ -579,7 +579,7 @@ impl GroupSpecifier {
     /// Sets Flash `minGroupspecVersion`; values below 1 become 1 (as Flash's `Math.max`). The
     /// `7F` option is written only for versions above 1.
     ///
-    /// Errors: [`GroupspecError::UnsupportedVersion`] above [`MAX_SUPPORTED_GROUPSPEC_VERSION`].
+    /// Errors: [`GroupspecError::UnsupportedVersion`] above `MAX_SUPPORTED_GROUPSPEC_VERSION`.
     pub fn set_min_groupspec_version(&mut self, version: u32) -> Result<(), GroupspecError> {
         if version > MAX_SUPPORTED_GROUPSPEC_VERSION {
             return Err(GroupspecError::UnsupportedVersion(u64::from(version)));
@@ -606,7 +606,7 @@ impl GroupSpecifier {
 
     /// Flash `makeUnique()`: adds (or replaces) a random tag as a second `0E` option, so the group
     /// is distinct from any other with the same name (docs/protocol/netgroup.md, "GroupSpecifier
-    /// API"). The tag is the lowercase hex of [`UNIQUE_TAG_LEN`] bytes drawn from `rng` (Flash's
+    /// API"). The tag is the lowercase hex of `UNIQUE_TAG_LEN` bytes drawn from `rng` (Flash's
     /// native tag format is not public).
     pub fn make_unique<R: RngCore + ?Sized>(&mut self, rng: &mut R) {
         let mut raw = [0u8; UNIQUE_TAG_LEN];

@@ -17,7 +17,7 @@ type HmacSha256 = Hmac<Sha256>;
 /// (do not HMAC it again).
 ///
 /// To check a received key, call this with the *near* nonce and compare with
-/// [`keys_match`].
+/// `keys_match`.
 pub fn group_connect_key(group_txt: &str, far_nonce: &[u8]) -> [u8; 32] {
     hmac(group_txt.as_bytes(), &[far_nonce])
 }

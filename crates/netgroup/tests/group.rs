@@ -12,7 +12,7 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rtmfp::{Instant, Priority};
 use rtmfp_flash::{FlashNode, NodeEvent};
-use rtmfp_netgroup::node::posting::{PostingAuth, POST};
+use rtmfp_netgroup::posting::{PostingAuth, POST};
 use rtmfp_netgroup::wire::{GroupConnect, GroupFlowKind, GroupMessage, GroupReport, ReportMember};
 use rtmfp_netgroup::{
     group_connect_key, GroupAddress, GroupConfig, GroupEvent, GroupHandle, GroupNode,
@@ -513,7 +513,7 @@ fn lan_discovery_without_a_server_converges_and_delivers_posts_once() {
     // Foreign and malformed datagrams on the multicast socket are counted and dropped.
     let before = node_ref(&net, 1).lan_counters();
     let other = lan_spec("another group");
-    let foreign = rtmfp_netgroup::node::LanAnnouncement::new(&other.group_txt(), PeerId([9; 32]));
+    let foreign = rtmfp_netgroup::lan::LanAnnouncement::new(&other.group_txt(), PeerId([9; 32]));
     let from: SocketAddr = "192.168.7.99:40000".parse().unwrap();
     let now = net.now;
     node(&mut net, 1).handle_lan_datagram(now, from, &foreign.encode());

@@ -5,8 +5,8 @@
 
 use hmac::{Hmac, Mac};
 use proptest::prelude::*;
-use rtmfp_netgroup::groupspec::password_hash;
-use rtmfp_netgroup::keys::group_connect_key;
+use rtmfp_netgroup::group_connect_key;
+use rtmfp_netgroup::password_hash;
 use rtmfp_netgroup::wire::{GroupMessage, ReportLimits};
 use rtmfp_netgroup::{GroupSpecifier, PeerId};
 use serde_json::Value;
@@ -41,9 +41,9 @@ fn groupspecs_parse_reprint_and_hash() {
             u64::from(g.min_groupspec_version()),
             spec["version"].as_u64().unwrap()
         );
-        let single = rtmfp_netgroup::groupspec::group_id_from_txt(&g.group_txt(), false);
+        let single = rtmfp_netgroup::group_id_from_txt(&g.group_txt(), false);
         assert_eq!(hex::encode(single), s(spec, "sha256_groupTxt"));
-        let double = rtmfp_netgroup::groupspec::group_id_from_txt(&g.group_txt(), true);
+        let double = rtmfp_netgroup::group_id_from_txt(&g.group_txt(), true);
         assert_eq!(hex::encode(double), s(spec, "sha256_sha256_groupTxt"));
         assert_eq!(hex::encode(g.group_id()), s(spec, "group_id"), "{text}");
         assert_eq!(g.name().as_deref(), Some("test"));

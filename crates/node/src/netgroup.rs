@@ -34,7 +34,7 @@ use rand::RngCore;
 use rtmfp::{Config, CryptoProfile, FlashProfile};
 use rtmfp_flash::netconnection::{ClientConfig, NetConnectionError, NetConnectionEvent};
 use rtmfp_flash::{codes, FlashNode};
-use rtmfp_netgroup::node::NeighborTarget;
+use rtmfp_netgroup::NeighborTarget;
 use rtmfp_netgroup::{
     GroupAddress, GroupConfig, GroupEvent, GroupHandle, GroupMut, GroupNode, GroupRef,
     GroupSpecifier, JoinError, PeerId, PlayError, PostError, PublishError, ReplicationError,

@@ -44,10 +44,8 @@ pub use events::{
     GroupEvent, GroupHandle, MembershipCounters, NetGroupInfo, SendResult, SendToNotify,
 };
 pub use group::EXTENSION_FLOW_KIND;
-pub use lan::{LanAnnouncement, LanCounters, LanDecodeError};
 pub use multicast::{
     MediaMessage, MulticastCounters, MulticastParams, NetStreamMulticastInfo, StreamInfo, StreamKey,
 };
-pub use posting::{Posting, PostingAuth, PostingConfig, PostingCounters};
 pub use replication::{RangeSet, ReplicationCounters, ReplicationStrategy, MAX_OBJECT_INDEX};
 pub use routing::{NeighborTarget, ReceiveMode, RoutingCounters};

@@ -61,21 +61,12 @@ pub struct RouteFrame {
     pub body_at: usize,
 }
 
-/// Why a routed frame was dropped.
+/// Why a routed frame did not decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RouteDrop {
-    /// Too short or unknown kind.
+    /// Too short or of an unknown kind.
     #[error("malformed routed message")]
     Malformed,
-    /// Over the size bound.
-    #[error("routed message too large")]
-    TooLarge,
-    /// Over the hop bound.
-    #[error("hop limit reached")]
-    HopLimit,
-    /// We are the nearest but our receive mode (EXACT) does not accept the address.
-    #[error("no node accepts the address")]
-    Undeliverable,
 }
 
 /// Routing counters of one group.
@@ -87,13 +78,14 @@ pub struct RoutingCounters {
     pub forwarded: u64,
     /// Messages that ended here.
     pub delivered: u64,
-    /// [`RouteDrop::Malformed`].
+    /// Routed frames that did not decode (`RouteDrop::Malformed`).
     pub malformed: u64,
-    /// [`RouteDrop::TooLarge`].
+    /// Routed messages over `GroupConfig::max_route_bytes`.
     pub too_large: u64,
-    /// [`RouteDrop::HopLimit`].
+    /// Routed messages dropped at `GroupConfig::max_hops`.
     pub hop_limit: u64,
-    /// [`RouteDrop::Undeliverable`].
+    /// Messages for which this node was the nearest but its receive mode (EXACT) did not
+    /// accept the address.
     pub undeliverable: u64,
 }
 
