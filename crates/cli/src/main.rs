@@ -55,7 +55,7 @@ enum Cmd {
 }
 
 /// Default UDP port of RTMFP servers.
-pub const DEFAULT_PORT: u16 = rtmfp_node::netgroup::DEFAULT_PORT;
+pub const DEFAULT_PORT: u16 = rtmfp_node::DEFAULT_PORT;
 
 /// Default bind address of the server.
 pub fn default_bind() -> SocketAddr {

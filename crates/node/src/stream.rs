@@ -23,7 +23,8 @@ use rtmfp_flash::amf::{self, Value};
 use rtmfp_netgroup::multicast::media_type;
 use rtmfp_netgroup::StreamKey;
 
-use crate::netgroup::{NetGroup, NodeError};
+use crate::error::NodeError;
+use crate::netgroup::NetGroup;
 
 /// The payload of a `NetStream.send(handler, args...)` data message in a multicast stream:
 /// a `0x00` byte, then AMF0 values (captured from librtmfp, docs/protocol/netgroup.md, "Media

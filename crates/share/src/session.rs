@@ -20,7 +20,7 @@ use rtmfp_netgroup::{GroupEvent, PeerId, ReplicationError, ReplicationMut, Repli
 use super::disk;
 use super::layout::{manifest_chunks, Layout, Slot, MANIFEST_CHUNK};
 use super::manifest::{Manifest, ManifestError, ManifestId, ManifestLimits, DEFAULT_OBJECT_SIZE};
-use rtmfp_node::netgroup::{NetGroup, NodeError};
+use rtmfp_node::{NetGroup, NodeError};
 
 /// Objects checked per blocking task while resuming (progress is reported between them).
 const RESUME_BATCH: u64 = 256;
