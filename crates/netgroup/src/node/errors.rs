@@ -34,6 +34,11 @@ pub enum PostError {
         /// Its message ID (SHA-256 of the message).
         message_id: [u8; 32],
     },
+    /// The group is no longer joined: handling the events of an earlier call through the same
+    /// view dropped it (a NetConnection that fails before the join completed drops the groups
+    /// waiting for it).
+    #[error("the group is no longer joined")]
+    NotJoined,
 }
 
 /// Why a directed-routing send (`sendToNearest`, `sendToNeighbor`, `sendToAllNeighbors`) was
@@ -51,6 +56,11 @@ pub enum RouteError {
         /// The bound, bytes.
         limit: usize,
     },
+    /// The group is no longer joined: handling the events of an earlier call through the same
+    /// view dropped it (a NetConnection that fails before the join completed drops the groups
+    /// waiting for it).
+    #[error("the group is no longer joined")]
+    NotJoined,
 }
 
 /// Why an object replication call was refused (docs/protocol/netgroup.md, "Object
@@ -84,6 +94,11 @@ pub enum ReplicationError {
         /// The bound, bytes.
         limit: usize,
     },
+    /// The group is no longer joined: handling the events of an earlier call through the same
+    /// view dropped it (a NetConnection that fails before the join completed drops the groups
+    /// waiting for it).
+    #[error("the group is no longer joined")]
+    NotJoined,
 }
 
 /// Why a multicast `publish` was refused (docs/protocol/netgroup.md, "Multicast streams").
@@ -105,6 +120,11 @@ pub enum PublishError {
         /// The bound.
         limit: usize,
     },
+    /// The group is no longer joined: handling the events of an earlier call through the same
+    /// view dropped it (a NetConnection that fails before the join completed drops the groups
+    /// waiting for it).
+    #[error("the group is no longer joined")]
+    NotJoined,
 }
 
 /// Why a call on one of our published streams (`publish_message`, `unpublish`) was refused.
@@ -121,6 +141,11 @@ pub enum StreamError {
         /// The bound, bytes.
         limit: usize,
     },
+    /// The group is no longer joined: handling the events of an earlier call through the same
+    /// view dropped it (a NetConnection that fails before the join completed drops the groups
+    /// waiting for it).
+    #[error("the group is no longer joined")]
+    NotJoined,
 }
 
 /// Why a multicast `play` was refused.
@@ -129,4 +154,9 @@ pub enum PlayError {
     /// The group's GroupSpecifier does not enable multicast.
     #[error("multicast is not enabled in this group")]
     MulticastDisabled,
+    /// The group is no longer joined: handling the events of an earlier call through the same
+    /// view dropped it (a NetConnection that fails before the join completed drops the groups
+    /// waiting for it).
+    #[error("the group is no longer joined")]
+    NotJoined,
 }

@@ -116,10 +116,12 @@ impl GroupMut<'_> {
     /// the membership) and so are our group flows; sessions no other group uses are closed.
     pub fn leave(mut self) {
         let (now, g) = (self.now, self.handle);
-        let gc = self.with(|group, io| {
-            group.leave(io);
-            group.gc_flow
-        });
+        let gc = self
+            .with(|group, io| {
+                group.leave(io);
+                group.gc_flow
+            })
+            .flatten();
         let node = self.node;
         if let (Some(f), Some(s)) = (gc, node.flash.net_connection().session()) {
             let _ = node.flash.close_flow(now, s, f);
@@ -154,7 +156,9 @@ impl GroupMut<'_> {
     /// for tests, fuzzing and attack simulation (a misbehaving member). Returns whether the
     /// session layer took it.
     pub fn send_raw_extension(&mut self, peer: PeerId, frame: Bytes) -> bool {
-        let r = self.with(|group, io| group.send_raw(io, &peer, &frame));
+        let r = self
+            .with(|group, io| group.send_raw(io, &peer, &frame))
+            .unwrap_or(false);
         self.node.flush();
         r
     }

@@ -326,8 +326,7 @@ mod tests {
     use super::*;
 
     /// `in_flows` holds an entry per group flow of every neighbour (≈ 60 per member): an
-    /// entry stays within 24 bytes (it was 48 with a plain `Option<u64>` return association and
-    /// a 4-byte slot index behind an `Option` tag, 32 with the return association inline).
+    /// entry stays within 24 bytes.
     #[test]
     fn a_per_flow_entry_stays_small() {
         assert!(std::mem::size_of::<((SessionId, u64), InFlow)>() <= 24);
@@ -337,8 +336,7 @@ mod tests {
         assert_eq!(GroupSlot::from_index(41).index(), 41);
     }
 
-    /// A member keeps a few dozen neighbours per group: a record stays within 80 bytes (112
-    /// with `Option` flow IDs and time).
+    /// A member keeps a few dozen neighbours per group: a record stays within 80 bytes.
     #[test]
     fn a_neighbor_record_stays_small() {
         assert!(std::mem::size_of::<crate::node::neighbor::Neighbor>() <= 80);

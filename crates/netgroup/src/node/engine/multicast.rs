@@ -29,8 +29,9 @@ impl MulticastMut<'_> {
         name: &str,
         params: Option<MulticastParams>,
     ) -> Result<StreamKey, PublishError> {
-        self.group
-            .op(|group, io| group.multicast.publish(io.now, name, params, io.rng))
+        self.group.op(PublishError::NotJoined, |group, io| {
+            group.multicast.publish(io.now, name, params, io.rng)
+        })
     }
 
     /// Publishes one media message (audio `0x08`, video `0x09`, data `0x0F`... see
@@ -47,7 +48,7 @@ impl MulticastMut<'_> {
         time: u32,
         payload: Bytes,
     ) -> Result<u64, StreamError> {
-        self.group.op(|group, io| {
+        self.group.op(StreamError::NotJoined, |group, io| {
             group
                 .multicast
                 .publish_message(io.now, key, media_type, time, &payload)
@@ -59,8 +60,9 @@ impl MulticastMut<'_> {
     ///
     /// Errors: [`StreamError::UnknownStream`].
     pub fn unpublish(&mut self, key: &StreamKey) -> Result<(), StreamError> {
-        self.group
-            .op(|group, io| group.multicast.unpublish(io.now, key))
+        self.group.op(StreamError::NotJoined, |group, io| {
+            group.multicast.unpublish(io.now, key)
+        })
     }
 
     /// Flash `NetStream.play(name)` on a group NetStream: takes part in every stream of that
@@ -69,14 +71,15 @@ impl MulticastMut<'_> {
     ///
     /// Errors: [`PlayError::MulticastDisabled`].
     pub fn play(&mut self, name: &str) -> Result<(), PlayError> {
-        self.group
-            .op(|group, io| group.multicast.play(io.now, name))
+        self.group.op(PlayError::NotJoined, |group, io| {
+            group.multicast.play(io.now, name)
+        })
     }
 
-    /// Stops playing `name` (Flash `NetStream.close()` of a player).
-    ///
+    /// Stops playing `name` (Flash `NetStream.close()` of a player); nothing happens if the
+    /// group is no longer joined.
     pub fn close_play(&mut self, name: &str) {
-        let _: Result<(), std::convert::Infallible> = self.group.op(|group, _| {
+        let _ = self.group.op(PlayError::NotJoined, |group, _| {
             group.multicast.close_play(name);
             Ok(())
         });

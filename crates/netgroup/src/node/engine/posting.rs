@@ -21,6 +21,6 @@ impl GroupMut<'_> {
             group.post(io, message)
         });
         self.node.flush();
-        r
+        r.unwrap_or(Err(PostError::NotJoined))
     }
 }

@@ -19,8 +19,9 @@ impl ReplicationMut<'_> {
     /// [`ReplicationError::InvalidRange`] (`start > end`, or `end >`
     /// [`MAX_OBJECT_INDEX`](crate::MAX_OBJECT_INDEX)).
     pub fn add_have_objects(&mut self, start: u64, end: u64) -> Result<(), ReplicationError> {
-        self.group
-            .op(|group, io| group.replication.update_have(io.now, start, end, true))
+        self.group.op(ReplicationError::NotJoined, |group, io| {
+            group.replication.update_have(io.now, start, end, true)
+        })
     }
 
     /// Flash `removeHaveObjects(startIndex, endIndex)` (docs/protocol/netgroup.md, "Object
@@ -29,8 +30,9 @@ impl ReplicationMut<'_> {
     ///
     /// Errors: as [`Self::add_have_objects`].
     pub fn remove_have_objects(&mut self, start: u64, end: u64) -> Result<(), ReplicationError> {
-        self.group
-            .op(|group, io| group.replication.update_have(io.now, start, end, false))
+        self.group.op(ReplicationError::NotJoined, |group, io| {
+            group.replication.update_have(io.now, start, end, false)
+        })
     }
 
     /// Flash `addWantObjects(startIndex, endIndex)` (docs/protocol/netgroup.md, "Object
@@ -41,7 +43,7 @@ impl ReplicationMut<'_> {
     ///
     /// Errors: as [`Self::add_have_objects`].
     pub fn add_want_objects(&mut self, start: u64, end: u64) -> Result<(), ReplicationError> {
-        self.group.op(|group, io| {
+        self.group.op(ReplicationError::NotJoined, |group, io| {
             group
                 .replication
                 .update_want(io.now, start, end, true, io.events, io.rng)
@@ -54,7 +56,7 @@ impl ReplicationMut<'_> {
     ///
     /// Errors: as [`Self::add_have_objects`].
     pub fn remove_want_objects(&mut self, start: u64, end: u64) -> Result<(), ReplicationError> {
-        self.group.op(|group, io| {
+        self.group.op(ReplicationError::NotJoined, |group, io| {
             group
                 .replication
                 .update_want(io.now, start, end, false, io.events, io.rng)
@@ -74,8 +76,9 @@ impl ReplicationMut<'_> {
         request_id: u64,
         object: Bytes,
     ) -> Result<(), ReplicationError> {
-        self.group
-            .op(|group, _| group.replication.write(request_id, object))
+        self.group.op(ReplicationError::NotJoined, |group, _| {
+            group.replication.write(request_id, object)
+        })
     }
 
     /// Flash `denyRequestedObject(requestID)` (docs/protocol/netgroup.md, "Object replication"):
@@ -84,7 +87,9 @@ impl ReplicationMut<'_> {
     /// Errors: [`ReplicationError::ReplicationDisabled`],
     /// [`ReplicationError::UnknownRequest`].
     pub fn deny_requested_object(&mut self, request_id: u64) -> Result<(), ReplicationError> {
-        self.group.op(|group, _| group.replication.deny(request_id))
+        self.group.op(ReplicationError::NotJoined, |group, _| {
+            group.replication.deny(request_id)
+        })
     }
 
     /// Flash `replicationStrategy` setter (docs/protocol/netgroup.md, "Object replication"); the
@@ -98,7 +103,7 @@ impl ReplicationMut<'_> {
         self.group
             .node
             .group_entry_mut(&self.group.handle)
-            .expect("a GroupMut names a joined group")
+            .ok_or(ReplicationError::NotJoined)?
             .replication
             .set_strategy(strategy)
     }
@@ -123,7 +128,7 @@ impl ReplicationMut<'_> {
         index: u64,
         from: PeerId,
     ) -> Result<(), ReplicationError> {
-        self.group.op(|group, io| {
+        self.group.op(ReplicationError::NotJoined, |group, io| {
             group
                 .replication
                 .report_faulty(io.now, index, from, io.events, io.rng)

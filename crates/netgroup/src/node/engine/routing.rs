@@ -15,7 +15,10 @@ impl GroupMut<'_> {
     fn routable(&mut self, size: usize) -> Result<(), RouteError> {
         self.node.now = self.now;
         let limit = self.node.config.max_route_bytes;
-        if !self.state().group.spec.routing_enabled() {
+        let Some(group) = self.node.groups.get(&self.handle) else {
+            return Err(RouteError::NotJoined);
+        };
+        if !group.spec.routing_enabled() {
             return Err(RouteError::RoutingDisabled);
         }
         if size > limit {
@@ -41,7 +44,7 @@ impl GroupMut<'_> {
         let msg = Bytes::copy_from_slice(message);
         let r = self.with(|group, io| group.route(io, msg, address, origin, 0));
         self.node.flush();
-        Ok(r)
+        r.ok_or(RouteError::NotJoined)
     }
 
     /// The key-routing helper: re-sends a received [`SendToNotify`] of this group one hop
@@ -59,7 +62,7 @@ impl GroupMut<'_> {
         let (msg, origin, hops) = (notify.message.clone(), notify.from, notify.hops);
         let r = self.with(|group, io| group.route(io, msg, dest, origin, hops));
         self.node.flush();
-        Ok(r)
+        r.ok_or(RouteError::NotJoined)
     }
 
     /// Flash `sendToNeighbor(message, sendMode)` (docs/protocol/netgroup.md, "Directed
@@ -74,7 +77,7 @@ impl GroupMut<'_> {
         self.routable(message.len())?;
         let r = self.with(|group, io| group.send_to_neighbors(io, message, Some(target)));
         self.node.flush();
-        Ok(r)
+        r.ok_or(RouteError::NotJoined)
     }
 
     /// Flash `sendToAllNeighbors(message)` (docs/protocol/netgroup.md, "Directed routing"):
@@ -85,7 +88,7 @@ impl GroupMut<'_> {
         self.routable(message.len())?;
         let r = self.with(|group, io| group.send_to_neighbors(io, message, None));
         self.node.flush();
-        Ok(r)
+        r.ok_or(RouteError::NotJoined)
     }
 
     /// Flash `receiveMode` setter: announced to neighbours with group begin `0E` / `0F`.

@@ -71,13 +71,6 @@ impl GroupMut<'_> {
         self.handle
     }
 
-    /// The group's state, read-only.
-    pub fn state(&self) -> GroupRef<'_> {
-        GroupRef {
-            group: self.group(),
-        }
-    }
-
     /// Its object replication calls.
     pub fn replication(&mut self) -> ReplicationMut<'_> {
         ReplicationMut {
@@ -100,27 +93,21 @@ impl GroupMut<'_> {
         }
     }
 
-    /// The group. A `GroupMut` holds the node mutably, so the group it was made for cannot
-    /// be left while it lives ([`GroupMut::leave`] consumes it).
-    fn group(&self) -> &Group {
-        self.node
-            .groups
-            .get(&self.handle)
-            .expect("a GroupMut names a joined group")
-    }
-
-    /// Runs `f` on the group with its [`Io`], at the view's time.
-    pub(super) fn with<R>(&mut self, f: impl FnOnce(&mut Group, &mut Io<'_>) -> R) -> R {
+    /// Runs `f` on the group with its [`Io`], at the view's time; `None` if the group is no
+    /// longer joined. The view was made for a joined group, but handling the events a call
+    /// produced can drop it: a NetConnection that fails before the join completed drops the
+    /// groups waiting for it, and a later call through the same view finds none.
+    pub(super) fn with<R>(&mut self, f: impl FnOnce(&mut Group, &mut Io<'_>) -> R) -> Option<R> {
         self.node.now = self.now;
-        self.node
-            .with_group(&self.handle, f)
-            .expect("a GroupMut names a joined group")
+        self.node.with_group(&self.handle, f)
     }
 
     /// Runs a command on the group, sends the replication and multicast frames it queued, then
-    /// handles the events the sends produced.
+    /// handles the events the sends produced. `left` is the error if the group is no longer
+    /// joined.
     pub(super) fn op<R, E>(
         &mut self,
+        left: E,
         f: impl FnOnce(&mut Group, &mut Io<'_>) -> Result<R, E>,
     ) -> Result<R, E> {
         let r = self.with(|group, io| {
@@ -130,6 +117,59 @@ impl GroupMut<'_> {
             r
         });
         self.node.flush();
-        r
+        r.unwrap_or(Err(left))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rtmfp::Instant;
+    use rtmfp_flash::FlashNode;
+
+    use crate::node::errors::{PlayError, PostError, ReplicationError, RouteError, StreamError};
+    use crate::node::multicast::StreamKey;
+    use crate::{GroupAddress, GroupConfig, GroupNode, GroupSpecifier, PeerId};
+
+    /// A view whose group was dropped while it was held (as a failed NetConnection drops the
+    /// groups waiting for it) answers every call with `NotJoined` instead of panicking.
+    #[test]
+    fn a_view_of_a_dropped_group_refuses_every_call() {
+        let flash = FlashNode::with_flash_identity(&mut ChaCha8Rng::seed_from_u64(1), [2; 32]);
+        let mut node = GroupNode::new(flash, GroupConfig::default(), [3; 32]);
+        let now = Instant::from_micros(1_000_000);
+        let mut spec = GroupSpecifier::new("dropped").unwrap();
+        spec.set_posting_enabled(true);
+        spec.set_routing_enabled(true);
+        spec.set_object_replication_enabled(true);
+        spec.set_multicast_enabled(true);
+        let h = node.join(now, &spec).unwrap();
+        let mut g = node.group_mut(now, h).unwrap();
+        assert!(g.post(b"first").is_ok());
+        g.node.groups.remove(&h);
+        assert_eq!(g.post(b"second"), Err(PostError::NotJoined));
+        let to = GroupAddress([7; 32]);
+        assert_eq!(g.send_to_nearest(b"x", to), Err(RouteError::NotJoined));
+        assert_eq!(g.send_to_all_neighbors(b"x"), Err(RouteError::NotJoined));
+        assert_eq!(
+            g.replication().add_have_objects(0, 1),
+            Err(ReplicationError::NotJoined)
+        );
+        assert_eq!(
+            g.replication()
+                .set_replication_strategy(crate::ReplicationStrategy::RarestFirst),
+            Err(ReplicationError::NotJoined)
+        );
+        assert_eq!(g.multicast().play("live"), Err(PlayError::NotJoined));
+        assert_eq!(
+            g.multicast().unpublish(&StreamKey([1; 32])),
+            Err(StreamError::NotJoined)
+        );
+        assert!(!g.send_raw_extension(PeerId([5; 32]), bytes::Bytes::new()));
+        g.add_neighbor(PeerId([5; 32]), &[]);
+        g.multicast().close_play("live");
+        g.leave();
+        assert!(node.group(h).is_none());
     }
 }
